@@ -1,0 +1,93 @@
+"""The ``r1k`` command: a click group whose subcommands load lazily (``r1k --help`` stays fast)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .errors import R1KError
+
+# name -> (module, attribute, one-line help)
+_SUBCOMMANDS = {
+    "data": ("r1k_plugins.data.cli", "data", "Build r1k data: synth, import, invert, mix, pairs, verify."),
+    "train": ("r1k_plugins.training.cli", "train", "Train with TRL: tiny-model, sft, dpo (same as r1k-train)."),
+    "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
+    "probe": ("r1k_plugins.probe", "probe", "Measure the directional distinction of a model on r1k pairs."),
+    "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
+}
+
+
+class R1KGroup(click.Group):
+    """Lazy subcommands, and R1KError -> one-line message with exit code 2 (no traceback)."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is not None or name not in self.lazy:
+            return cmd
+        module, attr, _ = self.lazy[name]
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("r1k_plugins"):
+                return None
+            raise
+
+    def format_commands(self, ctx, formatter):
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][2]))
+            else:
+                cmd = super().get_command(ctx, name)
+                rows.append((name, cmd.get_short_help_str(70)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def main(self, *args, standalone_mode=True, **kwargs):
+        return run_cli(super().main, *args, standalone_mode=standalone_mode, **kwargs)
+
+    lazy: dict = {}
+
+
+def run_cli(fn, *args, **kwargs):
+    """Run a click entry point, turning R1KError / KeyboardInterrupt into one line + exit code."""
+    try:
+        return fn(*args, **kwargs)
+    except R1KError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted: finished outputs are kept; rerun the same command to resume", err=True)
+        sys.exit(130)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+@click.group(cls=R1KGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), prog_name="r1k")
+def main():
+    """r1k: forward vs reverse reasoning in LLM fine-tuning (arXiv 2509.13079).
+
+    \b
+    Typical loop on the embedded default (offline, CPU):
+      r1k data synth --out data/          # procedural forward/reverse pairs
+      r1k-train tiny-model --out tiny/     # tiny Llama + tokenizer
+      r1k-train sft --config tiny-sft --model tiny/ --data data/train.jsonl --output-dir runs/sft
+      lm_eval --model hf --model_args pretrained=runs/sft --tasks r1k
+      inspect eval r1k_plugins/r1k_reverse --model hf/local -M model_path=runs/sft
+      r1k leaderboard export results/ logs/ --out leaderboards/demo
+    Or all of it at once: r1k demo.
+    """
+
+
+main.lazy = dict(_SUBCOMMANDS)
