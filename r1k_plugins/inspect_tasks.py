@@ -1,0 +1,100 @@
+"""The r1k tasks for Inspect: ``inspect eval r1k_plugins/r1k_reverse --model ...``.
+
+Registered through the ``inspect_ai`` entry point (``r1k_plugins._registry``). Data, prompts and
+scoring are the ones the lm-eval tasks use (``r1k_plugins.evaldata``, ``.prompts``, ``.scoring``).
+
+Task parameters (``-T key=value``):
+  data         r1k JSONL file, or a local benchmark copy in its own layout (default: the embedded
+               default test split; benchmarks: their pinned hub dataset)
+  limit        keep the first N samples
+  trace_format s1 | think-tags: add a hint naming the reasoning markup to the prompt (default none)
+  max_tokens   generation budget (default 16384)
+
+For greedy decoding with the local ``hf`` provider pass ``-M do_sample=false``.
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig
+from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer, stderr
+from inspect_ai.solver import TaskState, generate
+
+from .evaldata import generation_doc, load_task_records
+
+DEFAULT_MAX_TOKENS = 16384
+
+
+@scorer(metrics=[accuracy(), stderr()])
+def r1k_scorer():
+    """The shared r1k scorer (r1k_plugins.scoring.score_response); the extracted answer is logged."""
+    import anyio
+
+    from .scoring import score_response
+
+    async def score(state: TaskState, target: Target) -> Score:
+        answer_type = state.metadata.get("answer_type", "expression")
+        res = await anyio.to_thread.run_sync(score_response, state.output.completion, target.text, answer_type)
+        return Score(
+            value=CORRECT if res["correct"] else INCORRECT,
+            answer=res["extracted"],
+            explanation=res["reason"],
+            metadata={"extracted": res["extracted"], "finished": res["finished"], "reason": res["reason"]},
+        )
+
+    return score
+
+
+def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
+                     max_tokens: int) -> Task:
+    records = load_task_records(name, data, int(limit) if limit else None)
+    samples = []
+    for r in records:
+        doc = generation_doc(r, trace_format)
+        samples.append(Sample(input=doc["prompt"], target=r.answer, id=r.id,
+                              metadata={"answer_type": r.answer_type, "direction": r.direction,
+                                        "pair_id": r.pair_id}))
+    return Task(
+        dataset=MemoryDataset(samples, name=name),
+        solver=generate(),
+        scorer=r1k_scorer(),
+        config=GenerateConfig(max_tokens=int(max_tokens)),
+        name=name,
+        version=1,
+    )
+
+
+@task
+def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
+                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+    """Forward r1k questions (question -> answer)."""
+    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens)
+
+
+@task
+def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
+                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+    """Reverse r1k questions (given the answer, recover the hidden premise)."""
+    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens)
+
+
+@task
+def r1k_aime24(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
+               max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+    """AIME 2024 (HuggingFaceH4/aime_2024) with the r1k prompt and scorer."""
+    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens)
+
+
+@task
+def r1k_math500(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
+                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+    """MATH-500 (HuggingFaceH4/MATH-500) with the r1k prompt and scorer."""
+    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens)
+
+
+@task
+def r1k_gpqa_diamond(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
+                     max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+    """GPQA diamond (Idavidrein/gpqa, options shuffled with a fixed seed) with the r1k prompt and scorer."""
+    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens)

@@ -1,0 +1,68 @@
+"""lm-eval glue for the r1k tasks. Prompts, data and scoring live in r1k_plugins (one source of
+truth shared with the Inspect tasks); this file only adapts them to lm-eval's hooks.
+
+Data selection: ``--metadata '{"r1k_data": "my_r1k.jsonl"}'`` for r1k_forward / r1k_reverse /
+r1k_direction; ``aime24_data``, ``math500_data``, ``gpqa_data`` for the benchmarks (a local copy
+in the benchmark's own layout, or r1k JSONL); ``r1k_trace_format`` (s1 | think-tags): the
+traces compared by r1k_direction, and a format hint added to the generation prompts. With no key the embedded default test split (or the pinned hub dataset) is used.
+"""
+
+from __future__ import annotations
+
+from r1k_plugins.evaldata import TASKS, direction_docs, generation_doc, load_task_records
+from r1k_plugins.scoring import extract_answer, is_equivalent
+
+
+def _dataset(task: str, metadata: dict):
+    import datasets
+
+    spec = TASKS[task]
+    records = load_task_records(task, metadata.get(spec.metadata_key))
+    trace_format = metadata.get("r1k_trace_format")
+    if task == "r1k_direction":
+        docs = direction_docs(records, trace_format or "s1")
+    else:
+        docs = [generation_doc(r, trace_format) for r in records]
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
+
+
+def load_forward(**metadata):
+    return _dataset("r1k_forward", metadata)
+
+
+def load_reverse(**metadata):
+    return _dataset("r1k_reverse", metadata)
+
+
+def load_direction(**metadata):
+    return _dataset("r1k_direction", metadata)
+
+
+def load_aime24(**metadata):
+    return _dataset("r1k_aime24", metadata)
+
+
+def load_math500(**metadata):
+    return _dataset("r1k_math500", metadata)
+
+
+def load_gpqa_diamond(**metadata):
+    return _dataset("r1k_gpqa_diamond", metadata)
+
+
+def extract_answers(resps, docs):
+    """Filter: each response -> its extracted final answer ("" if thinking never ended / none)."""
+    return [[extract_answer(r, doc["answer_type"]) or "" for r in doc_resps] for doc_resps, doc in zip(resps, docs)]
+
+
+def process_generation(doc, results):
+    extracted = results[0]
+    return {"acc": float(bool(extracted) and is_equivalent(extracted, doc["answer"], doc["answer_type"]))}
+
+
+def process_direction(doc, results):
+    (ll_match, _), (ll_other, _) = results[0], results[1]
+    nb_match = max(1, len(doc["matching"].encode("utf-8")))
+    nb_other = max(1, len(doc["other"].encode("utf-8")))
+    margin = ll_match / nb_match - ll_other / nb_other
+    return {"acc": float(margin > 0), "margin": margin}
