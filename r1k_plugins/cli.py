@@ -14,7 +14,6 @@ _SUBCOMMANDS = {
     "data": ("r1k_plugins.data.cli", "data", "Build r1k data: synth, import, invert, mix, pairs, verify."),
     "train": ("r1k_plugins.training.cli", "train", "Train with TRL: tiny-model, sft, dpo (same as r1k-train)."),
     "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
-    "probe": ("r1k_plugins.probe", "probe", "Measure the directional distinction of a model on r1k pairs."),
     "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
 }
 

@@ -44,3 +44,19 @@ def r1k_sample():
     if not R1K_SAMPLE.exists():
         pytest.skip("../shared/data/r1k-sample-100.parquet is not present on this machine")
     return R1K_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """The embedded default model, built by the real `r1k-train tiny-model` command (random init)."""
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    run("r1k-train", "tiny-model", "--out", out, check=True, timeout=600)
+    return out
+
+
+@pytest.fixture(scope="session")
+def synth_data(tmp_path_factory):
+    """A small synth dataset written by the real `r1k data synth` command."""
+    out = tmp_path_factory.mktemp("synth")
+    run("r1k", "data", "synth", "--n", "120", "--seed", "11", "--out", out, check=True)
+    return out

@@ -1,0 +1,202 @@
+"""End-to-end: the real `lm_eval` and `inspect eval` commands run every r1k task on a tiny local model."""
+
+import glob
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run
+
+GEN = ["--gen_kwargs", "max_gen_toks=12", "--apply_chat_template", "--batch_size", "4"]
+
+
+def _results(out_dir: Path) -> dict:
+    files = sorted(glob.glob(str(out_dir / "**" / "results_*.json"), recursive=True))
+    assert files, f"no results file under {out_dir}"
+    return json.loads(Path(files[-1]).read_text())
+
+
+def _samples(out_dir: Path, task: str) -> list[dict]:
+    files = sorted(glob.glob(str(out_dir / "**" / f"samples_{task}_*.jsonl"), recursive=True))
+    assert files, f"no samples for {task}"
+    return [json.loads(l) for l in open(files[-1])]
+
+
+@pytest.fixture(scope="module")
+def bench_files(tmp_path_factory):
+    """Local copies of the benchmarks in their own hub layouts (no network in tests)."""
+    d = tmp_path_factory.mktemp("bench")
+    (d / "aime.jsonl").write_text("".join(json.dumps(
+        {"id": i, "problem": f"Find the sum of {i} and {i + 1}.", "solution": "", "answer": str(2 * i + 1),
+         "url": "", "year": "2024"}) + "\n" for i in range(3)))
+    (d / "math500.jsonl").write_text("".join(json.dumps(
+        {"problem": f"What is ${i} \\cdot 2$?", "solution": f"$\\boxed{{{2 * i}}}$", "answer": str(2 * i),
+         "subject": "Prealgebra", "level": 1, "unique_id": f"test/prealgebra/{i}.json"}) + "\n" for i in range(3)))
+    (d / "gpqa.jsonl").write_text("".join(json.dumps(
+        {"Question": f"Which is item {i}?", "Correct Answer": f"item {i}", "Incorrect Answer 1": "x",
+         "Incorrect Answer 2": "y", "Incorrect Answer 3": "z", "Record ID": f"r{i}"}) + "\n" for i in range(3)))
+    return d
+
+
+@pytest.fixture(scope="module")
+def lmeval_run(tiny_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("lmeval")
+    p = run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
+            "--tasks", "r1k,r1k_direction", "--limit", "3", *GEN, "--output_path", out, "--log_samples",
+            cwd=out, check=True)
+    return out, p
+
+
+def test_lm_eval_sees_the_tasks_without_include_path(tmp_path):
+    p = run("lm_eval", "ls", "tasks", cwd=tmp_path, check=True)
+    for t in ("r1k", "r1k_forward", "r1k_reverse", "r1k_direction", "r1k_bench", "r1k_aime24",
+              "r1k_math500", "r1k_gpqa_diamond"):
+        assert re.search(rf"\|{t}\s*\|", p.stdout), t
+    v = run("lm_eval", "validate", "--tasks", "r1k,r1k_direction,r1k_bench", cwd=tmp_path)
+    assert v.returncode == 0, v.stdout + v.stderr
+    off = run("lm_eval", "ls", "tasks", cwd=tmp_path, env={"R1K_NO_LMEVAL_HOOK": "1"}, check=True)
+    assert "r1k_reverse" not in off.stdout  # the opt-out works
+
+
+def test_users_include_path_is_still_honoured(tmp_path):
+    mine = tmp_path / "mytasks"
+    mine.mkdir()
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"q": "2+2?", "a": "4"}) + "\n")
+    (mine / "my_task.yaml").write_text(
+        "task: my_private_task\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
+        f"    test: {data}\noutput_type: generate_until\ntest_split: test\ndoc_to_text: '{{{{q}}}}'\n"
+        "doc_to_target: '{{a}}'\nmetric_list:\n  - metric: exact_match\n")
+    p = run("lm_eval", "ls", "tasks", "--include_path", mine, cwd=tmp_path, check=True)
+    assert "my_private_task" in p.stdout and "r1k_reverse" in p.stdout
+
+
+def test_lm_eval_runs_r1k_and_direction(lmeval_run):
+    out, _ = lmeval_run
+    res = _results(out)
+    for t in ("r1k_forward", "r1k_reverse"):
+        r = res["results"][t]
+        assert 0.0 <= r["acc,extract"] <= 1.0 and "acc_stderr,extract" in r
+        assert res["n-samples"][t]["effective"] == 3
+    d = res["results"]["r1k_direction"]
+    assert 0.0 <= d["acc,none"] <= 1.0 and isinstance(d["margin,none"], float)
+    assert "r1k" in res["groups"]
+    # per-sample logs carry the extracted answer (filtered_resps) next to the raw response
+    for s in _samples(out, "r1k_reverse"):
+        assert isinstance(s["filtered_resps"][0], str) and s["resps"][0][0] is not None
+        assert s["doc"]["direction"] == "reverse"
+    direction = _samples(out, "r1k_direction")
+    assert {s["doc"]["direction"] for s in direction} == {"forward", "reverse"}
+    for s in direction:  # margin = per-byte log-prob of the matching trace minus the other's
+        (ll_m, _), (ll_o, _) = s["resps"][0][0], s["resps"][1][0]
+        ll_m, ll_o = float(ll_m), float(ll_o)
+        want = ll_m / len(s["doc"]["matching"].encode()) - ll_o / len(s["doc"]["other"].encode())
+        assert s["margin"] == pytest.approx(want) and s["acc"] == float(want > 0)
+
+
+def test_lm_eval_bench_tasks_on_local_copies(tiny_model, bench_files, tmp_path):
+    meta = json.dumps({"aime24_data": str(bench_files / "aime.jsonl"),
+                       "math500_data": str(bench_files / "math500.jsonl"),
+                       "gpqa_data": str(bench_files / "gpqa.jsonl")})
+    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
+        "--tasks", "r1k_bench", "--metadata", meta, *GEN, "--output_path", tmp_path, "--log_samples",
+        cwd=tmp_path, check=True)
+    res = _results(tmp_path)
+    for t in ("r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"):
+        assert res["n-samples"][t]["effective"] == 3, t
+    gp = _samples(tmp_path, "r1k_gpqa_diamond")
+    assert all(s["doc"]["answer_type"] == "choice" and s["doc"]["answer"] in "ABCD" for s in gp)
+
+
+def test_lm_eval_task_reads_a_user_r1k_file(tiny_model, synth_data, tmp_path):
+    meta = json.dumps({"r1k_data": str(synth_data / "test.jsonl")})
+    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
+        "--tasks", "r1k_forward", "--metadata", meta, "--limit", "2", *GEN, "--output_path", tmp_path,
+        "--log_samples", cwd=tmp_path, check=True)
+    test_ids = {json.loads(l)["id"] for l in open(synth_data / "test.jsonl")}
+    assert {s["doc"]["id"] for s in _samples(tmp_path, "r1k_forward")} <= test_ids
+
+
+def _inspect_logs(log_dir: Path):
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    return [read_eval_log(i) for i in list_eval_logs(str(log_dir))]
+
+
+def test_inspect_runs_every_task(tiny_model, synth_data, bench_files, tmp_path):
+    common = ["--model", "hf/local", "-M", f"model_path={tiny_model}", "-M", "do_sample=false",
+              "-T", "max_tokens=12", "--display", "none"]
+    run("inspect", "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse", "-T", "limit=3",
+        *common, "--log-dir", tmp_path / "gen", cwd=tmp_path, check=True)
+    for task, f in (("r1k_aime24", "aime.jsonl"), ("r1k_math500", "math500.jsonl"), ("r1k_gpqa_diamond", "gpqa.jsonl")):
+        run("inspect", "eval", f"r1k_plugins/{task}", "-T", f"data={bench_files / f}", *common,
+            "--log-dir", tmp_path / "bench", cwd=tmp_path, check=True)
+    logs = _inspect_logs(tmp_path / "gen") + _inspect_logs(tmp_path / "bench")
+    assert sorted(l.eval.task.split("/")[-1] for l in logs) == sorted(
+        ["r1k_forward", "r1k_reverse", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"])
+    for log in logs:
+        assert log.status == "success"
+        assert log.results.scores[0].metrics["accuracy"].value >= 0.0
+        for s in log.samples:
+            sc = next(iter(s.scores.values()))
+            assert "extracted" in sc.metadata and sc.value in ("C", "I")
+
+
+def _load_lmeval_utils():
+    spec = importlib.util.spec_from_file_location("r1k_task_utils", ROOT / "tasks" / "utils.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+RESPONSES = [
+    ("<|im_start|>think\n2+2\n<|im_start|>answer\nAnswer: \\boxed{4}", "4", "numeric"),
+    ("<think>so</think>The answer is \\boxed{\\frac{1}{2}}", "0.5", "numeric"),
+    ("<think>never closed \\boxed{4}", "4", "numeric"),
+    ("", "4", "numeric"),
+    ("I pick (C) since A is wrong.", "C", "choice"),
+    ("<|im_start|>think\n..\n<|im_start|>answer\n\\boxed{GREAT DOSH}", "great dosh", "text"),
+    ("<think>x</think>\\boxed{x^2+1}", "1+x^2", "expression"),
+    ("<think>x</think>Answer: 12", "13", "numeric"),
+]
+
+
+def test_both_harnesses_score_the_same_responses_the_same():
+    """The lm-eval path (filter + process_results) and the Inspect scorer agree response by response."""
+    import asyncio
+
+    from inspect_ai.model import ChatMessageUser, ModelOutput
+    from inspect_ai.scorer import Target
+    from inspect_ai.solver import TaskState
+
+    from r1k_plugins.inspect_tasks import r1k_scorer
+
+    utils = _load_lmeval_utils()
+    scorer = r1k_scorer()
+    lm, insp = [], []
+    for text, gold, atype in RESPONSES:
+        doc = {"answer": gold, "answer_type": atype}
+        [[extracted]] = utils.extract_answers([[text]], [doc])
+        lm.append((utils.process_generation(doc, [extracted])["acc"], extracted or None))
+        state = TaskState(model="m", sample_id=1, epoch=1, input="q", messages=[ChatMessageUser(content="q")],
+                          output=ModelOutput.from_content("m", text), metadata={"answer_type": atype})
+        score = asyncio.run(scorer(state, Target(gold)))
+        insp.append((1.0 if score.value == "C" else 0.0, score.answer))
+    assert lm == insp
+    assert [x[0] for x in lm] == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
+
+
+def test_startup_cost_of_the_hook():
+    """`python -c pass` imports nothing heavy: only the tiny hook module, never lm_eval."""
+    code = "import sys; print(sorted(m for m in sys.modules if m.startswith(('r1k', 'lm_eval'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['r1k_plugins', 'r1k_plugins._lmeval_hook']"
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, R1K_NO_LMEVAL_HOOK="1")).stdout
+    assert off.strip() == "[]"
