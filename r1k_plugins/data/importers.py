@@ -109,8 +109,21 @@ def classify_answer(ans: str) -> str:
     return "text"
 
 
+_NOT_AN_ANSWER = re.compile(r"^(?:[\s$.,;:]*|\\(?:blacksquare|square|qed|Box)|Q\.?E\.?D\.?)$")
+
+
 def extract_gold(text: str | None) -> str | None:
-    """A short gold answer from a solution/attempt: a whole short answer, ``### Answer:``, last \\boxed{}."""
+    """A short gold answer from a solution/attempt: a whole short answer, ``### Answer:``, last \\boxed{}.
+
+    Proof end marks (``\\blacksquare``, QED) and empty math (``$$``) are not answers.
+    """
+    ans = _extract_gold(text)
+    if ans is None or _NOT_AN_ANSWER.match(ans.strip()):
+        return None
+    return ans
+
+
+def _extract_gold(text: str | None) -> str | None:
     if not text or not text.strip():
         return None
     t = text.strip()
