@@ -117,7 +117,7 @@ def demo(out, n, arms, dpo, limit, max_new_tokens, sft_steps, use_inspect):
         models["mixed-sft-dpo"] = d
 
     # 5. evaluations
-    done_dir = root / "results" / ".done"
+    done_dir = root / ".done"
     done_dir.mkdir(exist_ok=True)
     meta = json.dumps({"r1k_data": str(test.resolve())})
     for name, path in models.items():

@@ -24,6 +24,23 @@ def check_out_path(path: str | os.PathLike) -> Path:
     return p
 
 
+_UMASK: int | None = None
+
+
+def _file_mode(path: Path) -> int:
+    """Mode for a finished file: the existing file's, else the usual 0o666 minus the umask
+    (mkstemp's temp files are 0600, which would make shared outputs unreadable to others)."""
+    global _UMASK
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        pass
+    if _UMASK is None:
+        _UMASK = os.umask(0)
+        os.umask(_UMASK)
+    return 0o666 & ~_UMASK
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"):
     """Write to a temp file beside ``path`` and rename it into place only on success.
@@ -38,6 +55,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(p))
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -1,0 +1,45 @@
+"""``r1k leaderboard export``: lm-eval results + Inspect logs -> CSV / JSON / Markdown / HTML / PNG."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+
+@click.group("leaderboard", context_settings={"help_option_names": ["-h", "--help"]})
+def leaderboard():
+    """Aggregate lm-eval results and Inspect logs into leaderboards (docs/leaderboard.md)."""
+
+
+@leaderboard.command("export")
+@click.argument("results", nargs=-1, type=click.Path())
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True,
+              help="Output folder (created if missing): leaderboard.{csv,json,md,html}, scores.png, direction.png.")
+@click.option("--baseline", default=None, metavar="NAME",
+              help="Row name or arm (e.g. base, forward-SFT) to report deltas against.")
+@click.option("--all", "keep_all", is_flag=True,
+              help="Keep older runs of a model/task as extra rows 'NAME @ RUN' instead of only the newest.")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (and their place in the HTML).")
+def export_cmd(results, out, baseline, keep_all, no_plots):
+    """Build a leaderboard from RESULTS: lm-eval --output_path folders or results_*.json files,
+    and Inspect log folders or logs (.eval / .json), in any mix.
+
+    One row per model/checkpoint (its arm read from the model folder's r1k_run.json), one
+    column per task: score ± stderr, n and harness. Unusable files are listed as skipped,
+    with the reason, here and in the outputs. Same inputs give byte-identical CSV/JSON/MD.
+    """
+    from .export import export
+
+    t0 = time.perf_counter()
+    doc, written = export(list(results), out, baseline=baseline, keep_all=keep_all, plots=not no_plots)
+    used = len(doc["sources"])
+    click.echo(f"{len(doc['rows'])} row(s) x {len(doc['tasks'])} task(s) from {used} result file(s); "
+               f"{len(doc['skipped'])} skipped")
+    for s in doc["skipped"]:
+        click.echo(f"  skipped {s['path']}: {s['reason']}")
+    for w in doc["warnings"]:
+        click.echo(f"  warning: {w}")
+    if doc["baseline"]:
+        click.echo(f"deltas against {doc['baseline']['name']!r} (matched by {doc['baseline']['matched_by']})")
+    click.echo(f"wrote {', '.join(p.name for p in written)} to {out} in {time.perf_counter() - t0:.1f}s")
