@@ -129,15 +129,25 @@ def _inspect_logs(log_dir: Path):
     return [read_eval_log(i) for i in list_eval_logs(str(log_dir))]
 
 
-def test_inspect_runs_every_task(tiny_model, synth_data, bench_files, tmp_path):
-    common = ["--model", "hf/local", "-M", f"model_path={tiny_model}", "-M", "do_sample=false",
-              "-T", "max_tokens=12", "--display", "none"]
+def _inspect_common(model):
+    return ["--model", "hf/local", "-M", f"model_path={model}", "-M", "do_sample=false",
+            "-T", "max_tokens=12", "--display", "none"]
+
+
+@pytest.fixture(scope="module")
+def inspect_run(tiny_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("inspect")
     run("inspect", "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse", "-T", "limit=3",
-        *common, "--log-dir", tmp_path / "gen", cwd=tmp_path, check=True)
+        *_inspect_common(tiny_model), "--log-dir", out / "gen", cwd=out, check=True)
+    return out / "gen"
+
+
+def test_inspect_runs_every_task(tiny_model, inspect_run, bench_files, tmp_path):
+    common = _inspect_common(tiny_model)
     for task, f in (("r1k_aime24", "aime.jsonl"), ("r1k_math500", "math500.jsonl"), ("r1k_gpqa_diamond", "gpqa.jsonl")):
         run("inspect", "eval", f"r1k_plugins/{task}", "-T", f"data={bench_files / f}", *common,
             "--log-dir", tmp_path / "bench", cwd=tmp_path, check=True)
-    logs = _inspect_logs(tmp_path / "gen") + _inspect_logs(tmp_path / "bench")
+    logs = _inspect_logs(inspect_run) + _inspect_logs(tmp_path / "bench")
     assert sorted(l.eval.task.split("/")[-1] for l in logs) == sorted(
         ["r1k_forward", "r1k_reverse", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"])
     for log in logs:
@@ -146,6 +156,28 @@ def test_inspect_runs_every_task(tiny_model, synth_data, bench_files, tmp_path):
         for s in log.samples:
             sc = next(iter(s.scores.values()))
             assert "extracted" in sc.metadata and sc.value in ("C", "I")
+
+
+def test_leaderboard_from_real_harness_runs(tiny_model, lmeval_run, inspect_run, tmp_path):
+    """The board built from this module's real lm-eval results and Inspect logs on the tiny model."""
+    out = tmp_path / "board"
+    run("r1k", "leaderboard", "export", lmeval_run[0], inspect_run, "--out", out, check=True)
+    doc = json.loads((out / "leaderboard.json").read_text())
+    assert len(doc["rows"]) == 1
+    row = doc["rows"][0]
+    assert row["arm"] == "base" and Path(row["model"]).resolve() == Path(tiny_model).resolve()
+    res = row["results"]
+    lm = _results(lmeval_run[0])["results"]
+    for task in ("r1k_forward", "r1k_reverse"):
+        assert set(res[task]) == {"lm-eval", "inspect"}
+        assert res[task]["lm-eval"]["score"] == lm[task]["acc,extract"] and res[task]["lm-eval"]["n"] == 3
+        assert res[task]["inspect"]["n"] == 3
+    assert res["r1k_direction"]["lm-eval"]["metrics"]["margin"]["value"] == lm["r1k_direction"]["margin,none"]
+    assert (out / "direction.png").stat().st_size > 1000 and (out / "scores.png").stat().st_size > 1000
+    cross = {c["task"] for c in doc["cross_harness"]}
+    assert {"r1k_forward", "r1k_reverse"} <= cross
+    md = (out / "leaderboard.md").read_text()
+    assert "r1k_reverse" in md and "lm-eval" in md and "Inspect" in md
 
 
 def _load_lmeval_utils():
