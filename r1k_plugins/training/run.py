@@ -1,0 +1,430 @@
+"""SFT and DPO runs with TRL: checks, model loading, training, saving, the r1k_run.json manifest.
+
+Every bad input is checked before anything heavy is loaded and before the output folder is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import R1KError
+from ..io import atomic_write_text
+from .recipe import Recipe
+
+SCHEMA = "r1k_run/1"
+MANIFEST = "r1k_run.json"
+LOG_HISTORY = "log_history.jsonl"
+ADAPTER_DIR = "adapter"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "spiece.model")
+_CKPT = re.compile(r"^checkpoint-(\d+)$")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def note(msg: str) -> None:
+    print(f"note: {msg}", file=sys.stderr, flush=True)
+
+
+def _is_main() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+# ---- checks (no heavy imports) -------------------------------------------------------------------
+def check_model_path(spec: str | None, flag: str = "--model") -> str:
+    """A local model folder (resolved) or a Hub id; fail early on a bad folder."""
+    if not spec:
+        raise R1KError(f"no model given: pass {flag} or set model_name_or_path in the recipe")
+    p = Path(spec).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise R1KError(f"{flag} {spec}: is a file, expected a model folder (config.json + weights + tokenizer)")
+        if not (p / "config.json").is_file():
+            hint = " (a LoRA adapter folder? pass the run's output folder, which holds the merged model)" \
+                if (p / "adapter_config.json").is_file() else ""
+            raise R1KError(f"{flag} {spec}: not a model folder, no config.json{hint}")
+        if not any((p / f).is_file() for f in TOKENIZER_FILES):
+            raise R1KError(f"{flag} {spec}: model folder has no tokenizer (tokenizer.json / tokenizer_config.json); "
+                           "save one there with tokenizer.save_pretrained(...)")
+        return str(p.resolve())
+    looks_local = spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").replace("/", "", 1) \
+        or not _HUB_ID.match(spec)
+    if looks_local:
+        raise R1KError(f"{flag} {spec}: model folder not found (check the path)")
+    return spec
+
+
+def find_checkpoint(out: Path) -> Path | None:
+    if not out.is_dir():
+        return None
+    steps = [(int(m.group(1)), c) for c in out.iterdir() if c.is_dir() and (m := _CKPT.match(c.name))]
+    return max(steps)[1] if steps else None
+
+
+def check_output_dir(out: str | None, *, resume: bool, overwrite: bool) -> tuple[Path, Path | None]:
+    if not out:
+        raise R1KError("no output folder: pass --output-dir or set output_dir in the recipe")
+    p = Path(out).expanduser()
+    if resume and overwrite:
+        raise R1KError("--resume and --overwrite exclude each other (resume keeps the folder, overwrite replaces it)")
+    if p.exists() and not p.is_dir():
+        raise R1KError(f"--output-dir {out}: is a file, expected a folder")
+    if resume:
+        ckpt = find_checkpoint(p)
+        if ckpt is None:
+            raise R1KError(f"--resume: no checkpoint-* folder in {out} to resume from (checkpoints are written every "
+                           "save_steps; run without --resume to start fresh)")
+        return p, ckpt
+    if p.is_dir() and any(p.iterdir()) and not overwrite:
+        raise R1KError(f"--output-dir {out}: folder is not empty; pass --overwrite to train into it anyway "
+                       "(its old checkpoints and manifest are removed) or --resume to continue its last checkpoint")
+    if not p.parent.exists():
+        raise R1KError(f"--output-dir {out}: parent folder {p.parent} does not exist (mkdir -p {p.parent})")
+    return p, None
+
+
+def clear_previous_run(out: Path) -> None:
+    """--overwrite: remove what a previous r1k-train run left (manifest first), never unrelated files."""
+    for name in (MANIFEST, LOG_HISTORY):
+        (out / name).unlink(missing_ok=True)
+    for c in out.iterdir() if out.is_dir() else ():
+        if c.is_dir() and (_CKPT.match(c.name) or c.name in (ADAPTER_DIR, "runs")):
+            shutil.rmtree(c)
+    for name in ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin"):
+        (out / name).unlink(missing_ok=True)
+
+
+# ---- config --------------------------------------------------------------------------------------
+def _accelerator() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    if hasattr(torch, "xpu") and torch.xpu.is_available():
+        return "xpu"
+    return "cpu"
+
+
+def device_policy(rec: Recipe) -> str:
+    """CPU: fp32, no gradient checkpointing. GPU: bf16 (fp16 where bf16 is unsupported) unless set."""
+    ta, ma = rec.trainer_args, rec.model_args
+    dev = "cpu" if ta.get("use_cpu") else _accelerator()
+    if dev == "cpu":
+        changed = [k for k in ("bf16", "fp16", "gradient_checkpointing", "activation_checkpointing") if ta.get(k)]
+        ta.update(bf16=False, fp16=False, activation_checkpointing=False, gradient_checkpointing=False)
+        ta.setdefault("dataloader_pin_memory", False)
+        if ma.get("dtype") not in (None, "float32", "auto"):
+            changed.append(f"dtype={ma['dtype']}")
+            ma["dtype"] = "float32"
+        if changed:
+            note(f"no GPU: training in fp32 without gradient checkpointing (recipe asked for {', '.join(changed)})")
+    elif dev == "cuda":
+        import torch
+
+        if not ta.get("fp16") and ta.get("bf16") is not False:
+            if torch.cuda.is_bf16_supported():
+                ta["bf16"] = True
+            else:
+                note("GPU without bf16 support: training with fp16 mixed precision instead")
+                ta.update(bf16=False, fp16=True)
+    return dev
+
+
+def build_config(rec: Recipe, output_dir: Path):
+    from .recipe import config_class
+
+    cls = config_class(rec.stage)
+    kw = dict(rec.trainer_args)
+    kw["output_dir"] = str(output_dir)
+    kw.setdefault("report_to", "none")
+    if "activation_checkpointing" in kw and "gradient_checkpointing" in kw:
+        kw["gradient_checkpointing"] = kw["activation_checkpointing"]
+    try:
+        cfg = cls(**kw)
+    except (ValueError, TypeError, ImportError, RuntimeError) as e:
+        msg = " ".join(str(e).split())
+        raise R1KError(f"invalid {cls.__name__} settings: {msg[:400]}") from None
+    check_report_to(cfg.report_to)
+    return cfg
+
+
+def check_report_to(report_to) -> None:
+    """report_to passes through to transformers; fail early when its logger is not installed."""
+    from transformers.integrations.integration_utils import (
+        INTEGRATION_TO_CALLBACK,
+        get_available_reporting_integrations,
+    )
+
+    names = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    available = set(get_available_reporting_integrations())
+    for name in names:
+        if name in ("none", "all"):
+            continue
+        if name not in INTEGRATION_TO_CALLBACK:
+            raise R1KError(f"report_to {name!r} is not a known logger; use none, "
+                           f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))}")
+        if name not in available:
+            pkg = {"comet_ml": "comet-ml"}.get(name, name)
+            raise R1KError(f"report_to {name}: the {name} package is not installed (pip install {pkg})")
+
+
+def model_init_kwargs(rec: Recipe, cfg) -> dict:
+    ma = rec.model_args
+    kw = dict(cfg.model_init_kwargs or {})
+    kw.setdefault("dtype", ma.get("dtype") or "float32")
+    if ma.get("attn_implementation"):
+        kw.setdefault("attn_implementation", ma["attn_implementation"])
+    if ma.get("model_revision") not in (None, "main"):
+        kw.setdefault("revision", ma["model_revision"])
+    kw.setdefault("trust_remote_code", cfg.trust_remote_code)
+    if ma.get("load_in_4bit") or ma.get("load_in_8bit"):
+        from trl import ModelConfig, get_kbit_device_map, get_quantization_config
+
+        mc = ModelConfig(**{k: v for k, v in ma.items()})
+        kw["quantization_config"] = get_quantization_config(mc)
+        kw["device_map"] = get_kbit_device_map()
+    return kw
+
+
+def peft_config(rec: Recipe):
+    ma = rec.model_args
+    if not ma.get("use_peft"):
+        return None
+    from trl import ModelConfig, get_peft_config
+
+    mc = ModelConfig(**{k: v for k, v in ma.items()})
+    if mc.lora_target_modules is None:
+        mc.lora_target_modules = "all-linear"
+    return get_peft_config(mc)
+
+
+def load_tokenizer(path: str, cfg, revision: str | None = None):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=cfg.trust_remote_code,
+                                            **({"revision": revision} if revision else {}))
+    except Exception as e:  # noqa: BLE001 - any load failure is a bad --model for the user
+        msg = " ".join(str(e).split())
+        raise R1KError(f"--model {path}: cannot load its tokenizer ({type(e).__name__}: {msg[:300]})") from None
+    if isinstance(tok, bool) or not hasattr(tok, "apply_chat_template"):
+        raise R1KError(f"--model {path}: no usable tokenizer")
+    return tok
+
+
+def load_model(path: str, init_kwargs: dict):
+    from trl.trainer.utils import create_model_from_path
+
+    try:
+        return create_model_from_path(path, **init_kwargs)
+    except Exception as e:  # noqa: BLE001
+        msg = " ".join(str(e).split())
+        raise R1KError(f"--model {path}: cannot load the model ({type(e).__name__}: {msg[:300]})") from None
+
+
+# ---- outputs -------------------------------------------------------------------------------------
+def json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (set, frozenset)):
+        return sorted((json_safe(v) for v in obj), key=str)
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if hasattr(obj, "item") and callable(obj.item):
+        try:
+            return json_safe(obj.item())
+        except (TypeError, ValueError):
+            pass
+    if hasattr(obj, "to_dict"):
+        try:
+            return json_safe(obj.to_dict())
+        except Exception:  # noqa: BLE001
+            pass
+    return str(obj)
+
+
+def versions() -> dict:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name, dist in (("r1k_plugins", "r1k-plugins"), ("trl", "trl"), ("transformers", "transformers"),
+                       ("torch", "torch"), ("peft", "peft"), ("accelerate", "accelerate"),
+                       ("datasets", "datasets")):
+        try:
+            out[name] = version(dist)
+        except PackageNotFoundError:
+            out[name] = None
+    if out["r1k_plugins"] is None:
+        from .. import __version__
+
+        out["r1k_plugins"] = __version__
+    out["python"] = platform.python_version()
+    return out
+
+
+def read_parent(model_dir: str) -> dict | None:
+    p = Path(model_dir) / MANIFEST
+    if not p.is_file():
+        return None
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        note(f"{p}: unreadable manifest, recording parent as null")
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _free_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def merge_lora(base_path: str, adapter_dir: Path, out: Path, init_kwargs: dict, tokenizer) -> None:
+    """Reload the base on the CPU, apply the saved adapter, merge, save a full model into ``out``."""
+    from peft import PeftModel
+    from trl.trainer.utils import create_model_from_path
+
+    kw = {k: v for k, v in init_kwargs.items() if k not in ("quantization_config", "device_map")}
+    kw["dtype"] = "auto"
+    kw["device_map"] = None
+    base = create_model_from_path(base_path, **kw)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    merged.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+# ---- the run -------------------------------------------------------------------------------------
+def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: bool, overwrite: bool,
+        argv: list[str] | None = None) -> dict:
+    t0 = time.time()
+    stage = rec.stage
+    # 1. cheap checks: model folder, output folder, data
+    model_spec = check_model_path(rec.model)
+    out, ckpt = check_output_dir(output_dir or rec.output_dir, resume=resume, overwrite=overwrite)
+    data_path = data_path or rec.data.get("path")
+    if not data_path:
+        raise R1KError("no training data: pass --data FILE or set data.path in the recipe "
+                       "(r1k records, or SFT/DPO JSONL)")
+    from .data import load_data
+
+    opts = dict(rec.data)
+    if opts.get("seed") is None:
+        opts["seed"] = rec.seed  # the mixed-ratio pair draw follows the training seed
+    data = load_data(data_path, stage, opts)
+
+    # 2. recipe keys against TRL, config, tokenizer, models (heavy imports from here)
+    from .recipe import resolve_keys
+
+    resolve_keys(rec)
+    device = device_policy(rec)
+    cfg = build_config(rec, out)
+    mik = model_init_kwargs(rec, cfg)
+    tokenizer = load_tokenizer(model_spec, cfg, mik.get("revision"))
+    needs_template = data.conversational and not getattr(cfg, "chat_template_path", None)
+    if needs_template and not tokenizer.chat_template:
+        raise R1KError(f"--model {model_spec}: its tokenizer has no chat template, which conversational data needs; "
+                       "set chat_template_path in the recipe or use a model with one (r1k-train tiny-model has one)")
+    peft_cfg = peft_config(rec)
+    parent = read_parent(model_spec) if Path(model_spec).is_dir() else None
+
+    from accelerate import PartialState
+    from datasets import Dataset
+
+    state = PartialState()
+    model = load_model(model_spec, mik)
+    # The reference is the starting policy, loaded here from the same path: TRL never reloads
+    # another model from config._name_or_path. With PEFT, None = the adapter-disabled base.
+    ref_model = load_model(model_spec, mik) if stage == "dpo" and peft_cfg is None else None
+    state.wait_for_everyone()  # every rank has checked its inputs before anything is removed
+    if overwrite and state.is_main_process:
+        clear_previous_run(out)
+    state.wait_for_everyone()
+
+    dataset = Dataset.from_list(data.rows)
+    if stage == "sft":
+        from trl import SFTTrainer
+
+        trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=tokenizer,
+                             peft_config=peft_cfg)
+    else:
+        from trl import DPOTrainer
+
+        trainer = DPOTrainer(model=model, ref_model=ref_model, args=cfg, train_dataset=dataset,
+                             processing_class=tokenizer, peft_config=peft_cfg)
+        if cfg.precompute_ref_log_probs and ref_model is not None:
+            # the reference log-probs are columns of the dataset now: free the reference model
+            prepared, trainer.ref_model = trainer.ref_model, None
+            trainer.accelerator._models = [m for m in trainer.accelerator._models
+                                           if m is not prepared and m is not ref_model]
+            del prepared, ref_model
+            _free_memory()
+
+    result = trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
+
+    # 3. save: model + tokenizer (LoRA: adapter/ + merged full model at the top level)
+    if peft_cfg is not None:
+        trainer.save_model(str(out / ADAPTER_DIR))
+        state.wait_for_everyone()
+        if state.is_main_process:
+            merge_lora(model_spec, out / ADAPTER_DIR, out, mik, tokenizer)
+    else:
+        trainer.save_model(str(out))
+        if state.is_main_process:
+            tokenizer.save_pretrained(out)
+    state.wait_for_everyone()
+    if not state.is_main_process:
+        return {}
+
+    history = [json_safe(h) for h in trainer.state.log_history]
+    atomic_write_text(out / LOG_HISTORY, "".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
+    last_step = next((h for h in reversed(history) if "loss" in h and "train_runtime" not in h), {})
+    final = {k: v for k, v in last_step.items() if k not in ("step", "epoch")}
+    final.update(json_safe(result.metrics))
+    final["global_step"] = trainer.state.global_step
+
+    manifest = {
+        "schema": SCHEMA,
+        "base_model": model_spec,
+        "stage": stage,
+        "data_mode": data.data_mode,
+        "data_file": data.path,
+        "data_sha256": data.sha256,
+        "data_kind": data.kind,
+        "data_options": json_safe({k: v for k, v in opts.items() if k != "path"}),
+        "record_counts": data.counts,
+        "config": json_safe(cfg.to_dict()),
+        "model_config": json_safe(rec.model_args),
+        "peft": json_safe(peft_cfg.to_dict()) if peft_cfg is not None else None,
+        "adapter_dir": str((out / ADAPTER_DIR).resolve()) if peft_cfg is not None else None,
+        "versions": versions(),
+        "device": device,
+        "wall_time_s": round(time.time() - t0, 3),
+        "final_metrics": final,
+        "parent": parent,
+        "output_dir": str(out.resolve()),
+        "seed": cfg.seed,
+        "resumed_from": ckpt.name if ckpt else None,
+        "recipe": rec.source,
+        "command": argv,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    atomic_write_text(out / MANIFEST, json.dumps(json_safe(manifest), indent=2, sort_keys=False) + "\n")
+    return manifest
