@@ -65,4 +65,23 @@ def process_direction(doc, results):
     nb_match = max(1, len(doc["matching"].encode("utf-8")))
     nb_other = max(1, len(doc["other"].encode("utf-8")))
     margin = ll_match / nb_match - ll_other / nb_other
-    return {"acc": float(margin > 0), "margin": margin}
+    d = doc["direction"]
+    return {"acc": float(margin > 0), "margin": margin,
+            # per prompt direction: (direction, value); aggregated by mean_forward / mean_reverse
+            "acc_forward": (d, float(margin > 0)), "acc_reverse": (d, float(margin > 0)),
+            "margin_forward": (d, margin), "margin_reverse": (d, margin)}
+
+
+def _mean_of(direction, items):
+    vals = [v for d, v in items if d == direction]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def mean_forward(items):
+    """Mean over the items asked under a forward prompt."""
+    return _mean_of("forward", items)
+
+
+def mean_reverse(items):
+    """Mean over the items asked under a reverse prompt."""
+    return _mean_of("reverse", items)

@@ -86,6 +86,8 @@ def test_lm_eval_runs_r1k_and_direction(lmeval_run):
         assert res["n-samples"][t]["effective"] == 3
     d = res["results"]["r1k_direction"]
     assert 0.0 <= d["acc,none"] <= 1.0 and isinstance(d["margin,none"], float)
+    for k in ("acc_forward", "acc_reverse", "margin_forward", "margin_reverse"):
+        assert isinstance(d[f"{k},none"], float), k
     assert "r1k" in res["groups"]
     # per-sample logs carry the extracted answer (filtered_resps) next to the raw response
     for s in _samples(out, "r1k_reverse"):
@@ -98,6 +100,10 @@ def test_lm_eval_runs_r1k_and_direction(lmeval_run):
         ll_m, ll_o = float(ll_m), float(ll_o)
         want = ll_m / len(s["doc"]["matching"].encode()) - ll_o / len(s["doc"]["other"].encode())
         assert s["margin"] == pytest.approx(want) and s["acc"] == float(want > 0)
+        assert s["margin_forward"][0] == s["doc"]["direction"]
+    by_dir = {k: [s["margin"] for s in direction if s["doc"]["direction"] == k] for k in ("forward", "reverse")}
+    assert d["margin_forward,none"] == pytest.approx(sum(by_dir["forward"]) / len(by_dir["forward"]))
+    assert d["margin_reverse,none"] == pytest.approx(sum(by_dir["reverse"]) / len(by_dir["reverse"]))
 
 
 def test_lm_eval_bench_tasks_on_local_copies(tiny_model, bench_files, tmp_path):

@@ -212,7 +212,26 @@ def direction_png(doc: dict) -> bytes | None:
         ax2 = fig.add_subplot(1, 2, 2, sharey=ax)
         mv = [m.get("value") if m.get("value") is not None else 0.0 for m in margins]
         me = [m.get("stderr") or 0.0 for m in margins]
-        ax2.barh(ys, mv, xerr=me, color=colors, height=0.65, error_kw={"elinewidth": 0.9, "capsize": 2.5}, zorder=2)
+        # under forward / reverse prompts (lm-eval's margin_forward / margin_reverse), where logged
+        per_dir = [((f["metrics"].get("margin_forward") or {}).get("value"),
+                    (f["metrics"].get("margin_reverse") or {}).get("value")) for _, f, _ in rows]
+        split = any(a is not None and b is not None for a, b in per_dir)
+        if split:
+            fw = [a if a is not None else 0.0 for a, _ in per_dir]
+            rv = [b if b is not None else 0.0 for _, b in per_dir]
+            ax2.barh([y + 0.18 for y in ys], fw, color=colors, height=0.34, zorder=2, label="forward prompts")
+            ax2.barh([y - 0.18 for y in ys], rv, color=colors, height=0.34, hatch="////", edgecolor="white",
+                     zorder=2, label="reverse prompts")
+            ax2.errorbar(mv, ys, xerr=me, fmt="D", color="#24292f", markersize=4, elinewidth=0.9, capsize=2.5,
+                         zorder=4, label="all prompts (± stderr)")
+            ax2.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False)
+            mv_lo = [min(v - e, a, b) for v, e, a, b in zip(mv, me, fw, rv)]
+            mv_hi = [max(v + e, a, b) for v, e, a, b in zip(mv, me, fw, rv)]
+        else:
+            ax2.barh(ys, mv, xerr=me, color=colors, height=0.65, error_kw={"elinewidth": 0.9, "capsize": 2.5},
+                     zorder=2)
+            mv_lo = [v - e for v, e in zip(mv, me)]
+            mv_hi = [v + e for v, e in zip(mv, me)]
         for y, m in zip(ys, margins):
             if m.get("value") is None:
                 ax2.text(0, y, "  no margin metric", va="center", ha="left", fontsize=8, color="#59636e")
@@ -221,7 +240,7 @@ def direction_png(doc: dict) -> bytes | None:
         ax2.grid(axis="x", color="#d1d9e0", linewidth=0.6, zorder=0)
         ax2.set_axisbelow(True)
         ax2.tick_params(axis="y", labelleft=False)
-        lo, hi = min(v - e for v, e in zip(mv, me)), max(v + e for v, e in zip(mv, me))
+        lo, hi = min(mv_lo), max(mv_hi)
         pad = 0.08 * max(hi - lo, 1e-3)
         ax2.set_xlim(min(lo, 0) - pad, max(hi, 0) + pad)
         for side in ("top", "right"):
