@@ -106,6 +106,15 @@ def test_lm_eval_runs_r1k_and_direction(lmeval_run):
     assert d["margin_reverse,none"] == pytest.approx(sum(by_dir["reverse"]) / len(by_dir["reverse"]))
 
 
+def test_the_plain_lm_eval_command_from_the_docs(tiny_model, tmp_path):
+    """`lm_eval --model hf --model_args pretrained=DIR --tasks r1k_reverse` as written (no run
+    subcommand, default generation budget): the tiny model's own cap keeps it short."""
+    p = run("lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--tasks", "r1k_reverse",
+            "--limit", "2", "--output_path", tmp_path, cwd=tmp_path, check=True)
+    assert "r1k_reverse" in p.stdout
+    assert _results(tmp_path)["n-samples"]["r1k_reverse"]["effective"] == 2
+
+
 def test_lm_eval_bench_tasks_on_local_copies(tiny_model, bench_files, tmp_path):
     meta = json.dumps({"aime24_data": str(bench_files / "aime.jsonl"),
                        "math500_data": str(bench_files / "math500.jsonl"),

@@ -44,7 +44,7 @@ CHAT_TEMPLATE = (
 )
 
 DEFAULT_ARCH = dict(hidden_size=128, intermediate_size=384, num_hidden_layers=4, num_attention_heads=4,
-                    num_key_value_heads=4, max_position_embeddings=1024)
+                    num_key_value_heads=4, max_position_embeddings=32768)
 DEFAULT_VOCAB = 1536
 
 
@@ -104,7 +104,7 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token=IM_END, pad_token=PAD, unk_token=None, bos_token=None,
         additional_special_tokens=[IM_START, THINK_OPEN, THINK_CLOSE],
-        model_max_length=(arch or DEFAULT_ARCH).get("max_position_embeddings", 1024),
+        model_max_length=(arch or DEFAULT_ARCH).get("max_position_embeddings", 32768),
         clean_up_tokenization_spaces=False,
     )
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -117,9 +117,13 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
+    # max_new_tokens caps this toy model's generations: a random-init model never emits its stop token,
+    # and the tasks' default budget (16384 tokens) would keep a plain `lm_eval --tasks r1k_reverse` busy
+    # for an hour on a CPU. transformers lets it take precedence over lm-eval's max_length; Inspect's
+    # max_tokens (max_new_tokens) still overrides it. Trained tiny models stop after ~60-100 tokens.
     model.generation_config = GenerationConfig(
         eos_token_id=[tokenizer.eos_token_id, tokenizer.pad_token_id], pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=None, do_sample=False,
+        bos_token_id=None, do_sample=False, max_new_tokens=256,
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
