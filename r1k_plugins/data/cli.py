@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import R1KError
-from ..io import check_out_path, write_jsonl
+from ..io import check_out_path, dumps_line, write_jsonl
 from ..prompts import TRACE_FORMATS
 from .schema import Record, read_records, write_records
 
@@ -128,8 +128,6 @@ def invert_cmd(file, strategy, out, seed, teacher_model, teacher_url, api_key_en
     try:
         def on_result(rev):
             if sink is not None:
-                from ..io import dumps_line
-
                 sink.write(dumps_line(rev.to_dict()) + "\n")
                 sink.flush()
 
@@ -145,10 +143,6 @@ def invert_cmd(file, strategy, out, seed, teacher_model, teacher_url, api_key_en
                + (f", {s['resumed']} resumed" if s["resumed"] else "")
                + (f", {s['already_reverse']} already had a reverse item" if s["already_reverse"] else "")
                + f", {s['skipped']} skipped" + (f" ({reasons})" if reasons else ""))
-
-
-def _load_for_build(file: str) -> list[Record]:
-    return read_records(file)
 
 
 @data.command("mix")
@@ -170,7 +164,7 @@ def mix_cmd(file, mode, ratio, direction_tags, trace_format, seed, out):
 
     check_out_path(out)
     stats: dict = {}
-    rows = build_sft_rows(_load_for_build(file), mode, ratio, direction_tags, trace_format, seed, stats)
+    rows = build_sft_rows(read_records(file), mode, ratio, direction_tags, trace_format, seed, stats)
     if not rows:
         raise R1KError(f"{file}: no records with a reasoning trace for --mode {mode}; "
                        f"check the file's directions (r1k data verify {file})")
@@ -194,7 +188,7 @@ def pairs_cmd(file, trace_format, direction_tags, out):
 
     check_out_path(out)
     stats: dict = {}
-    rows = build_dpo_rows(_load_for_build(file), trace_format, direction_tags, stats)
+    rows = build_dpo_rows(read_records(file), trace_format, direction_tags, stats)
     if not rows:
         raise R1KError(f"{file}: no complete forward/reverse pairs with traces; DPO pairs need both directions")
     write_jsonl(out, rows)
