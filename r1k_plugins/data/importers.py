@@ -268,16 +268,16 @@ def _math500(rows: list[dict], **_) -> list[Record]:
 def _aime(rows: list[dict], **_) -> list[Record]:
     out = []
     for i, row in enumerate(rows, 1):
-        pcol = "problem" if "problem" in row else ("Problem" if "Problem" in row else "problem")
-        acol = "answer" if "answer" in row else ("Answer" if "Answer" in row else "answer")
+        pcol = "problem" if "problem" in row else "Problem"
+        acol = "answer" if "answer" in row else "Answer"
         _req(row, (pcol, acol), "aime", i)
         rid = str(row.get("id") or row.get("ID") or pair_id_for(row[pcol], "aime"))
+        pid = rid if rid.startswith("aime") else f"aime-{rid}"
         answer = str(row[acol]).strip()
         out.append(Record(
-            id=f"aime-{rid}" if not rid.startswith("aime") else rid, pair_id=f"aime-{rid}",
-            direction="forward", question=row[pcol], answer=answer, answer_type="numeric"
-            if classify_answer(answer) == "numeric" else classify_answer(answer),
-            source="aime", reasoning=None, response=row.get("solution"), meta=_keep(row, ("year", "url")),
+            id=pid, pair_id=pid, direction="forward", question=row[pcol], answer=answer,
+            answer_type=classify_answer(answer), source="aime", reasoning=None, response=row.get("solution"),
+            meta=_keep(row, ("year", "url")),
         ))
     return out
 
