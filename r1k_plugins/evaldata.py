@@ -41,7 +41,7 @@ TASKS: dict[str, TaskSpec] = {
 def _read_any(path: str, spec: TaskSpec) -> list[Record]:
     """An r1k JSONL file as is; anything else through the task's importer preset."""
     from .data.importers import import_records, load_rows
-    from .data.schema import FIELDS, read_records
+    from .data.schema import looks_like_record, read_records
 
     p = Path(path).expanduser()
     if not p.exists():
@@ -50,7 +50,7 @@ def _read_any(path: str, spec: TaskSpec) -> list[Record]:
         from .io import iter_jsonl
 
         first = next((obj for _, obj in iter_jsonl(p)), None)
-        if first is not None and "direction" in first and set(first) <= set(FIELDS):
+        if first is not None and looks_like_record(first):
             return read_records(p)
     if spec.preset is None:
         raise R1KError(f"{p}: {spec.name} reads r1k JSONL records (see docs/data.md); "

@@ -15,6 +15,13 @@ ANSWER_TYPES = ("numeric", "expression", "choice", "text")
 REQUIRED = ("id", "pair_id", "direction", "question", "answer", "answer_type", "source")
 OPTIONAL = {"reasoning": None, "response": None, "meta": dict}
 FIELDS = REQUIRED + tuple(OPTIONAL)
+# The keys that mark a JSON row as an r1k record (rather than a benchmark row or TRL SFT/DPO row);
+# such a file is then read with read_records, whose validation names anything else missing.
+RECORD_KEYS = frozenset({"id", "pair_id", "direction", "question", "answer"})
+
+
+def looks_like_record(keys) -> bool:
+    return RECORD_KEYS <= set(keys)
 
 
 @dataclass

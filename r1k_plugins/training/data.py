@@ -18,10 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.schema import looks_like_record
 from ..errors import R1KError
 from ..io import iter_jsonl, sha256_file
-
-RECORD_KEYS = {"id", "pair_id", "direction", "question", "answer"}
 
 
 @dataclass
@@ -44,7 +43,7 @@ class TrainData:
 
 
 def detect_kind(keys: set[str]) -> str | None:
-    if RECORD_KEYS <= keys:
+    if looks_like_record(keys):
         return "records"
     if {"chosen", "rejected"} <= keys:
         return "dpo"
@@ -118,7 +117,6 @@ def _from_records(p: Path, stage: str, opts: dict, mode: str, digest: str) -> Tr
                    if stats.get("selected") else f"the file has {file_counts['forward']} forward and "
                    f"{file_counts['reverse']} reverse records")
             raise R1KError(f"{p}: no records for --mode {mode} ({why}); pick another --mode or another file")
-        data_mode = mode
     else:
         if opts.get("ratio") is not None:
             raise R1KError("data.ratio applies to SFT mixes only; DPO uses every complete pair")
@@ -131,11 +129,10 @@ def _from_records(p: Path, stage: str, opts: dict, mode: str, digest: str) -> Tr
                 f"{file_counts['forward']} forward / {file_counts['reverse']} reverse records); DPO needs both "
                 "directions of a pair, each with a reasoning trace"
             )
-        data_mode = mode
     by_dir = Counter(r["direction"] for r in rows)
     counts = {"rows": len(rows), "forward": by_dir.get("forward", 0), "reverse": by_dir.get("reverse", 0),
               "file_records": file_counts, **{k: v for k, v in stats.items() if k != "written"}}
-    return TrainData(rows=rows, kind="records", path=str(p.resolve()), sha256=digest, data_mode=data_mode,
+    return TrainData(rows=rows, kind="records", path=str(p.resolve()), sha256=digest, data_mode=mode,
                      counts=counts)
 
 

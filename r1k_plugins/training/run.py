@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import R1KError
-from ..io import atomic_write_text
+from ..io import atomic_write_text, write_jsonl
 from .recipe import Recipe
 
 SCHEMA = "r1k_run/1"
@@ -394,7 +394,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         return {}
 
     history = [json_safe(h) for h in trainer.state.log_history]
-    atomic_write_text(out / LOG_HISTORY, "".join(json.dumps(h, sort_keys=True) + "\n" for h in history))
+    write_jsonl(out / LOG_HISTORY, history)
     last_step = next((h for h in reversed(history) if "loss" in h and "train_runtime" not in h), {})
     final = {k: v for k, v in last_step.items() if k not in ("step", "epoch")}
     final.update(json_safe(result.metrics))
