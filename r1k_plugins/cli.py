@@ -13,6 +13,7 @@ from .errors import R1KError
 _SUBCOMMANDS = {
     "data": ("r1k_plugins.data.cli", "data", "Build r1k data: synth, import, invert, mix, pairs, verify."),
     "train": ("r1k_plugins.training.cli", "train", "Train with TRL: tiny-model, sft, dpo (same as r1k-train)."),
+    "probe": ("r1k_plugins.eval.probe_cli", "probe", "Per-token directional distinction over checkpoints."),
     "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
     "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
 }

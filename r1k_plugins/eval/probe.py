@@ -1,0 +1,323 @@
+"""The paper's measurement: the per-token *directional distinction* of a model.
+
+For every record of a complete forward/reverse pair, under that record's own prompt:
+
+- the prompt is the model tokenizer's chat template applied to the same user turn the tasks and
+  SFT use (``r1k_plugins.data.mix.prompt_messages``), with the generation prompt added;
+- y+ is the record's own completion text (the exact string SFT trains on,
+  ``completion_text(record)``), y- the other direction's completion text;
+- each continuation is tokenized on its own, without special tokens, and appended to the
+  tokenized prompt; its score is the mean log-prob of its first N tokens (N = ``max_tokens``,
+  1000 as in the paper);
+- the directional distinction is Δ = mean(y+) - mean(y-), reported per prompt direction
+  (forward, reverse) and over all items, with 95% confidence intervals (Student t over items;
+  Δ's interval is the paired one, over per-item differences).
+
+The scorer runs padded batches through the model's decoder and turns only the scored positions'
+hidden states into log-probs, in chunks of rows, so memory stays bounded at large vocabularies
+(no float32 [batch, tokens, vocab] tensor is ever built). ``reference_logprobs`` is the plain
+one-sequence-at-a-time, full-softmax computation it is tested against.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ..errors import R1KError
+
+PROMPT_DIRECTIONS = ("forward", "reverse")
+# Rows of logits materialised at once: at most this many bytes of float32 logits per chunk.
+LOGITS_CHUNK_BYTES = 64 << 20
+# A model whose decoder + output head does not reproduce its own logits (extra scaling, exotic
+# heads) is scored through its full forward pass instead, one sequence at a time.
+SELF_CHECK_TOL = {"float32": 1e-4, "float64": 1e-6}
+
+
+def note(msg: str) -> None:
+    print(f"note: {msg}", file=sys.stderr, flush=True)
+
+
+# ---- items ---------------------------------------------------------------------------------------
+@dataclass
+class ProbeItem:
+    id: str
+    pair_id: str
+    prompt_direction: str
+    messages: list[dict]
+    y_plus_text: str
+    y_minus_text: str
+
+
+def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: bool = False,
+                limit: int | None = None) -> tuple[list[ProbeItem], dict]:
+    """One item per record of a complete pair with reasoning in both directions.
+
+    ``limit`` keeps the first ``limit`` complete pairs (both of their records), in file order.
+    Returns the items and counts of what was used and what was left out, and why.
+    """
+    from ..data.mix import completion_text, prompt_messages
+    from ..data.schema import pair_index
+
+    records = list(records)
+    pairs = pair_index(records)
+    counts = {"records": len(records), "pairs": len(pairs), "pairs_used": 0,
+              "pairs_incomplete": 0, "pairs_without_reasoning": 0}
+    usable: list[str] = []
+    for pid, d in pairs.items():
+        if len(d) != 2:
+            counts["pairs_incomplete"] += 1
+        elif not all(r.reasoning for r in d.values()):
+            counts["pairs_without_reasoning"] += 1
+        else:
+            usable.append(pid)
+    if limit is not None:
+        usable = usable[:limit]
+    keep = set(usable)
+    counts["pairs_used"] = len(usable)
+    items = []
+    for r in records:
+        if r.pair_id not in keep:
+            continue
+        other = pairs[r.pair_id]["reverse" if r.direction == "forward" else "forward"]
+        items.append(ProbeItem(r.id, r.pair_id, r.direction, prompt_messages(r, direction_tags),
+                               completion_text(r, trace_format), completion_text(other, trace_format)))
+    counts["items"] = len(items)
+    return items, counts
+
+
+# ---- tokenization --------------------------------------------------------------------------------
+@dataclass
+class Encoded:
+    prompt: str                 # the exact string scored as context
+    prompt_ids: list[int]
+    plus_ids: list[int]         # the first N tokens of y+
+    minus_ids: list[int]
+
+
+def render_prompt(tokenizer, messages: list[dict]) -> str:
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    # no chat template: the plain prompt the lm-eval tasks use without --apply_chat_template
+    # (prompts.plain_prompt around the same user turn)
+    return f"Question: {messages[-1]['content']}\nAssistant: "
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def encode_items(tokenizer, items: Sequence[ProbeItem], max_tokens: int) -> list[Encoded]:
+    if max_tokens <= 0:
+        raise R1KError(f"--max-tokens {max_tokens}: give a positive number of continuation tokens to score")
+    out = []
+    for it in items:
+        prompt = render_prompt(tokenizer, it.messages)
+        p = _ids(tokenizer, prompt)
+        if not p:
+            raise R1KError(f"item {it.id}: the prompt tokenizes to nothing; the probe needs a context")
+        plus, minus = _ids(tokenizer, it.y_plus_text)[:max_tokens], _ids(tokenizer, it.y_minus_text)[:max_tokens]
+        if not plus or not minus:
+            raise R1KError(f"item {it.id}: a trace tokenizes to no tokens; check the record's reasoning")
+        out.append(Encoded(prompt, p, plus, minus))
+    return out
+
+
+# ---- scoring -------------------------------------------------------------------------------------
+def _head_scale(config) -> tuple[float | None, float, float]:
+    """(softcap, multiply, divide) the model applies to its head's output, if any."""
+    softcap = getattr(config, "final_logit_softcapping", None)
+    mul = getattr(config, "logit_scale", None)
+    div = getattr(config, "logits_scaling", None)
+    return softcap, float(mul) if isinstance(mul, (int, float)) else 1.0, \
+        float(div) if isinstance(div, (int, float)) and div else 1.0
+
+
+def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
+    """log p(target) for each row of ``hidden`` [M, H], chunk by chunk, in float32."""
+    import torch
+
+    softcap, mul, div = _head_scale(config)
+    out = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
+    for s in range(0, hidden.shape[0], chunk_rows):
+        logits = head(hidden[s:s + chunk_rows]).float()
+        if mul != 1.0:
+            logits = logits * mul
+        if div != 1.0:
+            logits = logits / div
+        if softcap:
+            logits = torch.tanh(logits / softcap) * softcap
+        tgt = targets[s:s + chunk_rows]
+        out[s:s + chunk_rows] = logits.gather(1, tgt[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
+        del logits
+    return out
+
+
+def _decoder(model):
+    base = getattr(model, "base_model", None)
+    return base if base is not None and base is not model else None
+
+
+class Scorer:
+    """Mean per-token log-prob of continuations after a context, batched and memory-bounded."""
+
+    def __init__(self, model, batch_size: int = 8, chunk_bytes: int = LOGITS_CHUNK_BYTES):
+        if batch_size <= 0:
+            raise R1KError(f"--batch-size {batch_size}: give a positive number of sequences per batch")
+        self.model = model
+        self.batch_size = batch_size
+        vocab = model.get_output_embeddings().weight.shape[0]
+        self.chunk_rows = max(1, chunk_bytes // (4 * vocab))
+        self.mode = "decoder" if _decoder(model) is not None else "full"
+        self._checked = False
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def _self_check(self, prompt_ids: list[int], cont_ids: list[int]) -> None:
+        """Compare the decoder+head path with the model's own logits on one short sequence."""
+        self._checked = True
+        if self.mode != "decoder":
+            return
+        p, c = prompt_ids[-64:], cont_ids[:64]
+        fast = self._batch([(p, c)])[0]
+        ref = reference_logprobs(self.model, [(p, c)])[0]
+        dtype = str(next(self.model.parameters()).dtype).replace("torch.", "")
+        tol = SELF_CHECK_TOL.get(dtype, 2e-2)
+        if not math.isclose(fast, ref, abs_tol=tol):
+            note(f"the model's decoder + output head do not reproduce its logits ({fast:.6f} vs {ref:.6f}); "
+                 "scoring through the full forward pass instead (slower)")
+            self.mode = "full"
+
+    def _batch(self, seqs: list[tuple[list[int], list[int]]]) -> list[float]:
+        import torch
+
+        dev = self.device
+        lengths = [len(p) + len(c) for p, c in seqs]
+        T = max(lengths)
+        ids = torch.zeros((len(seqs), T), dtype=torch.long)
+        mask = torch.zeros((len(seqs), T), dtype=torch.long)
+        rows_b, rows_t, targets, owner = [], [], [], []
+        for b, (p, c) in enumerate(seqs):
+            full = p + c
+            ids[b, :len(full)] = torch.tensor(full)
+            mask[b, :len(full)] = 1
+            # positions len(p)-1 .. len(full)-2 predict the continuation tokens
+            rows_b += [b] * len(c)
+            rows_t += list(range(len(p) - 1, len(full) - 1))
+            targets += c
+            owner += [b] * len(c)
+        ids, mask = ids.to(dev), mask.to(dev)
+        dec = _decoder(self.model)
+        hidden = dec(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
+        sel = hidden[torch.tensor(rows_b, device=dev), torch.tensor(rows_t, device=dev)]
+        del hidden
+        lp = _token_logprobs(self.model.get_output_embeddings(), sel,
+                             torch.tensor(targets, device=dev), self.model.config, self.chunk_rows)
+        sums = torch.zeros(len(seqs), dtype=torch.float64, device=dev)
+        sums.index_add_(0, torch.tensor(owner, device=dev), lp.double())
+        return [float(sums[b]) / len(c) for b, (_, c) in enumerate(seqs)]
+
+    def score(self, seqs: list[tuple[list[int], list[int]]], progress=None) -> list[float]:
+        """Mean log-prob of each (context ids, continuation ids); batches by length, right-padded."""
+        import torch
+
+        if not seqs:
+            return []
+        with torch.inference_mode():
+            if not self._checked:
+                self._self_check(*seqs[0])
+            if self.mode == "full":
+                res = []
+                for s in seqs:
+                    res += reference_logprobs(self.model, [s])
+                    if progress is not None:
+                        progress.update(1)
+                return res
+            order = sorted(range(len(seqs)), key=lambda i: -(len(seqs[i][0]) + len(seqs[i][1])))
+            out: list[float] = [0.0] * len(seqs)
+            for s in range(0, len(order), self.batch_size):
+                idx = order[s:s + self.batch_size]
+                for i, v in zip(idx, self._batch([seqs[i] for i in idx])):
+                    out[i] = v
+                if progress is not None:
+                    progress.update(len(idx))
+            return out
+
+
+def reference_logprobs(model, seqs: list[tuple[list[int], list[int]]]) -> list[float]:
+    """The straightforward computation: one sequence at a time, the model's full logits, a full
+    log-softmax over the vocabulary, the mean over the continuation's tokens."""
+    import torch
+
+    dev = next(model.parameters()).device
+    res = []
+    with torch.inference_mode():
+        for p, c in seqs:
+            ids = torch.tensor([p + c], device=dev)
+            logits = model(input_ids=ids, use_cache=False).logits[0].float()
+            lps = torch.log_softmax(logits, dim=-1)
+            tok = [lps[len(p) - 1 + j, c[j]].item() for j in range(len(c))]
+            res.append(sum(tok) / len(tok))
+    return res
+
+
+# ---- statistics ----------------------------------------------------------------------------------
+def _t975(df: int) -> float:
+    try:
+        from scipy.stats import t
+
+        return float(t.ppf(0.975, df))
+    except ImportError:  # pragma: no cover - scipy comes with lm-eval
+        return 1.959964
+
+
+def mean_ci(values: Sequence[float]) -> dict[str, Any]:
+    """Mean with a two-sided 95% Student-t interval (None where n < 2)."""
+    n = len(values)
+    if n == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+    m = sum(values) / n
+    if n < 2:
+        return {"mean": m, "ci_low": None, "ci_high": None, "n": n}
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1))
+    h = _t975(n - 1) * sd / math.sqrt(n)
+    return {"mean": m, "ci_low": m - h, "ci_high": m + h, "n": n}
+
+
+def summarize(rows: Sequence[dict]) -> dict[str, dict]:
+    """Per prompt direction (forward, reverse, all): y+, y- and Δ, each with its 95% CI and n."""
+    out = {}
+    for d in (*PROMPT_DIRECTIONS, "all"):
+        sel = [r for r in rows if d == "all" or r["prompt_direction"] == d]
+        plus = [r["y_plus"] for r in sel]
+        minus = [r["y_minus"] for r in sel]
+        out[d] = {"n": len(sel), "y_plus": mean_ci(plus), "y_minus": mean_ci(minus),
+                  "delta": mean_ci([a - b for a, b in zip(plus, minus)])}
+    return out
+
+
+@dataclass
+class ProbeResult:
+    rows: list[dict] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+
+def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int, batch_size: int,
+                progress=None) -> list[dict]:
+    """Per-item rows (without checkpoint fields) for one loaded model."""
+    enc = encode_items(tokenizer, items, max_tokens)
+    seqs = []
+    for e in enc:
+        seqs += [(e.prompt_ids, e.plus_ids), (e.prompt_ids, e.minus_ids)]
+    scores = Scorer(model, batch_size).score(seqs, progress)
+    rows = []
+    for k, (it, e) in enumerate(zip(items, enc)):
+        rows.append({"id": it.id, "pair_id": it.pair_id, "prompt_direction": it.prompt_direction,
+                     "prompt": e.prompt, "y_plus_text": it.y_plus_text, "y_minus_text": it.y_minus_text,
+                     "n_plus": len(e.plus_ids), "n_minus": len(e.minus_ids),
+                     "y_plus": scores[2 * k], "y_minus": scores[2 * k + 1]})
+    return rows
