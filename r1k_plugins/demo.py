@@ -1,9 +1,11 @@
 """``r1k demo``: the paper's whole loop on the embedded default, offline, on a laptop CPU.
 
-synth data -> tiny base model -> SFT arms (forward / reverse / mixed) -> DPO on top of mixed SFT
--> lm-eval and Inspect on every model -> one leaderboard. Every step drives the real command
-(``r1k-train``, ``lm_eval``, ``inspect eval``, ``r1k leaderboard export``) and is skipped when its
-output is already there, so an interrupted demo resumes where it stopped.
+synth data -> tiny base model -> SFT arms (forward / reverse / mixed, a checkpoint per epoch) ->
+DPO on top of mixed SFT (a checkpoint every few steps) -> the per-token directional-distinction
+probe on every checkpoint, lm-eval and Inspect on every final model -> one leaderboard with the
+dynamics figure. Every step drives the real command (``r1k-train``, ``r1k probe``, ``lm_eval``,
+``inspect eval``, ``r1k leaderboard export``), independent steps run ``--jobs`` at a time, and a
+step whose output is already there is skipped, so an interrupted demo resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -33,51 +35,126 @@ def _exe(name: str) -> str:
     return found
 
 
-def _step(title: str, cmd: list[str], log: Path, env: dict) -> None:
-    click.echo(f"==> {title}\n    $ {' '.join(cmd)}")
-    t0 = time.time()
-    with open(log, "a", encoding="utf-8") as fh:
-        fh.write(f"\n$ {' '.join(cmd)}\n")
-        fh.flush()
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-    if proc.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-        raise R1KError(f"step '{title}' failed (exit {proc.returncode}); see {log}. Last lines: "
-                       + " | ".join(l.strip() for l in tail if l.strip())[-600:])
-    click.echo(f"    done in {time.time() - t0:.0f}s")
+def _fail(title: str, code: int, log: Path) -> R1KError:
+    tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+    return R1KError(f"step '{title}' failed (exit {code}); see {log}. Last lines: "
+                    + " | ".join(l.strip() for l in tail if l.strip())[-600:])
+
+
+def _steps(steps: list[tuple[str, list[str], Path | None]], log: Path, env: dict, jobs: int) -> None:
+    """Run (title, command, done-marker) steps, ``jobs`` at a time; each one's output goes to demo.log.
+
+    A step whose marker exists is skipped; a finished step touches its marker (resume)."""
+    todo = [s for s in steps if s[2] is None or not s[2].exists()]
+    if not todo:
+        return
+    env = dict(env)
+    if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // jobs))
+    running: list[tuple[str, subprocess.Popen, Path, float, Path | None]] = []
+    failed: R1KError | None = None
+    logs = log.parent / ".logs"
+    logs.mkdir(exist_ok=True)
+
+    def reap(block: bool) -> None:
+        nonlocal failed
+        for item in list(running):
+            title, proc, plog, t0, marker = item
+            code = proc.wait() if block else proc.poll()
+            if code is None:
+                continue
+            running.remove(item)
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(plog.read_text(encoding="utf-8", errors="replace"))
+            if code != 0:
+                failed = failed or _fail(title, code, plog)
+            else:
+                if marker is not None:
+                    marker.touch()
+                click.echo(f"    done: {title} ({time.time() - t0:.0f}s)")
+            if block:
+                return
+
+    try:
+        for i, (title, cmd, marker) in enumerate(todo):
+            while len(running) >= jobs:
+                reap(block=False)
+                if len(running) >= jobs:
+                    time.sleep(0.2)
+            if failed:
+                break
+            click.echo(f"==> {title}\n    $ {' '.join(cmd)}")
+            plog = logs / f"step-{os.getpid()}-{i}.log"
+            with open(plog, "w", encoding="utf-8") as fh:
+                fh.write(f"\n$ {' '.join(cmd)}\n")
+                fh.flush()
+                proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+            running.append((title, proc, plog, time.time(), marker))
+        while running:
+            reap(block=True)
+    finally:
+        for _, proc, *_ in running:
+            proc.terminate()
+    if failed:
+        raise failed
+
+
+QUICK = {"n": 200, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps": 16, "dpo_save": 4}
 
 
 @click.command("demo", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--out", "out", type=click.Path(file_okay=False), default="r1k-demo", show_default=True,
               help="Working folder: data/, models/, results/, leaderboard/ and demo.log go here.")
-@click.option("--n", "n", type=click.IntRange(min=20), default=1000, show_default=True,
-              help="Synthetic forward/reverse pairs to generate (10% become the test split).")
+@click.option("--quick", is_flag=True,
+              help=f"Every stage on fewer items and steps (about 2-3 minutes on 2 CPU cores): --n {QUICK['n']}, "
+                   f"--limit {QUICK['limit']}, --max-new-tokens {QUICK['max_new_tokens']}, "
+                   f"{QUICK['sft_epochs']} SFT epochs, {QUICK['dpo_steps']} DPO steps. Explicit options still win.")
+@click.option("--n", "n", type=click.IntRange(min=20), default=None,
+              help="Synthetic forward/reverse pairs to generate (10% become the test split). [default: 1000]")
 @click.option("--arms", default="forward,reverse,mixed", show_default=True,
               help="SFT arms to train, comma-separated (subset of forward,reverse,mixed).")
 @click.option("--dpo/--no-dpo", default=True, show_default=True,
               help="Run DPO on top of the mixed-SFT model (needs the mixed arm).")
-@click.option("--limit", type=click.IntRange(min=1), default=40, show_default=True,
-              help="Test items per task and harness.")
-@click.option("--max-new-tokens", type=click.IntRange(min=8), default=128, show_default=True,
-              help="Generation budget per answer.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Test items per task and harness. [default: 40]")
+@click.option("--max-new-tokens", type=click.IntRange(min=8), default=None,
+              help="Generation budget per answer. [default: 128]")
 @click.option("--sft-steps", type=click.IntRange(min=1), default=None,
-              help="Override max_steps of the tiny SFT recipe (default: the recipe's).")
+              help="Override max_steps of the tiny SFT recipe (default: the recipe's 3 epochs).")
+@click.option("--probe-tokens", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Tokens of each trace the directional-distinction probe scores (the paper's N).")
 @click.option("--inspect/--no-inspect", "use_inspect", default=True, show_default=True,
               help="Also evaluate with Inspect (the leaderboard then compares both harnesses).")
-def demo(out, n, arms, dpo, limit, max_new_tokens, sft_steps, use_inspect):
-    """Run the whole r1k pipeline on the embedded default (CPU, offline, resumable)."""
+@click.option("--jobs", type=click.IntRange(min=1, max=16), default=2, show_default=True,
+              help="Independent steps (SFT arms, evaluations) run this many at a time.")
+def demo(out, quick, n, arms, dpo, limit, max_new_tokens, sft_steps, probe_tokens, use_inspect, jobs):
+    """Run the whole r1k pipeline on the embedded default (CPU, offline, resumable).
+
+    \b
+    synth data -> tiny base model -> forward / reverse / mixed SFT (a checkpoint per epoch)
+    -> DPO on mixed SFT (a checkpoint every few steps) -> the directional-distinction probe on
+    every checkpoint -> lm-eval and Inspect on every final model -> one leaderboard with the
+    per-token table and the dynamics figure (leaderboard/dynamics.png).
+    """
     root = Path(out)
+    n = n if n is not None else (QUICK["n"] if quick else 1000)
+    limit = limit if limit is not None else (QUICK["limit"] if quick else 40)
+    max_new_tokens = max_new_tokens if max_new_tokens is not None else (QUICK["max_new_tokens"] if quick else 128)
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
     bad = [a for a in arm_list if a not in ARMS]
     if bad or not arm_list:
         raise R1KError(f"--arms {arms!r}: use a comma-separated subset of {','.join(ARMS)}")
     if dpo and "mixed" not in arm_list:
         raise R1KError("--dpo runs on the mixed-SFT model: add mixed to --arms or pass --no-dpo")
-    for sub in ("data", "models", "results/lm_eval", "results/inspect"):
+    if root.exists() and not root.is_dir():
+        raise R1KError(f"--out {out}: is a file; give a folder")
+    for sub in ("data", "models", "results/lm_eval", "results/inspect", "results/probe", ".done"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     log = root / "demo.log"
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.setdefault("INSPECT_DISPLAY", "none")
+    env.setdefault("R1K_LMEVAL_ONLY_INCLUDED", "1")  # lm_eval indexes only the r1k tasks (faster start)
+    done = root / ".done"
     t_start = time.time()
 
     # 1. data
@@ -92,61 +169,69 @@ def demo(out, n, arms, dpo, limit, max_new_tokens, sft_steps, use_inspect):
         click.echo(f"==> data: {len(tr)} train / {len(te)} test records in {root / 'data'}")
 
     # 2. base model
-    models: dict[str, Path] = {}
     base = root / "models" / "base"
     if not (base / "config.json").exists():
-        _step("tiny base model", [_exe("r1k-train"), "tiny-model", "--out", str(base), "--data", str(train),
-                                  "--overwrite"], log, env)
-    models["base"] = base
+        _steps([("tiny base model", [_exe("r1k-train"), "tiny-model", "--out", str(base), "--data", str(train),
+                                     "--overwrite"], None)], log, env, 1)
+    models: dict[str, Path] = {"base": base}
 
-    # 3. SFT arms, 4. DPO
+    # 3. SFT arms (in parallel), 4. DPO
     extra = ["--set", f"max_steps={sft_steps}"] if sft_steps else []
+    if quick and not sft_steps:
+        extra = ["--set", f"num_train_epochs={QUICK['sft_epochs']}"]
+    sft = []
     for arm in arm_list:
         d = root / "models" / f"{arm}-sft"
-        if not (d / "r1k_run.json").exists():
-            _step(f"SFT on {arm} data", [_exe("r1k-train"), "sft", "--config", "tiny-sft", "--model", str(base),
-                                         "--data", str(train), "--mode", arm, "--output-dir", str(d),
-                                         "--overwrite", *extra], log, env)
         models[f"{arm}-sft"] = d
+        if not (d / "r1k_run.json").exists():
+            sft.append((f"SFT on {arm} data", [_exe("r1k-train"), "sft", "--config", "tiny-sft", "--model", str(base),
+                                              "--data", str(train), "--mode", arm, "--output-dir", str(d),
+                                              "--overwrite", *extra], None))
+    _steps(sft, log, env, jobs)
     if dpo:
         d = root / "models" / "mixed-sft-dpo"
-        if not (d / "r1k_run.json").exists():
-            _step("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", "tiny-dpo",
-                                       "--model", str(models["mixed-sft"]), "--data", str(train),
-                                       "--output-dir", str(d), "--overwrite"], log, env)
         models["mixed-sft-dpo"] = d
+        dextra = ["--set", f"max_steps={QUICK['dpo_steps']}", "--set", f"save_steps={QUICK['dpo_save']}"] \
+            if quick else []
+        if not (d / "r1k_run.json").exists():
+            _steps([("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", "tiny-dpo",
+                                          "--model", str(models["mixed-sft"]), "--data", str(train),
+                                          "--output-dir", str(d), "--overwrite", *dextra], None)], log, env, 1)
 
-    # 5. evaluations
-    done_dir = root / ".done"
-    done_dir.mkdir(exist_ok=True)
+    # 5. the probe on every checkpoint, and the harnesses on every final model (in parallel)
+    evals = []
+    probe_cmd = [_exe("r1k"), "probe", "direction", "--model", str(base.resolve())]
+    for name, path in models.items():
+        if name != "base":
+            probe_cmd += ["--run", str(path.resolve())]
+    probe_cmd += ["--with-start", "--data", str(test.resolve()), "--max-tokens", str(probe_tokens),
+                  "--out", str((root / "results" / "probe" / "probe.json").resolve()),
+                  "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]
+    evals.append(("probe: directional distinction on every checkpoint", probe_cmd, done / "probe"))
     meta = json.dumps({"r1k_data": str(test.resolve())})
     for name, path in models.items():
-        marker = done_dir / f"lm_eval-{name}"
-        if not marker.exists():
-            _step(f"lm-eval on {name}", [
-                _exe("lm_eval"), "run", "--model", "hf",
-                "--model_args", f"pretrained={path.resolve()},dtype=float32",
-                "--tasks", "r1k_forward,r1k_reverse,r1k_direction", "--metadata", meta,
-                "--limit", str(limit), "--apply_chat_template", "--batch_size", "8",
-                "--gen_kwargs", f"max_gen_toks={max_new_tokens}",
-                "--output_path", str((root / "results" / "lm_eval").resolve()), "--log_samples",
-            ], log, env)
-            marker.touch()
+        evals.append((f"lm-eval on {name}", [
+            _exe("lm_eval"), "run", "--model", "hf",
+            "--model_args", f"pretrained={path.resolve()},dtype=float32",
+            "--tasks", "r1k_forward,r1k_reverse,r1k_direction", "--metadata", meta,
+            "--limit", str(limit), "--apply_chat_template", "--batch_size", "8",
+            "--gen_kwargs", f"max_gen_toks={max_new_tokens}",
+            "--output_path", str((root / "results" / "lm_eval").resolve()), "--log_samples",
+        ], done / f"lm_eval-{name}"))
         if use_inspect:
-            marker = done_dir / f"inspect-{name}"
-            if not marker.exists():
-                _step(f"Inspect on {name}", [
-                    _exe("inspect"), "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse",
-                    "--model", "hf/local", "-M", f"model_path={path.resolve()}", "-M", "do_sample=false",
-                    "-T", f"data={test.resolve()}", "-T", f"limit={limit}", "-T", f"max_tokens={max_new_tokens}",
-                    "--log-dir", str((root / "results" / "inspect").resolve()), "--display", "none",
-                ], log, env)
-                marker.touch()
+            evals.append((f"Inspect on {name}", [
+                _exe("inspect"), "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse",
+                "--model", "hf/local", "-M", f"model_path={path.resolve()}", "-M", "do_sample=false",
+                "-T", f"data={test.resolve()}", "-T", f"limit={limit}", "-T", f"max_tokens={max_new_tokens}",
+                "--log-dir", str((root / "results" / "inspect").resolve()), "--display", "none",
+            ], done / f"inspect-{name}"))
+    _steps(evals, log, env, jobs)
 
     # 6. leaderboard
-    inputs = [str(root / "results" / "lm_eval")] + ([str(root / "results" / "inspect")] if use_inspect else [])
-    _step("leaderboard", [_exe("r1k"), "leaderboard", "export", *inputs, "--out", str(root / "leaderboard"),
-                          "--baseline", "base"], log, env)
+    inputs = [str(root / "results" / "lm_eval"), str(root / "results" / "probe")] + \
+        ([str(root / "results" / "inspect")] if use_inspect else [])
+    _steps([("leaderboard", [_exe("r1k"), "leaderboard", "export", *inputs, "--out", str(root / "leaderboard"),
+                             "--baseline", "base"], None)], log, env, 1)
     md = root / "leaderboard" / "leaderboard.md"
     if md.exists():
         click.echo("\n" + md.read_text(encoding="utf-8"))

@@ -90,12 +90,12 @@ def run_probe(refs: Sequence[ModelRef], records, *, data_label: str, data_sha256
     if progress:
         from tqdm.auto import tqdm
 
-        todo = sum(1 for r in refs if r.path not in done)
+        todo = len({r.path for r in refs} - set(done))
         bar = tqdm(total=2 * len(items) * todo, unit="seq", desc="probe", dynamic_ncols=True)
     results: list[tuple[ModelRef, list[dict], float | None]] = []
     try:
         for ref in refs:
-            if ref.path in done:
+            if ref.path in done:  # finished by an interrupted run, or the same folder met twice here
                 results.append((ref, done[ref.path], None))
                 continue
             if bar is not None:
@@ -106,6 +106,7 @@ def run_probe(refs: Sequence[ModelRef], records, *, data_label: str, data_sha256
             del model
             gc.collect()
             _append_partial(partial, fp, ref.path, rows)
+            done[ref.path] = rows
             results.append((ref, rows, time.time() - t0))
     finally:
         if bar is not None:

@@ -91,11 +91,15 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
     disc = discover(inputs, exclude)
     skipped: list[Skipped] = list(disc.skipped)
     warnings: list[str] = []
+    from .dynamics import read_probes, split_probe_files
+
+    probe_files, result_files = split_probe_files(disc.files)
+    probe = read_probes(probe_files, skipped, warnings)
 
     # 1. read every candidate; drop duplicates (same content / same Inspect eval_id), keeping the
     #    copy with per-sample logs beside it, then lm-eval's own results_<ts>.json name, then .eval
     read: list[Source] = []
-    for f in disc.files:
+    for f in result_files:
         try:
             read.append(read_file(f))
         except _Reject as e:
@@ -156,10 +160,10 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         else:
             skipped.append(Skipped(display_path(sp), "lm-eval samples file without its results_<timestamp>.json"))
 
-    if not rows and not skipped:
+    if not rows and probe is None and not skipped:
         raise R1KError(f"no result files found in {', '.join(inputs)} (expected lm-eval results_*.json files "
                        "or Inspect .eval / .json logs)")
-    if not rows:
+    if not rows and probe is None:
         n = len(skipped)
         raise R1KError(f"nothing usable in {len(inputs)} input(s): {n} file(s) skipped "
                        f"({'; '.join(f'{s.path}: {s.reason}' for s in skipped[:3])}{'; ...' if n > 3 else ''})")
@@ -263,6 +267,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         "sources": srcs,
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
         "warnings": sorted(set(warnings)),
+        "probe": probe,  # r1k probe direction outputs (leaderboard/dynamics.py), or None
         "plots": [],  # filled in by export(): the PNG files written beside the board
     }
 

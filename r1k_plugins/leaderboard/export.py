@@ -23,6 +23,12 @@ def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep
         from .plots import render_plots
 
         images = render_plots(doc)
+        if doc.get("probe"):
+            from .dynamics import dynamics_png
+
+            png = dynamics_png(doc["probe"])
+            if png is not None:
+                images["dynamics.png"] = png
     doc["plots"] = sorted(images)[::-1]  # scores.png first
     written: list[Path] = []
     outdir.mkdir(parents=True, exist_ok=True)
@@ -37,12 +43,16 @@ def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep
 
     for name in doc["plots"]:
         put(name, images[name])
+    if doc.get("probe"):
+        from .dynamics import to_csv as dynamics_csv
+
+        put("dynamics.csv", dynamics_csv(doc["probe"]))
     put("leaderboard.csv", to_csv(doc))
     put("leaderboard.json", to_json(doc))
     put("leaderboard.md", to_markdown(doc, doc["plots"]))
     put("leaderboard.html", to_html(doc, {k: images[k] for k in doc["plots"]}))
     # plots left by an earlier export into the same folder would contradict this board
-    for name in ("scores.png", "direction.png"):
-        if name not in images and (outdir / name).is_file():
+    for name in ("scores.png", "direction.png", "dynamics.png", "dynamics.csv"):
+        if name not in images and not (name == "dynamics.csv" and doc.get("probe")) and (outdir / name).is_file():
             (outdir / name).unlink()
     return doc, written

@@ -199,6 +199,11 @@ def to_markdown(doc: dict, plots: list[str]) -> str:
                        f"{'**DISAGREE** ⚠' if v == 'DISAGREE' else v} |")
         out.append("")
 
+    if doc.get("probe"):
+        from .dynamics import markdown_section
+
+        out += markdown_section(doc["probe"], "dynamics.png" in plots)
+    plots = [p for p in plots if p != "dynamics.png"]
     if plots:
         out += ["## Plots", ""]
         for p in plots:
@@ -347,6 +352,12 @@ def to_html(doc: dict, plots: dict[str, bytes]) -> str:
                      f'<td class="{vcls}">{_e(v)}{" ⚠" if v == "DISAGREE" else ""}</td></tr>')
         o.append("</tbody></table>")
 
+    if doc.get("probe"):
+        from .dynamics import html_section
+
+        dyn = plots.get("dynamics.png")
+        o.append(html_section(doc["probe"], base64.b64encode(dyn).decode("ascii") if dyn else None))
+    plots = {k: v for k, v in plots.items() if k != "dynamics.png"}
     if plots:
         o.append("<h2>Plots</h2>")
         for name, data in plots.items():

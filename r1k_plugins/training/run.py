@@ -400,6 +400,18 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     final.update(json_safe(result.metrics))
     final["global_step"] = trainer.state.global_step
 
+    checkpoints = []
+    for c in sorted((c for c in out.iterdir() if c.is_dir() and _CKPT.match(c.name)),
+                    key=lambda c: int(_CKPT.match(c.name).group(1))):
+        st = {}
+        try:
+            st = json.loads((c / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        checkpoints.append({"name": c.name, "step": st.get("global_step", int(_CKPT.match(c.name).group(1))),
+                            "epoch": st.get("epoch")})
+    final["epoch"] = trainer.state.epoch
+
     manifest = {
         "schema": SCHEMA,
         "base_model": model_spec,
@@ -418,6 +430,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         "device": device,
         "wall_time_s": round(time.time() - t0, 3),
         "final_metrics": final,
+        "checkpoints": checkpoints,  # step and epoch of every kept checkpoint-N (r1k probe direction --run)
         "parent": parent,
         "output_dir": str(out.resolve()),
         "seed": cfg.seed,
