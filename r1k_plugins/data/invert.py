@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..io import dumps_line
-from .schema import Record
+from .schema import FIELDS, Record
 
 
 class Skip(Exception):
@@ -212,6 +212,7 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
     have_reverse = {r.pair_id for r in records if r.direction == "reverse"}
     fwd = [r for r in records if r.direction == "forward"]
     done = load_partial(partial)
+    params, shared = gen.to_dict(), len(prompt.context())
     outcome: dict[str, tuple[str, str]] = {}  # forward id -> (status, reason)
     made: dict[str, Record] = {}  # pair_id -> reverse record
     seen: set[str] = set()
@@ -231,7 +232,7 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
         else:
             msgs = prompt.messages(rec.question, rec.answer)
             jobs.append(Job(rec.id, msgs, cache_key(prompt_version=prompt.version, teacher=spec.label,
-                                                    params=gen.to_dict(), messages=msgs), rec))
+                                                    params=params, messages=msgs, shared=shared), rec))
 
     def accept(job, comp):
         obj = parse_teacher_reply(comp.text)
@@ -252,7 +253,7 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
     sink = open(partial, "a", encoding="utf-8")
 
     def on_success(job, rev, cached):
-        sink.write(dumps_line(rev.to_dict()) + "\n")
+        sink.write(dumps_line({f: getattr(rev, f) for f in FIELDS}) + "\n")
         sink.flush()
         made[rev.pair_id] = rev
         outcome[job.id] = ("from_cache" if cached else "new", "")

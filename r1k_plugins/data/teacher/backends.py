@@ -52,7 +52,8 @@ class Completion:
     completion_tokens: int = 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"text": self.text, "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens}
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class OpenAIBackend:
         self.url = f"{spec.base_url}/chat/completions"
         self._session = None
         self._reached = False
+        self._params = gen.to_dict()
 
     async def open(self):
         import aiohttp
@@ -151,7 +153,8 @@ class OpenAIBackend:
             headers["Authorization"] = f"Bearer {key}"
         self._session = aiohttp.ClientSession(
             headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout),
-            connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections))
+            connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
+                                           ssl=None if self.url.startswith("https:") else False))
 
     async def close(self):
         if self._session is not None:
@@ -159,7 +162,7 @@ class OpenAIBackend:
             self._session = None
 
     def _payload(self, messages: list[dict]) -> bytes:
-        return json.dumps({"model": self.spec.model, "messages": messages, **self.gen.to_dict()}).encode()
+        return json.dumps({"model": self.spec.model, "messages": messages, **self._params}).encode()
 
     async def complete(self, messages: list[dict]) -> Completion:
         import asyncio

@@ -12,6 +12,7 @@ HTTP status and token is counted in :class:`RunStats` (the run manifest).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
@@ -61,10 +62,19 @@ class RunStats:
                 "failures_by_reason": dict(sorted(self.failures.items())), "elapsed_s": round(self.elapsed_s, 3)}
 
 
-def cache_key(*, prompt_version: str, teacher: str, params: dict, messages: list[dict]) -> str:
-    """Key of one request: prompt version, teacher (spec), generation parameters and the item's messages."""
-    blob = dumps_line({"prompt": prompt_version, "teacher": teacher, "params": params, "messages": messages})
-    return hashlib.sha256(blob.encode()).hexdigest()
+def cache_key(*, prompt_version: str, teacher: str, params: dict, messages: list[dict], shared: int = 0) -> str:
+    """Key of one request: prompt version, teacher (spec), generation parameters and the item's messages.
+
+    ``shared``: how many leading messages are the same for every item (system turn, few-shot turns);
+    their part of the key is computed once per run.
+    """
+    head = _head_digest(prompt_version, teacher, dumps_line(params), dumps_line(messages[:shared]))
+    return hashlib.sha256((head + dumps_line(messages[shared:])).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _head_digest(prompt_version: str, teacher: str, params: str, context: str) -> str:
+    return hashlib.sha256(dumps_line([prompt_version, teacher, params, context]).encode()).hexdigest()
 
 
 class ResponseCache:

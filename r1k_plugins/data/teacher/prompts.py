@@ -101,11 +101,15 @@ class InvertPrompt:
 
     def messages(self, question: str, answer: str) -> list[dict]:
         """The chat sent to the teacher for one forward item (system, few-shot turns, the item)."""
+        return self.context() + [{"role": "user", "content": self.user.format(question=question.strip(),
+                                                                              answer=answer.strip())}]
+
+    def context(self) -> list[dict]:
+        """The leading messages shared by every item: the system turn and the few-shot turns."""
         msgs = [{"role": "system", "content": self.system}]
         for ex in self.exemplars:
             msgs.append({"role": "user", "content": self.user.format(question=ex["question"], answer=ex["answer"])})
             msgs.append({"role": "assistant", "content": json.dumps(ex["reply"], ensure_ascii=False)})
-        msgs.append({"role": "user", "content": self.user.format(question=question.strip(), answer=answer.strip())})
         return msgs
 
 
