@@ -251,6 +251,7 @@ def test_verify_flags_and_solves(tmp_path, stub):
                      "d-r": ["trace_answer_mismatch"], "e-r": []}
 
 
+@pytest.mark.e2e
 def test_hf_backend_with_the_tiny_model(tmp_path, tiny_model):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     _write(src, ["What is 3 doubled?", "What is 4 doubled?"])
