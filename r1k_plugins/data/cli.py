@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -89,60 +90,148 @@ def import_cmd(source, preset, out, trace, split, config, seed, limit):
     click.echo(_summary(f"wrote {out}", records, f" from {len(rows)} source rows"))
 
 
+def _default_cache_dir() -> str:
+    return os.environ.get("R1K_CACHE_DIR") or str(Path.home() / ".cache" / "r1k" / "responses")
+
+
+def _model_options(role: str):
+    """Options shared by the teacher (invert) and the solver (verify)."""
+    def deco(f):
+        for opt in reversed([
+            click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
+                         help=f"openai: name of the environment variable holding the {role}'s API key "
+                              "(the key itself is never written anywhere)."),
+            click.option("--max-connections", type=click.IntRange(min=1), default=32, show_default=True,
+                         help="openai: concurrent requests at most; hf: batch size."),
+            click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True,
+                         help="Retries per item on 429, 5xx, timeouts, dropped connections, malformed or unusable "
+                              "replies (backoff 0.5 s doubling to 8 s, or the server's Retry-After); then the "
+                              "item is recorded as failed with its reason."),
+            click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+                         help="openai: seconds one request may take before it is retried."),
+            click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                         help="Sampling temperature (0: greedy)."),
+            click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
+                         help="Most tokens per reply (a reply cut at this length is retried, then failed)."),
+            click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                         help="Response cache folder (default $R1K_CACHE_DIR or ~/.cache/r1k/responses); keyed by "
+                              "prompt version, model, generation parameters and item, so a rerun asks nothing again."),
+            click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache."),
+            click.option("--progress/--no-progress", default=True, show_default=True,
+                         help="Show a progress bar (rate and ETA) on stderr."),
+        ]):
+            f = opt(f)
+        return f
+    return deco
+
+
+def _manifest_path(out) -> Path:
+    """out.jsonl -> out.manifest.json"""
+    return Path(out).with_suffix(".manifest.json")
+
+
 @data.command("invert")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--strategy", type=click.Choice(["mask", "teacher"]), default="mask", show_default=True,
-              help="mask: deterministic FOBAR-style masking of one stated number. teacher: an LLM behind an "
-                   "OpenAI-compatible endpoint writes reverse question, answer and trace.")
+@click.option("--strategy", type=click.Choice(["mask", "teacher"]), default=None,
+              help="mask (default without --teacher): deterministic FOBAR-style masking of one stated number. "
+                   "teacher: an LLM writes reverse question, short answer and a step-by-step reverse trace.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
-              help="Output r1k JSONL: the forward records and their reverse records.")
+              help="Output r1k JSONL: the forward records and their reverse records (teacher: also "
+                   "the run manifest, out.jsonl -> out.manifest.json).")
 @click.option("--seed", type=int, default=0, show_default=True, help="mask: seed of the per-item choice of number.")
-@click.option("--teacher-model", default=None, help="teacher: model name served by the endpoint.")
+@click.option("--teacher", "teacher_spec", default=None, metavar="SPEC",
+              help="teacher backend: openai:MODEL@BASE_URL (any OpenAI-compatible server, `vllm serve` included), "
+                   "vllm:MODEL_OR_PATH (vLLM offline engine; needs the vllm extra), hf:PATH (transformers, "
+                   "local folder). Implies --strategy teacher.")
+@click.option("--teacher-model", default=None,
+              help="teacher: model served at --teacher-url (same as --teacher openai:MODEL@URL).")
 @click.option("--teacher-url", default="http://localhost:8000/v1", show_default=True,
-              help="teacher: OpenAI-compatible base URL (e.g. a local `vllm serve`).")
-@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
-              help="teacher: name of the environment variable that holds the API key (the key is never written).")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def invert_cmd(file, strategy, out, seed, teacher_model, teacher_url, api_key_env, progress):
-    """Invert forward items of FILE into reverse items; items that cannot be inverted are counted.
+              help="teacher: OpenAI-compatible base URL used with --teacher-model.")
+@click.option("--prompt-version", default=None,
+              help="teacher: prompt template version (default: the newest, see docs/data.md).")
+@_model_options("teacher")
+def invert_cmd(file, strategy, out, seed, teacher_spec, teacher_model, teacher_url, prompt_version, api_key_env,
+               max_connections, max_retries, timeout, temperature, max_tokens, cache_dir, no_cache, progress):
+    """Invert forward items of FILE into reverse items.
 
-    The teacher strategy is resumable: finished items are appended to OUT.partial as they
-    arrive, and a rerun of the same command skips them.
+    Every forward item ends as inverted, skipped (why) or failed (why); the counts add up to the
+    input and are printed and written to the run manifest (teacher). The teacher run is
+    resumable: finished items are appended to OUT.partial as they arrive (kill -9 safe), and a
+    rerun of the same command asks only for the rest; answers are also kept in the response cache.
     """
-    from .invert import MaskStrategy, TeacherStrategy, invert_records
+    from .invert import MaskStrategy, invert_records
 
     check_out_path(out)
-    records = read_records(file)
-    partial = Path(str(out) + ".partial")
-    done: dict[str, Record] = {}
-    sink = None
+    strategy = strategy or ("teacher" if (teacher_spec or teacher_model) else "mask")
     if strategy == "mask":
-        strat = MaskStrategy(seed=seed)
-    else:
-        if not teacher_model:
-            raise R1KError("--strategy teacher needs --teacher-model NAME (the model the endpoint serves)")
-        strat = TeacherStrategy(model=teacher_model, base_url=teacher_url, api_key_env=api_key_env)
-        if partial.exists():
-            done = {r.pair_id: r for r in read_records(partial, allow_empty=True)}
-        sink = open(partial, "a", encoding="utf-8")
-    try:
-        def on_result(rev):
-            if sink is not None:
-                sink.write(dumps_line(rev.to_dict()) + "\n")
-                sink.flush()
+        records = read_records(file)
+        result, s = invert_records(records, MaskStrategy(seed=seed), progress=progress)
+        write_records(out, result)
+        reasons = "; ".join(f"{k}: {v}" for k, v in sorted(s["skip_reasons"].items()))
+        click.echo(f"wrote {out}: {s['forward']} forward, {s['inverted']} inverted"
+                   + (f", {s['already_reverse']} already had a reverse item" if s["already_reverse"] else "")
+                   + f", {s['skipped']} skipped" + (f" ({reasons})" if reasons else ""))
+        return
+    _invert_teacher_cmd(file, out, teacher_spec, teacher_model, teacher_url, prompt_version, api_key_env,
+                        max_connections, max_retries, timeout, temperature, max_tokens, cache_dir, no_cache,
+                        progress)
 
-        result, s = invert_records(records, strat, done=done, progress=progress, on_result=on_result)
-    finally:
-        if sink is not None:
-            sink.close()
+
+def _invert_teacher_cmd(file, out, teacher_spec, teacher_model, teacher_url, prompt_version, api_key_env,
+                        max_connections, max_retries, timeout, temperature, max_tokens, cache_dir, no_cache,
+                        progress):
+    import time
+
+    from ..io import atomic_write_text, sha256_file
+    from .invert import TeacherStrategy, invert_teacher
+    from .teacher.backends import parse_spec
+    from .teacher.engine import RunStats
+    from .teacher.prompts import DEFAULT_PROMPT, get_prompt
+
+    if teacher_spec and teacher_model:
+        raise R1KError("give either --teacher SPEC or --teacher-model NAME (with --teacher-url), not both")
+    if not teacher_spec and not teacher_model:
+        raise R1KError("--strategy teacher needs --teacher SPEC (openai:MODEL@URL, vllm:MODEL, hf:PATH) "
+                       "or --teacher-model NAME (the model the --teacher-url endpoint serves)")
+    spec = teacher_spec or f"openai:{teacher_model}@{teacher_url.rstrip('/')}"
+    parse_spec(spec)
+    get_prompt(prompt_version or DEFAULT_PROMPT)
+    records = read_records(file)
+    strat = TeacherStrategy(spec=spec, api_key_env=api_key_env, temperature=temperature, max_tokens=max_tokens,
+                            prompt_version=prompt_version or DEFAULT_PROMPT, max_connections=max_connections,
+                            max_retries=max_retries, timeout=timeout,
+                            cache_dir=None if no_cache else (cache_dir or _default_cache_dir()))
+    partial = Path(str(out) + ".partial")
+    manifest_path = _manifest_path(out)
+    stats = RunStats()
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    manifest = {"command": "r1k data invert", "input": str(file), "input_sha256": sha256_file(file),
+                "output": str(out), "partial": str(partial), "started": started, **strat.config()}
+    try:
+        result, s = invert_teacher(records, strat, partial, progress=progress, stats=stats)
+    except R1KError as e:
+        kept = sum(1 for _ in open(partial, encoding="utf-8")) if partial.exists() else 0
+        atomic_write_text(manifest_path, json.dumps({**manifest, "status": "aborted", "error": str(e),
+                                                     "stats": stats.to_dict()}, indent=2) + "\n")
+        raise R1KError(f"{e} ({kept} finished items kept in {partial}; rerun the same command to resume)") from None
     write_records(out, result)
+    atomic_write_text(manifest_path, json.dumps({**manifest, "status": "done", "counts": {
+        k: s[k] for k in ("forward", "inverted", "new", "from_cache", "resumed", "skipped", "failed",
+                          "reverse_in_input")}, "skip_reasons": s["skip_reasons"], "fail_reasons": s["fail_reasons"],
+        "stats": stats.to_dict(), "skipped_items": s["skipped_items"], "failed_items": s["failed_items"]},
+        indent=2) + "\n")
     if partial.exists():
         os.unlink(partial)
-    reasons = "; ".join(f"{k}: {v}" for k, v in sorted(s["skip_reasons"].items()))
-    click.echo(f"wrote {out}: {s['forward']} forward, {s['inverted']} inverted"
-               + (f", {s['resumed']} resumed" if s["resumed"] else "")
-               + (f", {s['already_reverse']} already had a reverse item" if s["already_reverse"] else "")
-               + f", {s['skipped']} skipped" + (f" ({reasons})" if reasons else ""))
+
+    def why(d):
+        return " (" + "; ".join(f"{k}: {v}" for k, v in sorted(d.items())) + ")" if d else ""
+
+    click.echo(f"wrote {out}: {s['forward']} forward, {s['inverted']} inverted ({s['new']} new, "
+               f"{s['from_cache']} from cache, {s['resumed']} resumed), {s['skipped']} skipped{why(s['skip_reasons'])}, "
+               f"{s['failed']} failed{why(s['fail_reasons'])}")
+    st = stats.to_dict()
+    click.echo(f"  {st['requests']} requests, {st['retries']} retries, {st['prompt_tokens']} prompt + "
+               f"{st['completion_tokens']} completion tokens, {st['elapsed_s']:.1f} s; manifest {manifest_path}")
 
 
 @data.command("mix")
@@ -199,15 +288,64 @@ def pairs_cmd(file, trace_format, direction_tags, out):
 
 @data.command("verify")
 @click.argument("file", type=click.Path(dir_okay=False))
-def verify_cmd(file):
-    """Validate an r1k file and check its pairs and inversions; exit 1 if a check fails."""
-    from .verify import verify_records
+@click.option("--solver", "solver_spec", default=None, metavar="SPEC",
+              help="Also solve each reverse question with this model (openai:MODEL@BASE_URL, vllm:MODEL_OR_PATH, "
+                   "hf:PATH) and score the reply against the gold with the shared scorer.")
+@click.option("--filter", "filter_", is_flag=True,
+              help="With --out: keep only verified reverse items (no flag), and every forward item.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the records with their flags in meta.verify (all of them, or the verified ones with --filter).")
+@click.option("--report", "report", type=click.Path(dir_okay=False), default=None,
+              help="Write the JSON report: pass rates overall, by source and by cot_type; flag counts; solver stats.")
+@_model_options("solver")
+def verify_cmd(file, solver_spec, filter_, out, report, api_key_env, max_connections, max_retries, timeout,
+               temperature, max_tokens, cache_dir, no_cache, progress):
+    """Check FILE: bookkeeping (pairs, inversions; exit 1 if a check fails) and the quality of its
+    reverse items.
 
+    Always flags reverse questions that state their own answer or do not give the forward answer,
+    and traces whose final answer is not the gold; with --solver, also answers that the solver
+    gets wrong. Flags go into meta.verify; a reverse item is verified when it has none.
+    """
+    from ..io import atomic_write_text
+    from .verify import verify_quality, verify_records
+
+    if filter_ and not out:
+        raise R1KError("--filter needs --out FILE (where the verified records go)")
+    for path in (out, report):
+        if path:
+            check_out_path(path)
+    solver = None
+    if solver_spec:
+        from .teacher.backends import parse_spec
+
+        parse_spec(solver_spec, "--solver")
+        solver = {"spec": solver_spec, "api_key_env": api_key_env, "max_connections": max_connections,
+                  "max_retries": max_retries, "timeout": timeout, "temperature": temperature,
+                  "max_tokens": max_tokens, "cache_dir": None if no_cache else (cache_dir or _default_cache_dir())}
     records = read_records(file)
     problems, facts = verify_records(records)
+    rep = verify_quality(records, solver, progress=progress)
     click.echo(_summary(file, records))
     for line in facts:
         click.echo(f"  {line}")
+    if rep["reverse"]:
+        fl = ", ".join(f"{k} {v}" for k, v in rep["flags"].items()) or "none"
+        click.echo(f"  {rep['passed']}/{rep['reverse']} reverse items verified ({rep['pass_rate']:.1%}); flags: {fl}")
+        for name in ("by_source", "by_cot_type"):
+            click.echo(f"  {name.replace('_', ' ')}: " + ", ".join(
+                f"{k} {v['passed']}/{v['n']}" for k, v in rep[name].items()))
+        if rep["solver"]:
+            sv = rep["solver"]
+            click.echo(f"  solver {sv['spec']}: {sv['correct']} correct, {sv['answered']} answered, "
+                       f"{sv['failed']} failed")
+    if out:
+        keep = [r for r in records if not filter_ or r.direction == "forward" or r.meta["verify"]["passed"]]
+        write_records(out, keep)
+        click.echo(f"  wrote {out}: {len(keep)} records")
+    if report:
+        atomic_write_text(report, json.dumps({"file": str(file), "problems": problems, **rep}, indent=2) + "\n")
+        click.echo(f"  wrote {report}")
     for p in problems:
         click.echo(f"  problem: {p}", err=True)
     if problems:

@@ -7,8 +7,10 @@ A strategy turns one forward :class:`Record` into its reverse :class:`Record`, o
 replace it with an unknown (X, or a letter the question does not use), state the forward answer as
 given, and ask for the unknown. The reverse gold answer is the hidden number (``meta.inversion``).
 
-``teacher``: an LLM teacher behind an OpenAI-compatible chat endpoint (vLLM's server, OpenAI, ...)
-writes the reverse question, its answer and a reverse reasoning trace, following the paper's recipe.
+``teacher``: an LLM teacher (an OpenAI-compatible server, vLLM's offline engine or a local
+transformers model; see ``r1k_plugins.data.teacher``) writes the reverse question, its short
+answer and a step-by-step reverse trace, following the paper's recipe; :func:`invert_teacher` runs
+it over a whole file with bounded concurrency, retries, a response cache and resume.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import json
 import os
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
-from ..errors import R1KError
-from .schema import Record
+from ..io import dumps_line
+from .schema import FIELDS, Record
 
 
 class Skip(Exception):
@@ -98,93 +101,49 @@ class MaskStrategy:
 
 
 # ------------------------------------------------------------------ teacher
-TEACHER_PROMPT = """You turn a forward reasoning problem into its reverse problem.
-The reverse problem gives the forward problem's final answer and asks for one premise of the
-forward problem (a given quantity or fact) that is hidden. It must have a single checkable answer.
-
-Forward problem:
-{question}
-
-Forward answer: {answer}
-
-Reply with a JSON object only, with keys:
-"reverse_question": the reverse problem (self-contained, states the forward answer as given),
-"reverse_answer": the hidden premise's value (short),
-"reasoning": step-by-step reasoning that solves the reverse problem."""
+# The teacher is a batch job (concurrent requests, retries, cache, resume): see invert_teacher and
+# r1k_plugins.data.teacher (backends, engine, versioned prompt templates).
+TEACHER_KEYS = ("reverse_question", "reverse_answer", "reasoning")
 
 
-@dataclass
-class TeacherStrategy:
-    """LLM teacher over an OpenAI-compatible ``/v1/chat/completions`` endpoint.
+def parse_teacher_reply(text: str) -> dict:
+    """The teacher's JSON object, read from its final answer only (json.loads; never eval).
 
-    The API key is read from the environment variable named by ``api_key_env`` (never written out).
+    With a reasoning teacher the text after ``</think>`` / ``<|im_start|>answer`` is the final
+    answer; a JSON draft inside the thinking is never used, and an unclosed thinking section fails.
+    Returns ``{"reverse_question", "reverse_answer", "reasoning"}`` (strings) or raises BadReply(reason).
     """
+    from ..scoring import split_reasoning
+    from .teacher.engine import BadReply
 
-    model: str
-    base_url: str = "http://localhost:8000/v1"
-    api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = 0.0
-    timeout: float = 300.0
-    max_tokens: int = 8192
-    name: str = "teacher"
-    _client: object = field(default=None, repr=False)
-
-    def _post(self, payload: dict) -> dict:
-        import httpx
-
-        if self._client is None:
-            headers = {}
-            key = os.environ.get(self.api_key_env)
-            if key:
-                headers["Authorization"] = f"Bearer {key}"
-            self._client = httpx.Client(base_url=self.base_url.rstrip("/"), headers=headers, timeout=self.timeout)
-        try:
-            r = self._client.post("/chat/completions", json=payload)
-        except httpx.HTTPError as e:
-            raise R1KError(f"teacher endpoint {self.base_url} unreachable ({type(e).__name__}); "
-                           f"start the server or fix --teacher-url") from None
-        if r.status_code in (401, 403):
-            raise R1KError(f"teacher endpoint {self.base_url} refused the key (HTTP {r.status_code}); "
-                           f"set {self.api_key_env} in the environment")
-        if r.status_code >= 400:
-            raise Skip(f"teacher HTTP {r.status_code}")
-        return r.json()
-
-    def invert(self, rec: Record) -> Record:
-        if not rec.answer.strip():
-            raise Skip("no forward answer")
-        payload = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens,
-                   "messages": [{"role": "user",
-                                 "content": TEACHER_PROMPT.format(question=rec.question, answer=rec.answer)}]}
-        data = self._post(payload)
-        try:
-            text = data["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            raise Skip("teacher reply has no message content") from None
-        obj = _first_json_object(text)
-        if obj is None:
-            raise Skip("teacher reply is not JSON")
-        rq, ra = str(obj.get("reverse_question") or "").strip(), str(obj.get("reverse_answer") or "").strip()
-        if not rq or not ra:
-            raise Skip("teacher reply lacks reverse_question/reverse_answer")
-        from .importers import classify_answer
-
-        return Record(
-            id=f"{rec.pair_id}-r", pair_id=rec.pair_id, direction="reverse", question=rq, answer=ra,
-            answer_type=classify_answer(ra), source=rec.source, reasoning=(obj.get("reasoning") or None),
-            response=f"Answer: \\boxed{{{ra}}}",
-            meta={"inversion": {"strategy": "teacher", "model": self.model, "from_id": rec.id}},
-        )
+    _, final, finished = split_reasoning(text or "")
+    if not finished:
+        raise BadReply("unfinished thinking (no final answer)")
+    obj = _first_json_object(final, want="reverse_question")
+    if obj is None:
+        raise BadReply("teacher reply is not JSON")
+    out = {}
+    for k in TEACHER_KEYS:
+        v = obj.get(k)
+        if isinstance(v, list) and k == "reasoning" and all(isinstance(x, str) for x in v):
+            v = "\n".join(v)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and k == "reverse_answer":
+            v = str(v)
+        if not isinstance(v, str) or not v.strip():
+            raise BadReply(f"teacher reply lacks {k}")
+        out[k] = v.strip()
+    return out
 
 
-def _first_json_object(text: str) -> dict | None:
-    """Parse the first JSON object in a reply (json.loads only; never eval)."""
+def _first_json_object(text: str, want: str | None = None) -> dict | None:
+    """The first JSON object in a reply (having key ``want`` if given); json.loads only, never eval."""
     text = re.sub(r"^```(?:json)?|```$", "", text.strip(), flags=re.M).strip()
+    dec = json.JSONDecoder()
     start = text.find("{")
     while start >= 0:
         try:
-            obj, _ = json.JSONDecoder().raw_decode(text[start:])
-            if isinstance(obj, dict):
+            obj, _ = dec.raw_decode(text[start:])
+            if isinstance(obj, dict) and (want is None or want in obj):
                 return obj
         except json.JSONDecodeError:
             pass
@@ -192,7 +151,148 @@ def _first_json_object(text: str) -> dict | None:
     return None
 
 
-STRATEGIES = {"mask": MaskStrategy, "teacher": TeacherStrategy}
+@dataclass
+class TeacherStrategy:
+    """How to run the teacher: backend spec, generation parameters, prompt version, limits."""
+
+    spec: str
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.0
+    max_tokens: int = 8192
+    prompt_version: str = "invert-v1"
+    max_connections: int = 32
+    max_retries: int = 5
+    timeout: float = 600.0
+    cache_dir: str | None = None
+    name: str = "teacher"
+
+    def config(self) -> dict:
+        return {"teacher": self.spec, "prompt_version": self.prompt_version, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, "max_connections": self.max_connections,
+                "max_retries": self.max_retries, "timeout": self.timeout, "api_key_env": self.api_key_env,
+                "cache_dir": self.cache_dir}
+
+
+def load_partial(path: Path) -> dict[str, Record]:
+    """pair_id -> reverse record from an append-only partial file; a line cut short by a kill is dropped."""
+    from .teacher.engine import _load_lines
+
+    done: dict[str, Record] = {}
+    if not path.exists():
+        return done
+
+    def take(obj):
+        rec = Record.from_dict(obj, str(path))
+        if rec.direction == "reverse":
+            done.setdefault(rec.pair_id, rec)
+
+    good = _load_lines(path, take)
+    if good < path.stat().st_size:
+        os.truncate(path, good)
+    return done
+
+
+def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path, progress: bool = True,
+                   stats=None) -> tuple[list[Record], dict]:
+    """Invert every forward record with the teacher; returns (forward + reverse records, summary).
+
+    Every forward record ends as inverted (new, from the response cache, or resumed from
+    ``partial``), skipped (why) or failed (why). Reverse records are appended to ``partial`` as
+    they arrive (one line each, flushed), so a killed run resumes with nothing lost or repeated.
+    """
+    from .importers import classify_answer
+    from .teacher.backends import GenParams, make_backend, parse_spec
+    from .teacher.engine import Job, ResponseCache, RunStats, cache_key, run_jobs
+    from .teacher.prompts import get_prompt
+
+    spec = parse_spec(strat.spec)
+    prompt = get_prompt(strat.prompt_version)
+    gen = GenParams(temperature=strat.temperature, max_tokens=strat.max_tokens)
+    stats = stats if stats is not None else RunStats()
+    have_reverse = {r.pair_id for r in records if r.direction == "reverse"}
+    fwd = [r for r in records if r.direction == "forward"]
+    done = load_partial(partial)
+    params, shared = gen.to_dict(), len(prompt.context())
+    outcome: dict[str, tuple[str, str]] = {}  # forward id -> (status, reason)
+    made: dict[str, Record] = {}  # pair_id -> reverse record
+    seen: set[str] = set()
+    jobs = []
+    for rec in fwd:
+        if rec.pair_id in seen:
+            outcome[rec.id] = ("skipped", "duplicate pair_id among forward items")
+            continue
+        seen.add(rec.pair_id)
+        if rec.pair_id in have_reverse:
+            outcome[rec.id] = ("skipped", "already has a reverse item in the input")
+        elif not rec.answer.strip():
+            outcome[rec.id] = ("skipped", "no forward answer")
+        elif rec.pair_id in done:
+            made[rec.pair_id] = done[rec.pair_id]
+            outcome[rec.id] = ("resumed", "")
+        else:
+            msgs = prompt.messages(rec.question, rec.answer)
+            jobs.append(Job(rec.id, msgs, cache_key(prompt_version=prompt.version, teacher=spec.label,
+                                                    params=params, messages=msgs, shared=shared), rec))
+
+    def accept(job, comp):
+        obj = parse_teacher_reply(comp.text)
+        rec = job.payload
+        ra = obj["reverse_answer"]
+        meta = {"inversion": {"strategy": "teacher", "teacher": spec.label, "model": spec.model,
+                              "prompt_version": prompt.version, "from_id": rec.id, "given_answer": rec.answer}}
+        for k in ("cot_type", "source_type"):
+            if k in rec.meta:
+                meta[k] = rec.meta[k]
+        return Record(id=f"{rec.pair_id}-r", pair_id=rec.pair_id, direction="reverse",
+                      question=obj["reverse_question"], answer=ra, answer_type=classify_answer(ra),
+                      source=rec.source, reasoning=obj["reasoning"], response=f"Answer: \\boxed{{{ra}}}",
+                      meta=meta)
+
+    cache = ResponseCache(strat.cache_dir, spec.label)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    sink = open(partial, "a", encoding="utf-8")
+
+    def on_success(job, rev, cached):
+        sink.write(dumps_line({f: getattr(rev, f) for f in FIELDS}) + "\n")
+        sink.flush()
+        made[rev.pair_id] = rev
+        outcome[job.id] = ("from_cache" if cached else "new", "")
+
+    def on_failure(job, reason):
+        outcome[job.id] = ("failed", reason)
+
+    try:
+        if jobs:
+            backend = make_backend(spec, gen, api_key_env=strat.api_key_env, timeout=strat.timeout,
+                                   max_connections=strat.max_connections)
+            run_jobs(backend, jobs, accept, on_success=on_success, on_failure=on_failure, cache=cache,
+                     stats=stats, max_connections=strat.max_connections, max_retries=strat.max_retries,
+                     progress=progress, desc=f"invert ({spec.kind}:{spec.model})")
+    finally:
+        sink.close()
+        cache.close()
+
+    out: list[Record] = []
+    summary = {"forward": len(fwd), "inverted": 0, "new": 0, "from_cache": 0, "resumed": 0,
+               "skipped": 0, "skip_reasons": {}, "failed": 0, "fail_reasons": {}, "skipped_items": [],
+               "failed_items": [], "reverse_in_input": len(records) - len(fwd)}
+    for rec in fwd:
+        out.append(rec)
+        status, reason = outcome[rec.id]
+        if status in ("new", "from_cache", "resumed"):
+            out.append(made.pop(rec.pair_id))
+            summary["inverted"] += 1
+            summary[status] += 1
+        else:
+            key = "skip" if status == "skipped" else "fail"
+            summary[status] += 1
+            summary[f"{key}_reasons"][reason] = summary[f"{key}_reasons"].get(reason, 0) + 1
+            summary[f"{status}_items"].append({"id": rec.id, "pair_id": rec.pair_id, "reason": reason})
+    out.extend(r for r in records if r.direction == "reverse")
+    return out, summary
+
+
+STRATEGIES = {"mask": MaskStrategy}
 
 
 def invert_records(records: list[Record], strategy: InversionStrategy, done: dict[str, Record] | None = None,
