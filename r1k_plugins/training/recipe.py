@@ -42,6 +42,7 @@ class Recipe:
     model_args: dict = field(default_factory=dict)   # TRL ModelConfig keys (use_peft, lora_*, dtype, ...)
     trainer_args: dict = field(default_factory=dict)  # SFTConfig / DPOConfig keys
     explicit: set = field(default_factory=set)        # keys given by the recipe or --set
+    from_set: set = field(default_factory=set)        # keys given by --set (they beat the recipe's)
     output_dir: str | None = None
     seed: int = 42                                    # TrainingArguments' default; also the data seed
     pending: list = field(default_factory=list)       # (key, value, where) not yet checked against TRL
@@ -254,6 +255,7 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
         else:
             entries.append((k, v, str(path)))
     entries += [(k, v, "--set") for k, v in sets]
+    rec.from_set = {ALIASES.get(k, k) if k == "warmup_ratio" else k for k, _ in sets}
 
     for key, value, where in entries:
         if key == "stage":

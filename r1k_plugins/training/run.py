@@ -152,7 +152,10 @@ def resolve_batch(rec: Recipe) -> None:
     ta = rec.trainer_args
     world = max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
     per = int(ta.get("per_device_train_batch_size", flds["per_device_train_batch_size"].default))
-    if "gradient_accumulation_steps" in rec.explicit:
+    # an accumulation given at the same level as the batch (or above: --set over the recipe) is checked
+    pinned = "gradient_accumulation_steps" in rec.explicit and (
+        "gradient_accumulation_steps" in rec.from_set or "effective_batch_size" not in rec.from_set)
+    if pinned:
         accum = int(ta["gradient_accumulation_steps"])
         if per * accum * world != eff:
             raise R1KError(f"effective_batch_size {eff}: per_device_train_batch_size {per} x "
@@ -483,6 +486,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
                                    "max_prompt_length": rec.max_prompt_length}),
         "effective_batch_size": rec.effective_batch_size,
         "num_processes": state.num_processes,
+        "distributed_type": str(state.distributed_type).rsplit(".", 1)[-1],
         "record_counts": data.counts,
         "config": json_safe(cfg.to_dict()),
         "model_config": json_safe(rec.model_args),
