@@ -183,7 +183,8 @@ def device_policy(rec: Recipe) -> str:
             ma["attn_implementation"] = "sdpa"
     if dev == "cpu":
         changed = [k for k in ("bf16", "fp16", "gradient_checkpointing", "activation_checkpointing") if ta.get(k)]
-        ta.update(bf16=False, fp16=False, activation_checkpointing=False, gradient_checkpointing=False)
+        # use_cpu: a multi-process launch on CPUs runs as MULTI_CPU (gloo), not as N separate runs
+        ta.update(bf16=False, fp16=False, activation_checkpointing=False, gradient_checkpointing=False, use_cpu=True)
         ta.setdefault("dataloader_pin_memory", False)
         if ma.get("dtype") not in (None, "float32", "auto"):
             changed.append(f"dtype={ma['dtype']}")
@@ -422,6 +423,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     from accelerate import PartialState
     from datasets import Dataset
 
+    _ = cfg.device  # the config sets the distributed state up (backend, CPU or GPU) before anyone else
     state = PartialState()
     model = load_model(model_spec, mik)
     # The reference is the starting policy, loaded here from the same path: TRL never reloads
@@ -486,7 +488,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
                                    "max_prompt_length": rec.max_prompt_length}),
         "effective_batch_size": rec.effective_batch_size,
         "num_processes": state.num_processes,
-        "distributed_type": str(state.distributed_type).rsplit(".", 1)[-1],
+        "distributed_type": str(trainer.accelerator.distributed_type).rsplit(".", 1)[-1],
         "record_counts": data.counts,
         "config": json_safe(cfg.to_dict()),
         "model_config": json_safe(rec.model_args),
