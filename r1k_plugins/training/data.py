@@ -170,3 +170,42 @@ def _from_prebuilt(p: Path, stage: str, kind: str, mode: str, digest: str) -> Tr
     rows = [{c: r.get(c) for c in dict.fromkeys(cols) if c in r or c in need} for r in rows]
     return TrainData(rows=rows, kind=kind, path=str(p.resolve()), sha256=digest, data_mode=data_mode,
                      counts=counts)
+
+
+def prompt_token_ids(tokenizer, prompt) -> list[int]:
+    """The prompt's tokens as the trainers see them (chat template + generation prompt for messages)."""
+    if isinstance(prompt, str):
+        return tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    out = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=True)
+    return list(out["input_ids"])
+
+
+def truncate_prompts(rows: list[dict], tokenizer, max_prompt_length: int) -> int:
+    """Cut every prompt longer than ``max_prompt_length`` tokens, in place; returns how many were cut.
+
+    The r1k data step of the paper's ``max_prompt_length`` (TRL 1.x has no such option): the text of
+    the prompt's last message (the question) keeps its start and loses its end, as the paper's DPO
+    code cut its prompts (``str[:600]``, there in characters). Completions are never touched here:
+    ``max_length`` truncation (TRL's ``keep_start``) keeps the prompt whole and cuts the completion.
+    """
+    cut = 0
+    for row in rows:
+        prompt = row.get("prompt")
+        if prompt is None:
+            continue
+        over = len(prompt_token_ids(tokenizer, prompt)) - max_prompt_length
+        if over <= 0:
+            continue
+        text = prompt if isinstance(prompt, str) else prompt[-1]["content"]
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        keep = max(0, len(ids) - over)
+        while True:
+            new_text = tokenizer.decode(ids[:keep])
+            new_prompt = new_text if isinstance(prompt, str) else \
+                [*prompt[:-1], {**prompt[-1], "content": new_text}]
+            if keep == 0 or len(prompt_token_ids(tokenizer, new_prompt)) <= max_prompt_length:
+                break
+            keep -= 1
+        row["prompt"] = new_prompt
+        cut += 1
+    return cut

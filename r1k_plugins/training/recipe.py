@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import R1KError
 
 STAGES = ("sft", "dpo")
-R1K_KEYS = ("stage", "model_name_or_path", "data")
+R1K_KEYS = ("stage", "model_name_or_path", "data", "max_prompt_length", "effective_batch_size")
 DATA_KEYS = {"path": None, "mode": "mixed", "ratio": None, "trace_format": "s1", "direction_tags": False,
              "seed": None}
 # Keys renamed in transformers 5 (and back): accepted under both names.
@@ -42,9 +42,15 @@ class Recipe:
     model_args: dict = field(default_factory=dict)   # TRL ModelConfig keys (use_peft, lora_*, dtype, ...)
     trainer_args: dict = field(default_factory=dict)  # SFTConfig / DPOConfig keys
     explicit: set = field(default_factory=set)        # keys given by the recipe or --set
+    from_set: set = field(default_factory=set)        # keys given by --set (they beat the recipe's)
     output_dir: str | None = None
     seed: int = 42                                    # TrainingArguments' default; also the data seed
     pending: list = field(default_factory=list)       # (key, value, where) not yet checked against TRL
+    # r1k data-step key (TRL 1.x has none): prompts longer than this many tokens are cut before training
+    max_prompt_length: int | None = None
+    # r1k key: per-device batch x gradient accumulation x processes must equal it; accumulation is
+    # derived from the launch's process count unless given, and a launch that cannot reach it is refused
+    effective_batch_size: int | None = None
 
 
 def config_class(stage: str):
@@ -249,6 +255,7 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
         else:
             entries.append((k, v, str(path)))
     entries += [(k, v, "--set") for k, v in sets]
+    rec.from_set = {ALIASES.get(k, k) if k == "warmup_ratio" else k for k, _ in sets}
 
     for key, value, where in entries:
         if key == "stage":
@@ -259,6 +266,14 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
                                f"(or pick a {stage} recipe)")
         elif key == "model_name_or_path":
             rec.model = None if value is None else str(value)
+        elif key in ("max_prompt_length", "effective_batch_size"):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                try:
+                    value = int(str(value))
+                    assert value >= 1
+                except (ValueError, AssertionError):
+                    raise R1KError(f"{where}: key '{key}' expects a positive integer or null, got {value!r}") from None
+            setattr(rec, key, value)
         elif key.startswith("data."):
             dk = key[5:]
             if dk not in DATA_KEYS:
@@ -288,8 +303,8 @@ def resolve_keys(rec: Recipe) -> Recipe:
         src = "--set" if where == "--set" else "recipe"
         if key not in known:
             raise R1KError(f"{where}: unknown {src} key '{key}'{_suggest(key, known)}; keys are TRL "
-                           f"{cls.__name__} / ModelConfig fields, model_name_or_path, "
-                           "data.{path,mode,ratio,trace_format,direction_tags,seed}")
+                           f"{cls.__name__} / ModelConfig fields, model_name_or_path, max_prompt_length, "
+                           "effective_batch_size, data.{path,mode,ratio,trace_format,direction_tags,seed}")
         target = key
         if key in ALIASES and key not in cfg_fields and key not in mdl_fields:
             target = ALIASES[key]

@@ -113,13 +113,78 @@ def _accelerator() -> str:
     return "cpu"
 
 
+HALF_DTYPES = ("bfloat16", "float16", "bf16", "fp16", "half")
+
+
+def _uses_deepspeed(rec: Recipe) -> bool:
+    return bool(rec.trainer_args.get("deepspeed")) or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
+
+
+def precision_check(rec: Recipe) -> None:
+    """Warn (one line) when the weights would be trained in half precision.
+
+    A model loaded in bf16 and stepped by a plain optimizer keeps bf16 weights: an update smaller
+    than about 1/256 of a weight rounds to nothing (at lr 5e-7, nearly every update). DeepSpeed
+    (bf16 enabled) keeps an fp32 master copy, and PEFT keeps its adapters in fp32, so those are fine.
+    """
+    dtype = str(rec.model_args.get("dtype") or "")
+    if dtype not in HALF_DTYPES or rec.model_args.get("use_peft") or _uses_deepspeed(rec):
+        return
+    lr = rec.trainer_args.get("learning_rate")
+    print(f"warning: dtype={dtype} loads half-precision weights that a plain optimizer updates in place, so an "
+          f"update below ~1/256 of a weight is lost (learning_rate {lr if lr is not None else 'default'}); "
+          "use dtype: float32 with bf16: true (bf16 compute, fp32 master weights) or DeepSpeed ZeRO",
+          file=sys.stderr, flush=True)
+
+
+def resolve_batch(rec: Recipe) -> None:
+    """``effective_batch_size``: gradient accumulation = batch / (per-device batch x processes).
+
+    The process count is the launch's (``WORLD_SIZE``, set by accelerate launch / torchrun). A launch
+    that cannot reach the batch, or an explicit accumulation that misses it, is refused.
+    """
+    eff = rec.effective_batch_size
+    if eff is None:
+        return
+    from .recipe import _fields, config_class
+
+    flds = _fields(config_class(rec.stage))
+    ta = rec.trainer_args
+    world = max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
+    per = int(ta.get("per_device_train_batch_size", flds["per_device_train_batch_size"].default))
+    # an accumulation given at the same level as the batch (or above: --set over the recipe) is checked
+    pinned = "gradient_accumulation_steps" in rec.explicit and (
+        "gradient_accumulation_steps" in rec.from_set or "effective_batch_size" not in rec.from_set)
+    if pinned:
+        accum = int(ta["gradient_accumulation_steps"])
+        if per * accum * world != eff:
+            raise R1KError(f"effective_batch_size {eff}: per_device_train_batch_size {per} x "
+                           f"gradient_accumulation_steps {accum} x {world} process(es) = {per * accum * world}; "
+                           "leave gradient_accumulation_steps unset (it is derived) or set effective_batch_size=null")
+        return
+    if eff % (per * world):
+        ok = [n for n in range(1, eff // per + 1) if (eff // per) % n == 0] if eff % per == 0 else []
+        raise R1KError(f"effective_batch_size {eff} is not divisible by per_device_train_batch_size {per} x "
+                       f"{world} process(es); launch with --num_processes in {ok or 'none'} "
+                       "or --set effective_batch_size=N")
+    ta["gradient_accumulation_steps"] = eff // (per * world)
+
+
 def device_policy(rec: Recipe) -> str:
     """CPU: fp32, no gradient checkpointing. GPU: bf16 (fp16 where bf16 is unsupported) unless set."""
     ta, ma = rec.trainer_args, rec.model_args
     dev = "cpu" if ta.get("use_cpu") else _accelerator()
+    if ma.get("attn_implementation") == "flash_attention_2":
+        import importlib.util
+
+        if dev != "cuda" or importlib.util.find_spec("flash_attn") is None:
+            note(f"attn_implementation=flash_attention_2 needs CUDA and the flash-attn package; using sdpa "
+                 f"({'no GPU' if dev != 'cuda' else 'flash-attn not installed'})")
+            ma["attn_implementation"] = "sdpa"
     if dev == "cpu":
         changed = [k for k in ("bf16", "fp16", "gradient_checkpointing", "activation_checkpointing") if ta.get(k)]
-        ta.update(bf16=False, fp16=False, activation_checkpointing=False, gradient_checkpointing=False)
+        # use_cpu: a multi-process launch on CPUs runs as MULTI_CPU (gloo), not as N separate runs
+        ta.update(bf16=False, fp16=False, activation_checkpointing=False, gradient_checkpointing=False, use_cpu=True)
         ta.setdefault("dataloader_pin_memory", False)
         if ma.get("dtype") not in (None, "float32", "auto"):
             changed.append(f"dtype={ma['dtype']}")
@@ -334,6 +399,8 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     from .recipe import resolve_keys
 
     resolve_keys(rec)
+    resolve_batch(rec)
+    precision_check(rec)
     device = device_policy(rec)
     cfg = build_config(rec, out)
     mik = model_init_kwargs(rec, cfg)
@@ -342,12 +409,21 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     if needs_template and not tokenizer.chat_template:
         raise R1KError(f"--model {model_spec}: its tokenizer has no chat template, which conversational data needs; "
                        "set chat_template_path in the recipe or use a model with one (r1k-train tiny-model has one)")
+    if rec.max_prompt_length:
+        from .data import truncate_prompts
+
+        n_cut = truncate_prompts(data.rows, tokenizer, rec.max_prompt_length)
+        data.counts["prompts_truncated"] = n_cut
+        if n_cut and _is_main():
+            note(f"max_prompt_length {rec.max_prompt_length}: {n_cut} of {len(data.rows)} prompt(s) cut to "
+                 f"{rec.max_prompt_length} tokens (question end removed, as the paper's DPO code did)")
     peft_cfg = peft_config(rec)
     parent = read_parent(model_spec) if Path(model_spec).is_dir() else None
 
     from accelerate import PartialState
     from datasets import Dataset
 
+    _ = cfg.device  # the config sets the distributed state up (backend, CPU or GPU) before anyone else
     state = PartialState()
     model = load_model(model_spec, mik)
     # The reference is the starting policy, loaded here from the same path: TRL never reloads
@@ -420,7 +496,11 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         "data_file": data.path,
         "data_sha256": data.sha256,
         "data_kind": data.kind,
-        "data_options": json_safe({k: v for k, v in opts.items() if k != "path"}),
+        "data_options": json_safe({**{k: v for k, v in opts.items() if k != "path"},
+                                   "max_prompt_length": rec.max_prompt_length}),
+        "effective_batch_size": rec.effective_batch_size,
+        "num_processes": state.num_processes,
+        "distributed_type": str(trainer.accelerator.distributed_type).rsplit(".", 1)[-1],
         "record_counts": data.counts,
         "config": json_safe(cfg.to_dict()),
         "model_config": json_safe(rec.model_args),
