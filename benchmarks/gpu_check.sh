@@ -53,20 +53,25 @@ echo "== tiny model + synth data"
 "$PY" -c "from r1k_plugins.cli import main; main()" data synth --n 200 --seed 1 --out "$W/synth" || exit 1
 
 echo "== SFT + DPO steps (paper recipes, bf16 compute over fp32 weights)"
-timeout 330 "$PY" benchmarks/gpu_check.py --out "$W/train" --tiny "$W/tiny" --data "$W/synth/train.jsonl" $DRY \
+timeout 300 "$PY" benchmarks/gpu_check.py --out "$W/train" --tiny "$W/tiny" --data "$W/synth/train.jsonl" $DRY \
   && cp "$W/train/gpu_check.json" "$OUT/gpu_check.json" || echo "FAILED: training check (rc $?)"
 
 echo "== probe"
 if [ -f benchmarks/probe.py ]; then
   if [ -n "$DRY" ]; then timeout 120 "$PY" benchmarks/probe.py --device cpu || echo "FAILED: probe (rc $?)"
-  else timeout 120 "$PY" benchmarks/probe.py --device cuda || echo "FAILED: probe (rc $?)"; fi
+  else
+    timeout 100 "$PY" benchmarks/probe.py --device cuda --items 64 --hidden 896 --layers 8 --json "$OUT/probe.json" \
+      || echo "FAILED: probe (rc $?)"
+    timeout 60 "$PY" -c "from r1k_plugins.cli import main; main()" probe direction --model "$W/tiny" \
+      --device cuda --out "$OUT/probe_tiny.json" --quiet || echo "FAILED: r1k probe direction (rc $?)"
+  fi
 else
   echo "skipped: benchmarks/probe.py is not in this checkout"
 fi
 
 echo "== lm-eval hf backend on the tiny model"
 DEV=cuda; LIMIT=20; [ -n "$DRY" ] && { DEV=cpu; LIMIT=2; }
-timeout 150 "$PY" -m lm_eval --model hf --model_args "pretrained=$W/tiny,max_length=2048" --device "$DEV" \
+timeout 110 "$PY" -m lm_eval --model hf --model_args "pretrained=$W/tiny,max_length=2048" --device "$DEV" \
   --include_path "$PWD/tasks" --tasks r1k_reverse --limit "$LIMIT" --apply_chat_template \
   --gen_kwargs max_gen_toks=64 --output_path "$OUT/lm_eval" || echo "FAILED: lm-eval (rc $?)"
 
