@@ -1,0 +1,63 @@
+"""`r1k demo --quick` (at an even smaller size): every stage's artefacts, the board and the dynamics figure."""
+
+import csv
+import json
+
+import pytest
+
+from conftest import run
+
+ARMS = ("forward-SFT", "reverse-SFT", "mixed-SFT", "mixed-SFT -> DPO")
+
+
+@pytest.mark.e2e
+def test_quick_demo_every_stage(tmp_path):
+    out = tmp_path / "demo"
+    proc = run("r1k", "demo", "--quick", "--out", out, "--n", 40, "--limit", 2, "--max-new-tokens", 16,
+               "--probe-tokens", 64, timeout=1500, check=True)
+    assert "demo finished" in proc.stdout
+    # 1. data, 2. base model
+    assert (out / "data" / "train.jsonl").stat().st_size > 0 and (out / "data" / "test.jsonl").stat().st_size > 0
+    assert (out / "models" / "base" / "model.safetensors").is_file()
+    # 3. SFT arms: one checkpoint per epoch (3), listed in the manifest with step and epoch
+    for arm in ("forward", "reverse", "mixed"):
+        d = out / "models" / f"{arm}-sft"
+        m = json.loads((d / "r1k_run.json").read_text())
+        assert m["data_mode"] == arm and m["stage"] == "sft"
+        assert [round(c["epoch"]) for c in m["checkpoints"]] == [1, 2, 3]
+        assert len(list(d.glob("checkpoint-*"))) == 3
+    # 4. DPO: 16 steps, a checkpoint every 4
+    m = json.loads((out / "models" / "mixed-sft-dpo" / "r1k_run.json").read_text())
+    assert [c["step"] for c in m["checkpoints"]] == [4, 8, 12, 16]
+    # 5. the probe on every checkpoint (plus each run's start), the harnesses on every final model
+    probe = json.loads((out / "results" / "probe" / "probe.json").read_text())
+    by_arm = {}
+    for c in probe["checkpoints"]:
+        by_arm.setdefault(c["arm"], []).append(c["step"])
+    assert by_arm["base"] == [None]
+    for arm in ARMS[:3]:
+        assert by_arm[arm][0] == 0 and len(by_arm[arm]) == 4, by_arm  # start + 3 epochs
+    assert by_arm["mixed-SFT -> DPO"] == [0, 4, 8, 12, 16]
+    items = (out / "results" / "probe" / "items.jsonl").read_text().splitlines()
+    assert len(items) == len(probe["checkpoints"]) * probe["counts"]["items"]
+    lm = list((out / "results" / "lm_eval").rglob("results_*.json"))
+    assert len(lm) == 5
+    assert len(list((out / "results" / "inspect").glob("*.eval"))) == 10  # two tasks per model
+    # 6. the board: every arm, the per-token table, the dynamics figure and its data
+    board = out / "leaderboard"
+    doc = json.loads((board / "leaderboard.json").read_text())
+    assert {r["arm"] for r in doc["rows"]} == {"base", *ARMS}
+    assert [t["arm"] for t in doc["probe"]["table"]] == ["base", *ARMS]
+    png = (board / "dynamics.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    rows = list(csv.DictReader((board / "dynamics.csv").open()))
+    assert len(rows) == 3 * len(probe["checkpoints"])
+    md = (board / "leaderboard.md").read_text()
+    assert "Directional distinction per token (probe)" in md and "](dynamics.png)" in md
+    assert "dynamics.png" not in md.split("## Plots")[-1]
+    html = (board / "leaderboard.html").read_text()
+    assert html.count("data:image/png;base64,") == 3  # scores, direction, dynamics
+    # resumable: a rerun skips every finished step
+    again = run("r1k", "demo", "--quick", "--out", out, "--n", 40, "--limit", 2, "--max-new-tokens", 16,
+                "--probe-tokens", 64, timeout=600, check=True)
+    assert "SFT on" not in again.stdout and "lm-eval on" not in again.stdout and "==> leaderboard" in again.stdout
