@@ -50,8 +50,8 @@ def _step(title: str, cmd: list[str], log: Path, env: dict) -> None:
 @click.command("demo", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--out", "out", type=click.Path(file_okay=False), default="r1k-demo", show_default=True,
               help="Working folder: data/, models/, results/, leaderboard/ and demo.log go here.")
-@click.option("--n", "n", type=click.IntRange(min=20), default=1000, show_default=True,
-              help="Synthetic forward/reverse pairs to generate (10% become the test split).")
+@click.option("--n", "n", type=click.IntRange(min=20, max=100_000), default=1000, show_default=True,
+              help="Synthetic forward/reverse pairs to generate (10% become the test split; at most 100,000).")
 @click.option("--arms", default="forward,reverse,mixed", show_default=True,
               help="SFT arms to train, comma-separated (subset of forward,reverse,mixed).")
 @click.option("--dpo/--no-dpo", default=True, show_default=True,

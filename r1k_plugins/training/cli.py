@@ -114,9 +114,15 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
     import shutil
     import tempfile
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+    except OSError as e:
+        from ..io import os_error
+
+        raise os_error(p.parent, e, "cannot create the model folder") from None
     try:  # build beside the target, then move in: no half-written model folder on failure
         info = build_tiny_model(tmp, records, vocab_size=vocab_size or DEFAULT_VOCAB, seed=seed)
+        _normal_permissions(tmp)
         if p.is_dir():
             for f in tmp.iterdir():
                 os.replace(f, p / f.name)
@@ -128,6 +134,17 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
     click.echo(f"saved {p} (llama, {info['parameters']:,} parameters, {a['num_hidden_layers']} layers, "
                f"hidden {a['hidden_size']}, vocab {info['vocab_size']}; tokenizer trained on "
                f"{info['records']} records)")
+
+
+def _normal_permissions(folder) -> None:
+    """mkdtemp makes a 0700 folder; the model is shared like any output: 0777/0666 minus the umask."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for f in folder.rglob("*"):
+        os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~umask)
 
 
 @train.command("sft", short_help="Supervised fine-tuning (TRL SFTTrainer) from a recipe.")
