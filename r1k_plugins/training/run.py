@@ -395,23 +395,28 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     state.wait_for_everyone()
 
     dataset = Dataset.from_list(data.rows)
-    if stage == "sft":
-        from trl import SFTTrainer
+    try:  # TRL's own checks of the settings (e.g. eval_strategy without eval data) fail here
+        if stage == "sft":
+            from trl import SFTTrainer
 
-        trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=tokenizer,
-                             peft_config=peft_cfg)
-    else:
-        from trl import DPOTrainer
+            trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=tokenizer,
+                                 peft_config=peft_cfg)
+        else:
+            from trl import DPOTrainer
 
-        trainer = DPOTrainer(model=model, ref_model=ref_model, args=cfg, train_dataset=dataset,
-                             processing_class=tokenizer, peft_config=peft_cfg)
-        if cfg.precompute_ref_log_probs and ref_model is not None:
-            # the reference log-probs are columns of the dataset now: free the reference model
-            prepared, trainer.ref_model = trainer.ref_model, None
-            trainer.accelerator._models = [m for m in trainer.accelerator._models
-                                           if m is not prepared and m is not ref_model]
-            del prepared, ref_model
-            _free_memory()
+            trainer = DPOTrainer(model=model, ref_model=ref_model, args=cfg, train_dataset=dataset,
+                                 processing_class=tokenizer, peft_config=peft_cfg)
+    except (ValueError, TypeError, KeyError) as e:
+        msg = " ".join(str(e).split())
+        raise R1KError(f"cannot set up the {stage} trainer with these settings ({type(e).__name__}: "
+                       f"{msg[:300]}); fix the recipe or --set values") from None
+    if stage == "dpo" and cfg.precompute_ref_log_probs and ref_model is not None:
+        # the reference log-probs are columns of the dataset now: free the reference model
+        prepared, trainer.ref_model = trainer.ref_model, None
+        trainer.accelerator._models = [m for m in trainer.accelerator._models
+                                       if m is not prepared and m is not ref_model]
+        del prepared, ref_model
+        _free_memory()
 
     result = trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
 

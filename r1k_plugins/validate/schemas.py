@@ -223,6 +223,19 @@ class RecipeNumbers(BaseModel):
     max_prompt_length: Any = None
     max_completion_length: Any = None
     seed: Any = None
+    # booleans: only true / false (``bf16: no`` would otherwise read as a true-ish string)
+    bf16: Optional[StrictBool] = None
+    fp16: Optional[StrictBool] = None
+    tf32: Optional[StrictBool] = None
+    use_cpu: Optional[StrictBool] = None
+    use_peft: Optional[StrictBool] = None
+    packing: Optional[StrictBool] = None
+    gradient_checkpointing: Optional[StrictBool] = None
+    activation_checkpointing: Optional[StrictBool] = None
+    precompute_ref_log_probs: Optional[StrictBool] = None
+    load_in_4bit: Optional[StrictBool] = None
+    load_in_8bit: Optional[StrictBool] = None
+    trust_remote_code: Optional[StrictBool] = None
 
     @field_validator("learning_rate", "num_train_epochs", "beta", mode="before")
     @classmethod
