@@ -76,8 +76,12 @@ def run_cli(fn, *args, **kwargs):
         sys.exit(130)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+    except click.UsageError as e:  # one line, like every other error (click prints three)
+        path = e.ctx.command_path if e.ctx is not None else "r1k"
+        click.echo(f"error: {_one_line(e.format_message())} (see {path} --help)", err=True)
+        sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        click.echo(f"error: {_one_line(e.format_message())}", err=True)
         sys.exit(e.exit_code)
     except OSError as e:
         if e.errno == 32:  # EPIPE: the reader went away (r1k ... | head)

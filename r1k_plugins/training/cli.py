@@ -121,8 +121,17 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
 
         raise os_error(p.parent, e, "cannot create the model folder") from None
     try:  # build beside the target, then move in: no half-written model folder on failure
-        info = build_tiny_model(tmp, records, vocab_size=vocab_size or DEFAULT_VOCAB, seed=seed)
-        _normal_permissions(tmp)
+        try:
+            info = build_tiny_model(tmp, records, vocab_size=vocab_size or DEFAULT_VOCAB, seed=seed)
+            _normal_permissions(tmp)
+        except Exception as e:  # noqa: BLE001 - OSError, or safetensors' own error for the same full disk
+            msg = " ".join(str(e).split())
+            if not isinstance(e, OSError) and "os error" not in msg and "I/O error" not in msg:
+                raise
+            from ..errors import R1KOSError
+
+            raise R1KOSError(f"--out {out}: cannot write the model ({msg[:200]}); free some disk space and rerun; "
+                             "nothing was replaced") from None
         if p.is_dir():
             for f in tmp.iterdir():
                 os.replace(f, p / f.name)

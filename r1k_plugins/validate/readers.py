@@ -131,7 +131,7 @@ def iter_jsonl(path: str | os.PathLike, what: str = "JSONL file") -> Iterator[tu
             try:
                 raw = fh.readline()
             except OSError as e:
-                raise R1KError(f"{p}:{lineno + 1}: read failed ({_os_reason(e)})") from None
+                raise R1KError(f"{p}:{lineno + 1}: cannot read the {what} ({_os_reason(e)})") from None
             if not raw:
                 break
             lineno += 1

@@ -179,9 +179,11 @@ class RecipeData(BaseModel):
 _BIG = 10 ** 9
 
 
-def _finite(v, *, lo=None, lo_open=False, hi=None, integer=False, what="a number"):
+def _finite(v, *, lo=None, lo_open=False, hi=None, integer=False, what="a number", nullable=False):
     if v is None:
-        return v
+        if nullable:
+            return v
+        raise ValueError(f"needs a value ({what}), got an empty one")
     if isinstance(v, str):  # "1e-4" as a quoted YAML string: typed like the TRL field
         try:
             v = float(v) if any(c in v.lower() for c in ".ein") else int(v)
@@ -279,7 +281,7 @@ class RecipeNumbers(BaseModel):
     @field_validator("max_length", "max_prompt_length", "max_completion_length", mode="before")
     @classmethod
     def _len(cls, v):
-        return _finite(v, lo=1, hi=_BIG, integer=True, what=f"an integer from 1 to {_BIG}, or null")
+        return _finite(v, lo=1, hi=_BIG, integer=True, what=f"an integer from 1 to {_BIG}, or null", nullable=True)
 
     @field_validator("seed", mode="before")
     @classmethod
