@@ -24,8 +24,9 @@ _OUT_HELP = "Output folder (default: the recipe's output_dir). Must be empty unl
 
 def _common(f):
     f = click.option("--overwrite", is_flag=True,
-                     help="Train into a non-empty output folder; removes its old checkpoint-* folders, "
-                          "r1k_run.json and log_history.jsonl first (other files are left alone).")(f)
+                     help="Train into a non-empty output folder; its old checkpoint-* folders, r1k_run.json "
+                          "and log_history.jsonl are replaced only once the new run has finished (other files "
+                          "are left alone; a failed run keeps the old one).")(f)
     f = click.option("--resume", is_flag=True,
                      help="Continue from the last checkpoint-* folder in the output folder (same recipe; "
                           "raise max_steps / num_train_epochs with --set to train further).")(f)
