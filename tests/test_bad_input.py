@@ -193,7 +193,7 @@ def test_markdown_board_escapes_html_from_result_files(tmp_path):
         text = (tmp_path / "board" / name).read_text()
         assert "<script>alert" not in text and "<img src=x" not in text, name
     md = (tmp_path / "board" / "leaderboard.md").read_text()
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+    assert "&lt;script>alert(1)&lt;/script>" in md and "&lt;img src=x onerror=alert(1)>" in md
 
 
 def test_tiny_model_files_have_normal_permissions(tiny_model):

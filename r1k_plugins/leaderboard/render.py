@@ -120,8 +120,8 @@ def to_csv(doc: dict) -> str:
 
 def _md(s: Any) -> str:
     """A table cell / list item: Markdown renders inline HTML, so text from result files is escaped
-    (``<script>``, ``<img onerror=...>`` show as text), and ``|`` / newlines cannot break the table."""
-    text = html.escape(str(s), quote=False)
+    (``<script>``, ``<img onerror=...>`` show as text: no ``<`` reaches the renderer), and ``|`` / newlines cannot break the table."""
+    text = str(s).replace("&", "&amp;").replace("<", "&lt;")  # no tag can open; "->" stays readable
     return " ".join(text.replace("|", "\\|").replace("`", "\\`").split("\n"))
 
 

@@ -29,7 +29,7 @@ def validate_model(model: type[BaseModel], obj: Any, where: str, prefix: str = "
         err = e.errors(include_url=False)[0]
         loc = ".".join(str(x) for x in err["loc"]) or "(row)"
         msg = err["msg"]
-        msg = msg[0].lower() + msg[1:]
+        msg = msg[len("Value error, "):] if msg.startswith("Value error, ") else msg[0].lower() + msg[1:]
         got = err.get("input")
         raise R1KError(f"{where}: {prefix} '{loc}': {msg} (got {type(got).__name__} {_short(got)})") from None
     except RecursionError:
@@ -183,24 +183,24 @@ def _finite(v, *, lo=None, lo_open=False, hi=None, integer=False, what="a number
     if v is None:
         if nullable:
             return v
-        raise ValueError(f"needs a value ({what}), got an empty one")
+        raise ValueError(f"needs a value (expects {what}), got an empty one")
     if isinstance(v, str):  # "1e-4" as a quoted YAML string: typed like the TRL field
         try:
             v = float(v) if any(c in v.lower() for c in ".ein") else int(v)
         except ValueError:
-            raise ValueError(f"must be {what}") from None
+            raise ValueError(f"expects {what}") from None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"must be {what}")
+        raise ValueError(f"expects {what}")
     if isinstance(v, float) and not math.isfinite(v):
-        raise ValueError(f"must be a finite number ({what})")
+        raise ValueError(f"expects {what} (finite)")
     if integer and isinstance(v, float):
         if not v.is_integer():
-            raise ValueError(f"must be {what}")
+            raise ValueError(f"expects {what}")
         v = int(v)
     if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise ValueError(f"must be {what}")
+        raise ValueError(f"expects {what}")
     if hi is not None and v > hi:
-        raise ValueError(f"must be {what}")
+        raise ValueError(f"expects {what}")
     return v
 
 
@@ -242,12 +242,12 @@ class RecipeNumbers(BaseModel):
     @field_validator("learning_rate", "num_train_epochs", "beta", mode="before")
     @classmethod
     def _pos(cls, v):
-        return _finite(v, lo=0, lo_open=True, hi=_BIG, what="a finite number > 0")
+        return _finite(v, lo=0, lo_open=True, hi=_BIG, what="a number > 0")
 
     @field_validator("weight_decay", "max_grad_norm", mode="before")
     @classmethod
     def _nonneg(cls, v):
-        return _finite(v, lo=0, hi=_BIG, what="a finite number >= 0")
+        return _finite(v, lo=0, hi=_BIG, what="a number >= 0")
 
     @field_validator("warmup_ratio", mode="before")
     @classmethod
@@ -259,7 +259,7 @@ class RecipeNumbers(BaseModel):
     def _steps(cls, v):
         v = _finite(v, lo=-1, hi=_BIG, integer=True, what=f"an integer from 1 to {_BIG} (or -1: use epochs)")
         if v == 0:
-            raise ValueError(f"must be an integer from 1 to {_BIG} (or -1: use epochs)")
+            raise ValueError(f"expects an integer from 1 to {_BIG} (or -1: use epochs)")
         return v
 
     @field_validator("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
