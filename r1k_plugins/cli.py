@@ -55,16 +55,61 @@ class R1KGroup(click.Group):
     lazy: dict = {}
 
 
+INTERRUPTED = "interrupted: finished outputs are kept; rerun the same command to resume"
+
+
 def run_cli(fn, *args, **kwargs):
-    """Run a click entry point, turning R1KError / KeyboardInterrupt into one line + exit code."""
+    """Run a click entry point under the error contract of docs/errors.md: bad input (R1KError,
+    usage errors) -> one line + exit 2; the OS refusing a write -> one line + exit 1; Ctrl-C ->
+    one line + exit 130. Click runs non-standalone so that its own Ctrl-C handler ("Aborted!",
+    exit 1) does not catch the interrupt first. Anything unexpected -> one line naming the
+    error type, exit 1 (R1K_DEBUG=1 shows the traceback)."""
+    import os
+
+    kwargs["standalone_mode"] = False
     try:
-        return fn(*args, **kwargs)
+        rv = fn(*args, **kwargs)
     except R1KError as e:
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {_one_line(e)}", err=True)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted: finished outputs are kept; rerun the same command to resume", err=True)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo(INTERRUPTED, err=True)
         sys.exit(130)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.UsageError as e:  # one line, like every other error (click prints three)
+        path = e.ctx.command_path if e.ctx is not None else "r1k"
+        click.echo(f"error: {_one_line(e.format_message())} (see {path} --help)", err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        click.echo(f"error: {_one_line(e.format_message())}", err=True)
+        sys.exit(e.exit_code)
+    except OSError as e:
+        if e.errno == 32:  # EPIPE: the reader went away (r1k ... | head)
+            sys.exit(1)
+        if os.environ.get("R1K_DEBUG"):
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        click.echo(f"error: {where}{e.strerror or type(e).__name__}; nothing was replaced", err=True)
+        sys.exit(1)
+    except RecursionError:
+        if os.environ.get("R1K_DEBUG"):
+            raise
+        click.echo("error: input nested too deeply to process (not an r1k input)", err=True)
+        sys.exit(2)
+    except Exception as e:  # noqa: BLE001 - last line of defence: never a traceback for a user
+        if os.environ.get("R1K_DEBUG"):
+            raise
+        click.echo(f"error: unexpected {type(e).__name__}: {_one_line(e)[:300]} (a bug: please report it; "
+                   "R1K_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(1)
+    if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+        sys.exit(rv)
+    return rv
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
 
 
 def _version() -> str:

@@ -109,8 +109,9 @@ QUICK = {"n": 200, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps
               help=f"Every stage on fewer items and steps (about 2-3 minutes on 2 CPU cores): --n {QUICK['n']}, "
                    f"--limit {QUICK['limit']}, --max-new-tokens {QUICK['max_new_tokens']}, "
                    f"{QUICK['sft_epochs']} SFT epochs, {QUICK['dpo_steps']} DPO steps. Explicit options still win.")
-@click.option("--n", "n", type=click.IntRange(min=20), default=None,
-              help="Synthetic forward/reverse pairs to generate (10% become the test split). [default: 1000]")
+@click.option("--n", "n", type=click.IntRange(min=20, max=100_000), default=None,
+              help="Synthetic forward/reverse pairs to generate (10% become the test split; at most 100,000). "
+                   "[default: 1000]")
 @click.option("--arms", default="forward,reverse,mixed", show_default=True,
               help="SFT arms to train, comma-separated (subset of forward,reverse,mixed).")
 @click.option("--dpo/--no-dpo", default=True, show_default=True,

@@ -46,9 +46,29 @@ def r1k_scorer():
     return score
 
 
+def _records_or_prerequisite_error(name: str, data, limit):
+    """Bad -T values -> Inspect's PrerequisiteError, which it prints as one plain line (no trace)."""
+    from inspect_ai._util.error import PrerequisiteError
+
+    from .errors import R1KError
+
+    try:
+        if data is not None and not isinstance(data, str):
+            raise R1KError(f"-T data={data!r}: expected a file path")
+        try:
+            n = int(limit) if limit not in (None, "") else None
+        except (TypeError, ValueError):
+            raise R1KError(f"-T limit={limit!r}: expected a whole number") from None
+        if n is not None and n < 1:
+            raise R1KError(f"-T limit={limit!r}: expected a whole number >= 1")
+        return load_task_records(name, data, n)
+    except R1KError as e:
+        raise PrerequisiteError(f"error: {' '.join(str(e).split())}") from None
+
+
 def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
                      max_tokens: int) -> Task:
-    records = load_task_records(name, data, int(limit) if limit else None)
+    records = _records_or_prerequisite_error(name, data, limit)
     samples = []
     for r in records:
         doc = generation_doc(r, trace_format)

@@ -10,18 +10,34 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import R1KError
+from .errors import R1KError, R1KOSError
+from .validate.paths import check_not_input
 
 
-def check_out_path(path: str | os.PathLike) -> Path:
-    """Fail early, with a one-line fix, when an output file's folder does not exist."""
+def check_out_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+    """Fail early, with a one-line fix, when an output file cannot be written where asked: its folder
+    does not exist, it is a folder or a device, or it is also one of ``inputs``."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise R1KError(f"{p}: {parent} is a file, not a folder; give an output path inside a folder")
     if not parent.is_dir():
         raise R1KError(f"{p}: output folder {parent} does not exist (create it with: mkdir -p {parent})")
     if p.is_dir():
         raise R1KError(f"{p}: is a folder; give a file path for the output")
+    if p.exists() and not p.is_file():
+        raise R1KError(f"{p}: is not a regular file (a device or pipe); give a file path for the output")
+    check_not_input(p, inputs)
     return p
+
+
+def os_error(path: str | os.PathLike, e: OSError, doing: str = "cannot write") -> R1KOSError:
+    """One line naming the path and what the OS said (disk full, read-only, permission denied)."""
+    reason = e.strerror or type(e).__name__
+    hint = {28: "free some disk space", 27: "the file size limit was reached", 30: "the file system is read-only",
+            13: "check the folder's permissions", 1: "check the folder's permissions"}.get(e.errno or 0, "")
+    return R1KOSError(f"{path}: {doing} ({reason})" + (f"; {hint} and rerun" if hint else "")
+                      + "; nothing was replaced")
 
 
 _UMASK: int | None = None
@@ -48,7 +64,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     An exception or Ctrl-C leaves any previous file untouched and no half-written file behind.
     """
     p = check_out_path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    except OSError as e:
+        raise os_error(p.parent or Path("."), e, "cannot create a file in this folder") from None
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding,
                        newline=None if "b" in mode else "\n") as fh:
@@ -57,9 +76,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
             os.fsync(fh.fileno())
         os.chmod(tmp, _file_mode(p))
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, (BrokenPipeError,)):
+            raise os_error(p, e) from None
+        if isinstance(e, UnicodeEncodeError):
+            raise R1KError(f"{p}: text cannot be written as UTF-8 ({e.reason}: "
+                           f"{e.object[e.start:e.end]!a}); fix the input that holds it") from None
         raise
 
 
@@ -89,25 +113,11 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """Yield (line_number, object); blank lines are skipped; bad lines raise R1KError file:line."""
-    p = Path(path)
-    if not p.exists():
-        raise R1KError(f"{p}: file not found (check the path)")
-    if p.is_dir():
-        raise R1KError(f"{p}: is a folder, expected a .jsonl file")
-    with open(p, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise R1KError(
-                    f"{p}:{lineno}: malformed JSON ({e.msg} at column {e.colno}); fix or delete that line"
-                ) from None
-            if not isinstance(obj, dict):
-                raise R1KError(f"{p}:{lineno}: expected a JSON object per line, got {type(obj).__name__}")
-            yield lineno, obj
+    """Yield (line_number, object); blank lines are skipped; bad lines raise R1KError file:line
+    (the one reader: r1k_plugins.validate.readers)."""
+    from .validate.readers import iter_jsonl as _iter
+
+    yield from _iter(path)
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

@@ -16,14 +16,33 @@ from r1k_plugins.scoring import extract_answer, is_equivalent
 def _dataset(task: str, metadata: dict):
     import datasets
 
+    from r1k_plugins.errors import R1KError
+    from r1k_plugins.validate.schemas import check_metadata
+
     spec = TASKS[task]
-    records = load_task_records(task, metadata.get(spec.metadata_key))
+    try:
+        check_metadata(metadata, (spec.metadata_key,))
+        records = load_task_records(task, metadata.get(spec.metadata_key))
+    except R1KError as e:
+        _fail(e)
     trace_format = metadata.get("r1k_trace_format")
     if task == "r1k_direction":
         docs = direction_docs(records, trace_format or "s1")
     else:
         docs = [generation_doc(r, trace_format) for r in records]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
+
+
+def _fail(e):
+    """Under the lm_eval command: the one-line message is the last line, exit 2 (lm-eval would wrap
+    the error in its own traceback). Called from Python (simple_evaluate): raise it."""
+    import os
+    import sys
+
+    if os.path.basename(sys.argv[0] or "") in ("lm_eval", "lm-eval", "__main__.py"):
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    raise e
 
 
 def load_forward(**metadata):

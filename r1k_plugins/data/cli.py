@@ -15,6 +15,9 @@ from ..prompts import TRACE_FORMATS
 from .schema import Record, read_records, write_records
 
 
+MAX_SYNTH_PAIRS = 200_000  # documented limit (docs/errors.md): ~7 s, ~1 GB of memory, ~150 MB of JSONL
+
+
 def _summary(label: str, records: list[Record], extra: str = "") -> str:
     d = Counter(r.direction for r in records)
     t = Counter(r.answer_type for r in records)
@@ -33,8 +36,8 @@ def data():
 
 
 @data.command("synth")
-@click.option("--n", "n", type=click.IntRange(min=2), default=1000, show_default=True,
-              help="Number of forward/reverse pairs to generate (2 records each).")
+@click.option("--n", "n", type=click.IntRange(min=2, max=MAX_SYNTH_PAIRS), default=1000, show_default=True,
+              help=f"Number of forward/reverse pairs to generate (2 records each; at most {MAX_SYNTH_PAIRS:,}).")
 @click.option("--seed", type=int, default=1234, show_default=True,
               help="Random seed; the same seed gives byte-identical files.")
 @click.option("--test-frac", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1,
@@ -79,7 +82,7 @@ def import_cmd(source, preset, out, trace, split, config, seed, limit):
     """
     from .importers import PRESETS, import_records, load_rows
 
-    check_out_path(out)
+    check_out_path(out, inputs=[source])
     if preset not in PRESETS:
         raise R1KError(f"unknown preset {preset!r}; known presets: {', '.join(PRESETS)}")
     rows = load_rows(source, split or PRESETS[preset].default_split, config or PRESETS[preset].default_config)
@@ -161,11 +164,14 @@ def invert_cmd(file, strategy, out, seed, teacher_spec, teacher_model, teacher_u
     """
     from .invert import MaskStrategy, invert_records
 
-    check_out_path(out)
+    check_out_path(out, inputs=[file])
     strategy = strategy or ("teacher" if (teacher_spec or teacher_model) else "mask")
     if strategy == "mask":
         records = read_records(file)
-        result, s = invert_records(records, MaskStrategy(seed=seed), progress=progress)
+        try:
+            result, s = invert_records(records, MaskStrategy(seed=seed), progress=progress)
+        except R1KError as e:
+            raise type(e)(f"{file}: {e}") from None
         write_records(out, result)
         reasons = "; ".join(f"{k}: {v}" for k, v in sorted(s["skip_reasons"].items()))
         click.echo(f"wrote {out}: {s['forward']} forward, {s['inverted']} inverted"
@@ -251,7 +257,9 @@ def mix_cmd(file, mode, ratio, direction_tags, trace_format, seed, out):
     """Build SFT data (TRL prompt/completion) from r1k records."""
     from .mix import build_sft_rows
 
-    check_out_path(out)
+    check_out_path(out, inputs=[file])
+    if ratio is not None and not (0 <= ratio <= 1):  # also NaN
+        raise R1KError(f"--ratio {ratio}: must be a number in [0, 1] (the reverse share of the mix)")
     stats: dict = {}
     rows = build_sft_rows(read_records(file), mode, ratio, direction_tags, trace_format, seed, stats)
     if not rows:
@@ -275,7 +283,7 @@ def pairs_cmd(file, trace_format, direction_tags, out):
     """Build DPO pairs as the paper did: the matching-direction trace is chosen, the other rejected."""
     from .mix import build_dpo_rows
 
-    check_out_path(out)
+    check_out_path(out, inputs=[file])
     stats: dict = {}
     rows = build_dpo_rows(read_records(file), trace_format, direction_tags, stats)
     if not rows:

@@ -39,37 +39,41 @@ def load_rows(source: str, split: str | None = None, config: str | None = None) 
 
 
 def _load_local(p: Path) -> list[dict]:
+    """Rows of a local source through the one reader (r1k_plugins.validate.readers)."""
+    from ..validate.readers import check_input_file, iter_jsonl, load_json_file, read_parquet_rows
+
     suffix = p.suffix.lower()
-    if p.is_dir():
-        raise R1KError(f"{p}: is a folder; give one .parquet, .jsonl or .json file")
+    check_input_file(p, "source file")
     if suffix == ".parquet":
-        import pyarrow.parquet as pq
+        rows = read_parquet_rows(p)
+    elif suffix == ".jsonl":
+        rows = [obj for _, obj in iter_jsonl(p)]
+    elif suffix == ".json":
+        rows = _json_rows(p, load_json_file(p))
+    else:
+        raise R1KError(f"{p}: unsupported file type {suffix or '(none)'}; use .parquet, .jsonl or .json")
+    bad = next((i for i, r in enumerate(rows, 1) if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise R1KError(f"{p}: row {bad} is a {type(rows[bad - 1]).__name__}, expected an object (column: value)")
+    return rows
 
-        try:
-            table = pq.read_table(p)
-        except Exception as e:  # pyarrow raises many types for a bad file
-            raise R1KError(f"{p}: not a readable parquet file ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
-        return table.to_pylist()
-    if suffix == ".jsonl":
-        from ..io import read_jsonl
 
-        return read_jsonl(p)
-    if suffix == ".json":
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise R1KError(f"{p}:{e.lineno}: malformed JSON ({e.msg}); fix the file") from None
-        if isinstance(data, dict):  # {"data": [...]} / {"rows": [...]} / column dict
-            for key in ("data", "rows", "train", "test"):
-                if isinstance(data.get(key), list):
-                    return data[key]
-            if data and all(isinstance(v, list) for v in data.values()):
-                n = len(next(iter(data.values())))
-                return [{k: v[i] for k, v in data.items()} for i in range(n)]
-        if isinstance(data, list) and all(isinstance(x, dict) for x in data):
-            return data
-        raise R1KError(f"{p}: expected a JSON list of objects (or {{\"data\": [...]}})")
-    raise R1KError(f"{p}: unsupported file type {suffix or '(none)'}; use .parquet, .jsonl or .json")
+def _json_rows(p: Path, data) -> list[dict]:
+    if isinstance(data, dict):  # {"data": [...]} / {"rows": [...]} / column dict
+        for key in ("data", "rows", "train", "test"):
+            if isinstance(data.get(key), list):
+                return data[key]
+        if data and all(isinstance(v, list) for v in data.values()):
+            lengths = {k: len(v) for k, v in data.items()}
+            if len(set(lengths.values())) > 1:
+                short = min(lengths, key=lengths.get)
+                raise R1KError(f"{p}: ragged columns (column '{short}' has {lengths[short]} values, others up to "
+                               f"{max(lengths.values())}); every column needs one value per row")
+            n = len(next(iter(data.values())))
+            return [{k: v[i] for k, v in data.items()} for i in range(n)]
+    if isinstance(data, list) and all(isinstance(x, dict) for x in data):
+        return data
+    raise R1KError(f"{p}: expected a JSON list of objects (or {{\"data\": [...]}})")
 
 
 def _load_hub(name: str, split: str | None, config: str | None) -> list[dict]:
@@ -163,6 +167,9 @@ def _answer_fields(gold: str | None, fallback: str | None) -> tuple[str, str]:
 
 
 def _req(row: dict, cols: Iterable[str], preset: str, lineno: int) -> None:
+    from ..validate.schemas import check_source_row
+
+    check_source_row(preset, row, f"row {lineno}")
     missing = [c for c in cols if c not in row]
     if missing:
         raise R1KError(
@@ -331,9 +338,12 @@ def import_records(source: str, preset: str, *, trace: str | None = None, split:
         records = p.convert(rows, trace=trace, seed=seed)
     except R1KError as e:
         raise R1KError(f"{source}: {e}") from None
+    from .schema import validate
+
     seen: set[str] = set()
     unique = []
-    for r in records:
+    for i, r in enumerate(records, 1):
+        validate(r.to_dict(), f"{source}: converted item {i} ({r.id})")
         if r.id in seen:  # duplicate questions in a source: keep the first
             continue
         seen.add(r.id)

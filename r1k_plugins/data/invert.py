@@ -292,6 +292,16 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
     return out, summary
 
 
+def _check_unique_pairs(forward: list[Record]) -> None:
+    """Two forward items with one pair_id would give two reverse items with one id: refuse."""
+    seen: dict[str, str] = {}
+    for r in forward:
+        if r.pair_id in seen:
+            raise R1KError(f"forward records {seen[r.pair_id]!r} and {r.id!r} share pair_id {r.pair_id!r}; "
+                           "each forward item needs its own pair_id (fix the input, then rerun)")
+        seen[r.pair_id] = r.id
+
+
 STRATEGIES = {"mask": MaskStrategy}
 
 
@@ -309,6 +319,8 @@ def invert_records(records: list[Record], strategy: InversionStrategy, done: dic
     out: list[Record] = []
     summary = {"forward": 0, "inverted": 0, "resumed": 0, "already_reverse": 0, "skipped": 0, "skip_reasons": {}}
     fwd = [r for r in records if r.direction == "forward"]
+    _check_unique_pairs(fwd)
+    ids = {r.id for r in records}
     for rec in tqdm(fwd, desc=f"invert ({strategy.name})", unit="item", disable=not progress):
         summary["forward"] += 1
         out.append(rec)
@@ -325,6 +337,10 @@ def invert_records(records: list[Record], strategy: InversionStrategy, done: dic
             summary["skipped"] += 1
             summary["skip_reasons"][str(e)] = summary["skip_reasons"].get(str(e), 0) + 1
             continue
+        if rev.id in ids:
+            raise R1KError(f"the reverse item of {rec.id} would get id {rev.id!r}, which the input already uses; "
+                           f"rename that record (ids must be unique; reverse ids are <pair_id>-r)")
+        ids.add(rev.id)
         out.append(rev)
         summary["inverted"] += 1
         if on_result is not None:

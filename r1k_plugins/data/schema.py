@@ -76,6 +76,10 @@ def validate(obj: dict, where: str = "<record>") -> dict:
             raise R1KError(f"{where}: field '{k}' must be a string or null")
     if not isinstance(out["meta"], dict):
         raise R1KError(f"{where}: field 'meta' must be an object")
+    if out["meta"]:  # the declared schema (nested meta.inversion fields included)
+        from ..validate.schemas import RecordModel, validate_model
+
+        validate_model(RecordModel, out, where)
     return out
 
 

@@ -37,7 +37,7 @@ def verify_records(records: list[Record]) -> tuple[list[str], list[str]]:
                 if str(inv.get("hidden_value")) != r.answer:
                     problems.append(f"{r.id}: answer {r.answer!r} != hidden value {inv.get('hidden_value')!r}")
                 if fwd is not None:
-                    s, e = inv.get("span", [0, 0])
+                    s, e = inv.get("span") or (0, 0)
                     if fwd.question[s:e] != r.answer:
                         problems.append(f"{r.id}: the masked span of {fwd.id} is not the hidden value")
                     if str(inv.get("given_answer")) != fwd.answer.strip().strip("$").strip():

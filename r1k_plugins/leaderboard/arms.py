@@ -65,7 +65,7 @@ def _manifest_at(path: Any) -> dict | None:
         if f.is_file():
             obj = json.loads(f.read_text(encoding="utf-8"))
             return obj if isinstance(obj, dict) else None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return None
 
@@ -101,7 +101,7 @@ def arm_for(key: str) -> ArmInfo:
         m = json.loads(mf.read_text(encoding="utf-8"))
         if not isinstance(m, dict):
             raise ValueError("not a JSON object")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         return ArmInfo("unknown", {"path": display_path(mf)},
                        f"{display_path(mf)}: unreadable run manifest ({e}); arm shown as 'unknown'")
     warning = None

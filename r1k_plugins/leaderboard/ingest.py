@@ -59,13 +59,20 @@ def run_label(run: str) -> str:
     return re.sub(r"\.\d+(?=Z$)", "", run)
 
 
+MAX_ABS = 1e100  # larger "scores" / "stderrs" are corrupt values, read as missing
+
+
 def _num(x: Any) -> float | None:
     """A finite float or None (lm-eval writes "N/A" / [] for missing stderrs)."""
     if isinstance(x, bool):
         return float(x)
     if isinstance(x, (int, float)):
-        f = float(x)
-        return f if math.isfinite(f) else None
+        try:
+            f = float(x)
+        except OverflowError:  # a 400-digit integer
+            return None
+        # finite, and small enough that squares and sums of stderrs stay finite (1e200**2 overflows)
+        return f if math.isfinite(f) and abs(f) <= MAX_ABS else None
     return None
 
 
@@ -209,6 +216,8 @@ def read_file(path: Path) -> Source:
     inspect_like = _looks_inspect(raw[:4096])
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise _Reject("unreadable: JSON nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         msg = e.msg if isinstance(e, json.JSONDecodeError) else "not UTF-8 text"
         where = f" at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
@@ -259,7 +268,7 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
         model_id = str(data.get("model_name") or config.get("model") or "unknown")
     run = ""
     date = _num(data.get("date"))
-    if date is not None:
+    if date is not None and 0 <= date < 253402300800:  # up to year 9999; anything else is not a date
         run = datetime.fromtimestamp(date, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     m = _LM_RESULTS_RE.match(path.name)
     if not run and m:
@@ -275,7 +284,10 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     samples_by_task: dict[str, Path] = {}
     if m:
         for task in results:
-            sp = path.with_name(f"samples_{task}_{m.group('ts')}.jsonl")
+            try:
+                sp = path.with_name(f"samples_{task}_{m.group('ts')}.jsonl")
+            except ValueError:  # a task name that is no file name part ("a/b")
+                continue
             if sp.is_file():
                 samples_by_task[task] = sp.resolve()
     for task in sorted(results):

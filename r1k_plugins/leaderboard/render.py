@@ -119,7 +119,10 @@ def to_csv(doc: dict) -> str:
 
 
 def _md(s: Any) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
+    """A table cell / list item: Markdown renders inline HTML, so text from result files is escaped
+    (``<script>``, ``<img onerror=...>`` show as text: no ``<`` reaches the renderer), and ``|`` / newlines cannot break the table."""
+    text = str(s).replace("&", "&amp;").replace("<", "&lt;")  # no tag can open; "->" stays readable
+    return " ".join(text.replace("|", "\\|").replace("`", "\\`").split("\n"))
 
 
 def _task_header(t: dict) -> str:
@@ -162,7 +165,7 @@ def to_markdown(doc: dict, plots: list[str]) -> str:
     out.append("| Model | Arm | " + " | ".join(f"{_md(_task_header(t))} [{_md(t['metric'])}]" for t in tasks) + " |")
     out.append("|---|---|" + "---:|" * len(tasks))
     for r in doc["rows"]:
-        cells = [_md(score_cell(r, t, agree, "<br>")) for t in tasks]
+        cells = ["<br>".join(_md(p) for p in score_cell(r, t, agree, "\n").split("\n")) for t in tasks]
         out.append(f"| {_md(r['name'])} | {_md(r['arm'])} | " + " | ".join(cells) + " |")
     out.append("")
 

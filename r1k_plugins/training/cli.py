@@ -25,8 +25,9 @@ _OUT_HELP = "Output folder (default: the recipe's output_dir). Must be empty unl
 
 def _common(f):
     f = click.option("--overwrite", is_flag=True,
-                     help="Train into a non-empty output folder; removes its old checkpoint-* folders, "
-                          "r1k_run.json and log_history.jsonl first (other files are left alone).")(f)
+                     help="Train into a non-empty output folder; its old checkpoint-* folders, r1k_run.json "
+                          "and log_history.jsonl are replaced only once the new run has finished (other files "
+                          "are left alone; a failed run keeps the old one).")(f)
     f = click.option("--resume", is_flag=True,
                      help="Continue from the last checkpoint-* folder in the output folder (same recipe; "
                           "raise max_steps / num_train_epochs with --set to train further).")(f)
@@ -115,9 +116,24 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
     import shutil
     import tempfile
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
+    except OSError as e:
+        from ..io import os_error
+
+        raise os_error(p.parent, e, "cannot create the model folder") from None
     try:  # build beside the target, then move in: no half-written model folder on failure
-        info = build_tiny_model(tmp, records, vocab_size=vocab_size or DEFAULT_VOCAB, seed=seed)
+        try:
+            info = build_tiny_model(tmp, records, vocab_size=vocab_size or DEFAULT_VOCAB, seed=seed)
+            _normal_permissions(tmp)
+        except Exception as e:  # noqa: BLE001 - OSError, or safetensors' own error for the same full disk
+            msg = " ".join(str(e).split())
+            if not isinstance(e, OSError) and "os error" not in msg and "I/O error" not in msg:
+                raise
+            from ..errors import R1KOSError
+
+            raise R1KOSError(f"--out {out}: cannot write the model ({msg[:200]}); free some disk space and rerun; "
+                             "nothing was replaced") from None
         if p.is_dir():
             for f in tmp.iterdir():
                 os.replace(f, p / f.name)
@@ -129,6 +145,17 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
     click.echo(f"saved {p} (llama, {info['parameters']:,} parameters, {a['num_hidden_layers']} layers, "
                f"hidden {a['hidden_size']}, vocab {info['vocab_size']}; tokenizer trained on "
                f"{info['records']} records)")
+
+
+def _normal_permissions(folder) -> None:
+    """mkdtemp makes a 0700 folder; the model is shared like any output: 0777/0666 minus the umask."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for f in folder.rglob("*"):
+        os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~umask)
 
 
 @train.command("sft", short_help="Supervised fine-tuning (TRL SFTTrainer) from a recipe.")

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..data.schema import looks_like_record
 from ..errors import R1KError
 from ..io import iter_jsonl, sha256_file
+from ..validate.schemas import check_row
 
 
 @dataclass
@@ -76,6 +77,9 @@ def load_data(path: str, stage: str, opts: dict) -> TrainData:
         raise R1KError(f"--data {path}: file not found (check the path)")
     if p.is_dir():
         raise R1KError(f"--data {path}: is a folder, expected a .jsonl file")
+    for key in ("mode", "trace_format"):
+        if opts.get(key) is not None and not isinstance(opts[key], str):
+            raise R1KError(f"data.{key} {opts[key]!r}: expected a string")
     lineno, first = _first_row(p)
     kind = detect_kind(set(first))
     if kind is None:
@@ -145,6 +149,7 @@ def _from_prebuilt(p: Path, stage: str, kind: str, mode: str, digest: str) -> Tr
         if missing:
             raise R1KError(f"{p}:{lineno}: row is missing {', '.join(missing)} (the file's first row is a "
                            f"{kind} row)")
+        check_row(kind, obj, f"{p}:{lineno}")  # the declared schema of a prebuilt row
         rows.append(obj)
     dirs = Counter(r.get("direction") for r in rows)
     has_dir = all(r.get("direction") in ("forward", "reverse") for r in rows)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,17 +139,9 @@ def yaml_load(text: str):
 
 
 def read_yaml(path: Path) -> dict:
-    import yaml
+    from ..validate.readers import load_yaml_file
 
-    try:
-        obj = yaml_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise R1KError(f"{where}: invalid YAML ({problem})") from None
-    except UnicodeDecodeError:
-        raise R1KError(f"{path}: not a UTF-8 text file") from None
+    obj = load_yaml_file(path, loader=yaml_loader(), what="recipe")
     if obj is None:
         return {}
     if not isinstance(obj, dict):
@@ -206,22 +199,40 @@ def coerce(key: str, value: Any, f: dataclasses.Field, where: str) -> Any:
     where = f"{where}: key" if where else "key"
     """Light typing: numeric strings -> numbers for numeric keys; reject non-bools for bool keys."""
     names = _type_names(f.type)
+    if value is None and "None" not in names and "any" not in names and f.default is not None:
+        raise R1KError(f"{where} '{key}' needs a value (got an empty one)")
     if value is None or "any" in names:
         return value
+    if isinstance(value, float) and not math.isfinite(value) and names & {"float", "int"}:
+        raise R1KError(f"{where} '{key}' expects a finite number, got {value!r}")
+    if isinstance(value, (list, dict)) and names and names <= {"float", "int", "bool", "None"}:
+        raise R1KError(f"{where} '{key}' expects a single value, got a {type(value).__name__}")
+    if "bool" in names and names <= {"bool", "None"} and not isinstance(value, bool):
+        raise R1KError(f"{where} '{key}' expects true or false, got {value!r}")
     numeric = names & {"float", "int"}
     if isinstance(value, str) and numeric and not names & {"str", "Literal", "dict"}:
         for conv in ((int, float) if "int" in names else (float,)):
             try:
-                return conv(value)
+                out = conv(value)
             except ValueError:
                 continue
+            if isinstance(out, float) and not math.isfinite(out):
+                raise R1KError(f"{where} '{key}' expects a finite number, got {value!r}")
+            return out
         raise R1KError(f"{where} '{key}' expects a number, got {value!r}")
     if names == {"bool"} and not isinstance(value, bool):
         raise R1KError(f"{where} '{key}' expects true or false, got {value!r}")
     if isinstance(value, bool) and names <= {"float", "int", "None"}:
         raise R1KError(f"{where} '{key}' expects a number, got {value!r}")
     if isinstance(value, int) and not isinstance(value, bool) and names <= {"float", "None"}:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise R1KError(f"{where} '{key}' expects a finite number, got {value!r}") from None
+    if isinstance(value, float) and "int" in names and "float" not in names:
+        if not value.is_integer():
+            raise R1KError(f"{where} '{key}' expects an integer, got {value!r}")
+        return int(value)
     return value
 
 
@@ -256,6 +267,9 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
             entries.append((k, v, str(path)))
     entries += [(k, v, "--set") for k, v in sets]
     rec.from_set = {ALIASES.get(k, k) if k == "warmup_ratio" else k for k, _ in sets}
+    from ..validate.schemas import check_recipe_values
+
+    check_recipe_values(entries)  # declared types/ranges (data.*, learning rate, steps, batch sizes) first
 
     for key, value, where in entries:
         if key == "stage":

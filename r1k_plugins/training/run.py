@@ -100,6 +100,31 @@ def clear_previous_run(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
+def staging_dir(out: Path) -> Path:
+    """The hidden sibling a run trains into before it replaces ``out`` (same name on every rank)."""
+    return out.parent / f".{out.name}.r1k-partial"
+
+
+def promote(work: Path, out: Path, *, overwrite: bool) -> None:
+    """Move a finished run from ``work`` into ``out``: the previous run's files go only now, and the
+    manifest moves last (a folder without r1k_run.json is an unfinished run)."""
+    try:
+        if overwrite:
+            clear_previous_run(out)
+        out.mkdir(exist_ok=True)
+        items = sorted(work.iterdir(), key=lambda c: c.name == MANIFEST)
+        for item in items:
+            target = out / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(item, target)
+        work.rmdir()
+    except OSError as e:
+        from ..io import os_error
+
+        raise os_error(out, e, f"cannot move the finished run in from {work}") from None
+
+
 # ---- config --------------------------------------------------------------------------------------
 def _accelerator() -> str:
     import torch
@@ -344,10 +369,12 @@ def read_parent(model_dir: str) -> dict | None:
     p = Path(model_dir) / MANIFEST
     if not p.is_file():
         return None
+    from ..validate.readers import load_json_file
+
     try:
-        obj = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        note(f"{p}: unreadable manifest, recording parent as null")
+        obj = load_json_file(p, "run manifest")
+    except R1KError as e:
+        note(f"{e}; recording parent as null")
         return None
     return obj if isinstance(obj, dict) else None
 
@@ -402,7 +429,10 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     resolve_batch(rec)
     precision_check(rec)
     device = device_policy(rec)
-    cfg = build_config(rec, out)
+    # A fresh or --overwrite run trains into a hidden sibling folder and replaces the old run only
+    # once it has succeeded: a run that fails (bad value, OOM, Ctrl-C) leaves the old one as it was.
+    work = out if ckpt else staging_dir(out)
+    cfg = build_config(rec, work)
     mik = model_init_kwargs(rec, cfg)
     tokenizer = load_tokenizer(model_spec, cfg, mik.get("revision"))
     needs_template = data.conversational and not getattr(cfg, "chat_template_path", None)
@@ -429,48 +459,59 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     # The reference is the starting policy, loaded here from the same path: TRL never reloads
     # another model from config._name_or_path. With PEFT, None = the adapter-disabled base.
     ref_model = load_model(model_spec, mik) if stage == "dpo" and peft_cfg is None else None
-    state.wait_for_everyone()  # every rank has checked its inputs before anything is removed
-    if overwrite and state.is_main_process:
-        clear_previous_run(out)
+    state.wait_for_everyone()  # every rank has checked its inputs before anything is written
+    if work != out and state.is_main_process:
+        shutil.rmtree(work, ignore_errors=True)  # a stale one from a crashed run
+        try:
+            work.mkdir()
+        except OSError as e:
+            from ..io import os_error
+
+            raise os_error(work.parent, e, "cannot create the run folder") from None
     state.wait_for_everyone()
 
     dataset = Dataset.from_list(data.rows)
-    if stage == "sft":
-        from trl import SFTTrainer
+    try:  # TRL's own checks of the settings (e.g. eval_strategy without eval data) fail here
+        if stage == "sft":
+            from trl import SFTTrainer
 
-        trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=tokenizer,
-                             peft_config=peft_cfg)
-    else:
-        from trl import DPOTrainer
+            trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=tokenizer,
+                                 peft_config=peft_cfg)
+        else:
+            from trl import DPOTrainer
 
-        trainer = DPOTrainer(model=model, ref_model=ref_model, args=cfg, train_dataset=dataset,
-                             processing_class=tokenizer, peft_config=peft_cfg)
-        if cfg.precompute_ref_log_probs and ref_model is not None:
-            # the reference log-probs are columns of the dataset now: free the reference model
-            prepared, trainer.ref_model = trainer.ref_model, None
-            trainer.accelerator._models = [m for m in trainer.accelerator._models
-                                           if m is not prepared and m is not ref_model]
-            del prepared, ref_model
-            _free_memory()
+            trainer = DPOTrainer(model=model, ref_model=ref_model, args=cfg, train_dataset=dataset,
+                                 processing_class=tokenizer, peft_config=peft_cfg)
+    except (ValueError, TypeError, KeyError) as e:
+        msg = " ".join(str(e).split())
+        raise R1KError(f"cannot set up the {stage} trainer with these settings ({type(e).__name__}: "
+                       f"{msg[:300]}); fix the recipe or --set values") from None
+    if stage == "dpo" and cfg.precompute_ref_log_probs and ref_model is not None:
+        # the reference log-probs are columns of the dataset now: free the reference model
+        prepared, trainer.ref_model = trainer.ref_model, None
+        trainer.accelerator._models = [m for m in trainer.accelerator._models
+                                       if m is not prepared and m is not ref_model]
+        del prepared, ref_model
+        _free_memory()
 
     result = trainer.train(resume_from_checkpoint=str(ckpt) if ckpt else None)
 
     # 3. save: model + tokenizer (LoRA: adapter/ + merged full model at the top level)
     if peft_cfg is not None:
-        trainer.save_model(str(out / ADAPTER_DIR))
+        trainer.save_model(str(work / ADAPTER_DIR))
         state.wait_for_everyone()
         if state.is_main_process:
-            merge_lora(model_spec, out / ADAPTER_DIR, out, mik, tokenizer)
+            merge_lora(model_spec, work / ADAPTER_DIR, work, mik, tokenizer)
     else:
-        trainer.save_model(str(out))
+        trainer.save_model(str(work))
         if state.is_main_process:
-            tokenizer.save_pretrained(out)
+            tokenizer.save_pretrained(work)
     state.wait_for_everyone()
     if not state.is_main_process:
         return {}
 
     history = [json_safe(h) for h in trainer.state.log_history]
-    write_jsonl(out / LOG_HISTORY, history)
+    write_jsonl(work / LOG_HISTORY, history)
     last_step = next((h for h in reversed(history) if "loss" in h and "train_runtime" not in h), {})
     final = {k: v for k, v in last_step.items() if k not in ("step", "epoch")}
     final.update(json_safe(result.metrics))
@@ -519,5 +560,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         "command": argv,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    atomic_write_text(out / MANIFEST, json.dumps(json_safe(manifest), indent=2, sort_keys=False) + "\n")
+    atomic_write_text(work / MANIFEST, json.dumps(json_safe(manifest), indent=2, sort_keys=False) + "\n")
+    if work != out:
+        promote(work, out, overwrite=overwrite)
     return manifest
