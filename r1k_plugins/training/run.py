@@ -76,7 +76,8 @@ def check_output_dir(out: str | None, *, resume: bool, overwrite: bool) -> tuple
     if p.exists() and not p.is_dir():
         raise R1KError(f"--output-dir {out}: is a file, expected a folder")
     if resume:
-        ckpt = find_checkpoint(p)
+        # an interrupted fresh run left its checkpoints in the hidden staging folder: resume there
+        ckpt = find_checkpoint(p) or find_checkpoint(staging_dir(p))
         if ckpt is None:
             raise R1KError(f"--resume: no checkpoint-* folder in {out} to resume from (checkpoints are written every "
                            "save_steps; run without --resume to start fresh)")
@@ -431,7 +432,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     device = device_policy(rec)
     # A fresh or --overwrite run trains into a hidden sibling folder and replaces the old run only
     # once it has succeeded: a run that fails (bad value, OOM, Ctrl-C) leaves the old one as it was.
-    work = out if ckpt else staging_dir(out)
+    work = ckpt.parent if ckpt else staging_dir(out)
     cfg = build_config(rec, work)
     mik = model_init_kwargs(rec, cfg)
     tokenizer = load_tokenizer(model_spec, cfg, mik.get("revision"))
@@ -518,7 +519,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     final["global_step"] = trainer.state.global_step
 
     checkpoints = []
-    for c in sorted((c for c in out.iterdir() if c.is_dir() and _CKPT.match(c.name)),
+    for c in sorted((c for c in work.iterdir() if c.is_dir() and _CKPT.match(c.name)),
                     key=lambda c: int(_CKPT.match(c.name).group(1))):
         st = {}
         try:
