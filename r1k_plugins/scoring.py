@@ -38,6 +38,13 @@ Answer types and their equivalence rules (:func:`is_equivalent`):
     ``(1, 2)`` == ``(1,2)``, ``(3,2,1)`` != ``(1,2,3)``, but a set equals a tuple or a bare list
     with the same elements (``\\{1,2,3\\}`` == ``(3,2,1)`` == ``1, 2, 3``);
   - scientific ``1.0e3`` is not read as 1000 (``e`` may be Euler's number).
+  - mixed numbers ``7 2/3`` == ``23/3`` (a zero denominator makes no number; ``7 + 2/3`` is a sum);
+    LaTeX thousands ``12,\\! 345`` == ``12345``; percent words (``pct``, ``percent``,
+    ``percentage``) act as ``%``; ``3=y`` == ``y=3`` == ``3``; bare lists (``-3, 5``, ``x=5 \\text{ or }
+    x=-3``) compare as sets; matrix entries are normalised one by one;
+  - plain-text / Python-style math (``sqrt(3)*2``, ``3**(1/3)``) is rewritten to LaTeX
+    (:func:`_plain_to_latex`); math_verify runs with its LaTeX parser only (its expression parser
+    eval()s through sympy's ``parse_expr``).
 
 * ``choice``: the option letter (A-J) of prediction and gold are compared.
 * ``text``: case-, whitespace-, punctuation- and accent-insensitive string equality after
@@ -103,7 +110,7 @@ MAX_ANSWER_CHARS = 1_000
 WORKER_STARTUP_TIMEOUT = 120.0
 """Seconds a fresh worker may take to import sympy/math_verify before scoring gives up."""
 
-_END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<｜end▁of▁sentence｜>", "<|end|>", "</s>")
+_END_TOKENS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<｜end▁of▁sentence｜>", "<|end|>", "</s>")
 _S1_THINK = "<|im_start|>think"
 _S1_ANSWER = "<|im_start|>answer"
 
@@ -120,7 +127,7 @@ def _check_type(answer_type: str) -> None:
 
 def _cut_end_tokens(s: str) -> str:
     for tok in _END_TOKENS:
-        i = s.find(tok)
+        i = s.find(tok, 1)  # a marker opening the text is the turn's own header, not an end
         if i >= 0:
             s = s[:i]
     return s
@@ -168,8 +175,10 @@ def split_reasoning(text: str) -> tuple[str | None, str, bool]:
 # Extraction
 # --------------------------------------------------------------------------------------------
 
-_BOX_CMDS = ("\\boxed", "\\fbox")
+_BOX_CMDS = ("\\boxed", "\\fbox", "\\framebox", "\x08oxed")
+"""Box commands: ``\x08oxed`` is ``\boxed`` whose ``\b`` was read as a backspace by a JSON/str escape."""
 _MAX_BOX_TRIES = 16
+_BEGIN_BOXED = re.compile(r"\\begin\{boxed\}\s*(.*?)\s*\\end\{boxed\}", re.DOTALL)
 
 
 def _balanced(s: str, k: int) -> str | None:
@@ -191,29 +200,77 @@ def _balanced(s: str, k: int) -> str | None:
     return None
 
 
-def _last_boxed_at(s: str) -> tuple[str | None, int]:
-    """(content, start index) of the last well-formed ``\\boxed{...}`` / ``\\fbox{...}`` /
-    ``\\boxed 5``; ``(None, -1)`` if there is none. Tries at most a few candidates from the end,
-    so a megabyte of unbalanced braces stays cheap."""
-    pos = len(s)
+def _boxes_before(s: str, pos: int):
+    """Yield ``(content, start, end)`` of well-formed boxes ending before ``pos``, last first:
+    ``\\boxed{...}`` (nested braces fine, a space before the brace allowed), ``\\fbox``,
+    ``\\framebox``, a backspace-mangled ``\\boxed``, ``\\boxed 5`` / ``\\boxed5`` and
+    ``\\begin{boxed}...\\end{boxed}``. Tries at most a few candidates, so a megabyte of unbalanced
+    braces stays cheap."""
     for _ in range(_MAX_BOX_TRIES):
-        i = max(s.rfind(cmd, 0, pos) for cmd in _BOX_CMDS)
+        i, cmd = max((s.rfind(c, 0, pos), c) for c in _BOX_CMDS)
+        b = s.rfind("\\begin{boxed}", 0, pos)
+        if b > i:
+            m = _BEGIN_BOXED.match(s, b)
+            if m and m.end() <= len(s):
+                yield m.group(1), b, m.end()
+            pos = b
+            continue
         if i < 0:
-            return None, -1
-        j = i + (len("\\boxed") if s.startswith("\\boxed", i) else len("\\fbox"))
+            return
+        j = i + len(cmd)
         k = j
         while k < len(s) and s[k] in " \t":
             k += 1
         if k < len(s) and s[k] == "{":
             content = _balanced(s, k)
             if content is not None:
-                return content, i
-        elif k > j:  # "\boxed 5" form: up to whitespace or $
+                yield content, i, k + len(content) + 2
+        elif k < len(s) and (k > j or s[k].isdigit()):  # "\boxed 5" / "\boxed5": up to space or $
             m = re.match(r"[^\s$]+", s[k : k + 200])
             if m:
-                return m.group(0), i
+                yield m.group(0).rstrip("."), i, k + m.end()
         pos = i
-    return None, -1
+
+
+def _unclosed_box(s: str) -> str | None:
+    """Content of a last ``\\boxed{`` that never closes ('\\boxed{17' at the end of a cut-off
+    response): up to the end of its line or a ``$``, when short."""
+    i = max(s.rfind(c) for c in _BOX_CMDS)
+    if i < 0:
+        return None
+    m = re.match(r"(?:\\boxed|\\fbox|\\framebox|\x08oxed)\s*\{([^\n$]{1,100})$", s[i:].rstrip())
+    if not m or _balanced(s, s.index("{", i)) is not None:
+        return None
+    body = m.group(1).strip().rstrip(".").strip()
+    return body or None
+
+
+# several boxes that together are the answer: '\boxed{2}, \boxed{4}', '$\boxed{5}$ or $\boxed{-3}$'
+_BOX_SEP = re.compile(
+    r"\s*\$?\s*(?:,|;|\\quad|\\qquad|,?\s*(?:and|or)|,?\s*\\text\{\s*(?:and|or)\s*\})?\s*\$?\s*"
+    r"(?:[a-zA-Z]\s*=\s*)?\$?\s*"
+)
+_MAX_JOINED_BOXES = 8
+
+
+def _last_boxed_at(s: str) -> tuple[str | None, int]:
+    """(content, start index) of the last box (see :func:`_boxes_before`); boxes right before it,
+    separated only by a comma / 'and' / 'or' (several boxed answers forming one answer), are
+    joined with ', '. ``(None, -1)`` if there is no box."""
+    boxes = _boxes_before(s, len(s))
+    last = next(boxes, None)
+    if last is None:
+        return None, -1
+    content, start, _ = last
+    parts = [content]
+    for prev, p_start, p_end in boxes:
+        if len(parts) >= _MAX_JOINED_BOXES or not _BOX_SEP.fullmatch(s[p_end:start]) or not prev.strip():
+            break
+        parts.append(prev)
+        start = p_start
+    if len(parts) > 1:
+        return ", ".join(x.strip() for x in reversed(parts)), start
+    return content, start
 
 
 def _last_boxed(s: str) -> str | None:
@@ -247,15 +304,55 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
             if nxt.strip():
                 line = nxt
                 break
-    line = _HOPE.sub("", line.strip())
+    line = _first_sentence(_HOPE.sub("", line.strip()))
     m = _MATH_SPAN.search(line)
-    if after >= 0 and not m and len(_PROSE_WORD.findall(line)) >= 3:
+    if after >= 0 and not m and len(_prose_words(line)) >= 3:
         return None  # 'the answer is correct because ...' after a box: prose, keep the box
     if m:
-        line = next(g for g in m.groups() if g is not None)
+        tail = _IS_VALUE.match(line, m.end())
+        if tail and _prose_words(line[: m.start()]):  # 'The smallest $k$ is 17.': the value, not k
+            line = tail.group(1)
+            m = _MATH_SPAN.search(line)
+    elif len(_prose_words(line)) >= 2:  # 'The number of ways is 35.'
+        tails = list(_IS_ANY.finditer(line))
+        if tails:
+            line = line[tails[-1].end() :]
+    if m:
+        spans = [m]
+        while len(spans) < _MAX_JOINED_BOXES:  # '$-3$ and $5$': several spans, one answer
+            sep = _SPAN_SEP.match(line, spans[-1].end())
+            nxt = _MATH_SPAN.match(line, sep.end()) if sep else None
+            if not nxt:
+                break
+            spans.append(nxt)
+        line = ", ".join(next(g for g in x.groups() if g is not None).strip() for x in spans)
     line = line.strip().strip("*").strip()
     line = re.sub(r"[.;,]+$", "", line).strip()
     return line or None
+
+
+_IS_VALUE = re.compile(r"\s*(?:is|are|equals|=|must be|will be|should be)\s+(.+)$", re.IGNORECASE)
+_IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
+_SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
+_MATH_WORDS = frozenset(
+    "sqrt cbrt sin cos tan cot sec csc log exp arcsin arccos arctan sinh cosh tanh frac dfrac tfrac "
+    "binom infty inf pmatrix bmatrix matrix begin end text cdot times div".split()
+)
+
+
+def _prose_words(s: str) -> list[str]:
+    """Plain words of 3+ letters that are not math function names (``sqrt``, ``log`` ...)."""
+    return [w for w in _PROSE_WORD.findall(s) if w.lower() not in _MATH_WORDS]
+
+
+def _first_sentence(line: str) -> str:
+    """``line`` up to the end of its first sentence ('17. This follows ...' -> '17.'), never
+    cutting inside a ``$...$`` span."""
+    for m in _SENTENCE_END.finditer(line):
+        if line.count("$", 0, m.start()) % 2 == 0:
+            return line[: m.start() + 1]
+    return line
 
 
 _NUMBER_TOKEN = re.compile(
@@ -272,8 +369,11 @@ def _last_number(s: str) -> str | None:
 
 def _numeric_candidate(ans: str) -> str:
     """For numeric answers, reduce prose like 'The area is 25 square units' to '25'."""
-    if _normalize_math(ans, "numeric")[2] is not None or re.search(r"[\\^{}]", ans):
+    if re.search(r"[\\^{}]", ans) or not _prose_words(ans):
         return ans
+    clean, _, value, _ = _normalize_math(ans, "numeric")
+    if value is not None:  # '25 square units' -> '25', '12.5 percent' -> '12.5\\%'
+        return clean
     m = _NUMBER_TOKEN.search(ans)
     return m.group(0) if m else ans
 
@@ -340,6 +440,9 @@ def _extract_from_final(final: str, answer_type: str) -> str | None:
     if not final.strip():
         return None
     boxed, at = _last_boxed_at(final)
+    if boxed is None:
+        boxed = _unclosed_box(final)
+        at = -1 if boxed is None else final.rfind("{")
     if answer_type == "choice":
         return _extract_choice(final, boxed)
     # the last stated answer wins: an 'Answer:' line after the last box overrides the box
@@ -411,7 +514,7 @@ _TRAILING_UNIT_SPACED = re.compile(r"(?<=[\d}.])\s+" + _UNIT_WORDS + r"\s*$", re
 _TRAILING_WORDS = re.compile(r"^(-?[\d.,/]+)\s+[A-Za-z][A-Za-z\s]{0,40}$")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _ASSIGN = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?=[^=]+$)")
-_SIMPLE_NUM = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
+_SIMPLE_NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _SIMPLE_FRAC = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}|(-?)\\frac(\d)(\d)|(-?\d+)/(-?\d+)")
 
 
@@ -460,45 +563,166 @@ def _to_fraction(key: str) -> Fraction | None:
     return -v if sign == "-" else v
 
 
+_PCT_TAIL = re.compile(
+    r"(?<=[\d}.])\s*(?:\\%|%|percent(?:age)?(?:\s+points?)?|per\s*cent|pct\.?)$", re.IGNORECASE
+)
+_MIXED = re.compile(
+    r"([+-]?)\s*(\d{1,3}(?:[ ,]\d{3})+|\d+)\s*(?:\s(\d+)\s*/\s*(\d+)|\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}"
+    r"|\\frac(\d)(\d))"
+)
+_SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+_REV_ASSIGN = re.compile(r"^([^=<>]+?)\s*=\s*([A-Za-z](?:_\{?\w+\}?)?)$")
+_MATRIX = re.compile(
+    r"^[(\[]?\s*\\begin\{([pbB]?matrix|array)\}(?:\{[^{}]*\})?(.*?)\\end\{\1\}\s*[)\]]?$", re.DOTALL
+)
+_INVALID = "\x00invalid"
+
+
+def _plain_to_latex(s: str) -> str:
+    r"""Plain-text / Python-style math to LaTeX for the parser (never evaluated): ``**`` -> ``^``,
+    ``^(a)`` -> ``^{a}``, ``sqrt(a)`` -> ``\sqrt{a}``, ``cbrt(a)`` -> ``\sqrt[3]{a}``, ``pi`` -> ``\pi``."""
+    if "**" not in s and "sqrt(" not in s and "cbrt(" not in s and "^(" not in s and not re.search(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", s):
+        return s
+    s = s.replace("**", "^")
+    s = re.sub(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", r"\\pi ", s)
+    out, i, n = [], 0, len(s)
+    while i < n:
+        m = re.compile(r"(?<![\\a-zA-Z])(sqrt|cbrt)\s*\(|\^\s*\(").match(s, i) if s[i] in "sc^" else None
+        if m:
+            depth, j = 1, m.end()
+            while j < n and depth:
+                depth += {"(": 1, ")": -1}.get(s[j], 0)
+                j += 1
+            if depth == 0:
+                inner = _plain_to_latex(s[m.end() : j - 1])
+                head = m.group(1)
+                out.append("\\sqrt{%s}" % inner if head == "sqrt" else "\\sqrt[3]{%s}" % inner if head == "cbrt"
+                           else "^{%s}" % inner)
+                i = j
+                continue
+        out.append(s[i])
+        i += 1
+    return "".join(out)
+
+
+def _split_list(s: str) -> list[str] | None:
+    """Top-level items of a bare list ('2, 4', 'x = 5 \\text{ or } x = -3', '-3 and 5'), each with a
+    leading 'x =' dropped; None when ``s`` is not a list of two or more items."""
+    if len(s) > MAX_ANSWER_CHARS:
+        return None
+    t = re.sub(r"\\text\{\s*(or|and)\s*\}|\s(?:or|and)\s", ",", s)
+    if "," not in t:
+        return None
+    parts, depth, cur = [], 0, []
+    i = 0
+    while i < len(t):
+        c = t[i]
+        if c == "\\" and i + 1 < len(t):
+            cur.append(t[i : i + 2])
+            i += 2
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        if c == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    parts = [re.sub(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*", "", x.strip()) for x in parts]
+    parts = [x for x in parts if x]
+    return parts if len(parts) >= 2 else None
+
+
+def _canonical_number(v: Fraction) -> str:
+    if v.denominator == 1:
+        return str(v.numerator)
+    return ("-" if v < 0 else "") + "\\frac{%d}{%d}" % (abs(v.numerator), v.denominator)
+
+
 def _normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None, bool]:
     """-> (clean LaTeX for math_verify, comparison key, exact value or None, had_percent).
 
     The key has no whitespace, delimiters, units, ``\\left``/``\\right``, ``%``; two answers
-    with equal keys are equal."""
+    with equal keys are equal. A key of ``_INVALID`` (a mixed number over zero) equals nothing."""
     s = _unwrap_outer(unicodedata.normalize("NFKC", s))
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
+    s = re.sub(r"(?<=\d),\\!\s*(?=\d{3})", ",", s)  # LaTeX thousands: 12,\! 345
+    s = re.sub(r"(?<=\d)\\[,;:]\s*(?=\d{3}(?!\d))", " ", s)  # 12\,345
     s = re.sub(r"\\left(?![a-zA-Z])|\\right(?![a-zA-Z])", "", s)
-    s = re.sub(r"\\[!,;:]|\\ |~", " ", s)
+    s = re.sub(r"\\\\|\\[!,;: ]|~", lambda m: m.group(0) if m.group(0) == "\\\\" else " ", s)
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree", "", s)
     s = s.replace("\\$", "").replace("$", "")
     # \text{ cm} and friends: drop unit words, unwrap the rest
     s = _WRAPPERS.sub(lambda m: " " + m.group(1), s)
     s = re.sub(r"\s+", " ", s).strip()
     s = re.sub(r"[.\s]+$", "", s)
+    s = _plain_to_latex(s)
     pct = False
-    if s.endswith("\\%") or s.endswith("%"):
+    m = _PCT_TAIL.search(s)
+    if m:
         pct = True
-        s = s[: -2 if s.endswith("\\%") else -1].rstrip()
-    elif re.search(r"\d\s*percent$", s):
-        pct = True
-        s = s[: -len("percent")].rstrip()
+        s = s[: m.start()].rstrip()
     unit_re = _TRAILING_UNIT_ANY if answer_type == "numeric" else _TRAILING_UNIT_SPACED
     for _ in range(2):
         s = unit_re.sub("", s).rstrip()
+    if not pct:
+        m = _PCT_TAIL.search(s)  # '12.5 percent' after a unit word went
+        if m:
+            pct = True
+            s = s[: m.start()].rstrip()
     if answer_type == "numeric":
         m = _TRAILING_WORDS.match(s)
         if m:
             s = m.group(1)
+    m = _REV_ASSIGN.match(s)
+    if m and not _ASSIGN.match(s):  # '3 = y' -> 'y = 3'
+        s = f"{m.group(2)}={m.group(1)}"
     if _ASSIGN.match(s):
         rhs = _ASSIGN.sub("", s)
-        if _to_fraction(re.sub(r"\s+", "", rhs).replace(",", "")) is not None or answer_type == "numeric":
+        if _to_fraction(re.sub(r"\s+", "", rhs).replace(",", "")) is not None or answer_type == "numeric" \
+                or _MIXED.fullmatch(rhs):
             s = rhs
+    s = re.sub(r"^\+\s*(?=[\d.\\])", "", s)
     if _THOUSANDS.fullmatch(s):
         s = s.replace(",", "")
+    elif _SPACED_THOUSANDS.fullmatch(s):
+        s = s.replace(" ", "")
+    m = _MIXED.fullmatch(s)
+    if m:
+        sign, whole = m.group(1), int(re.sub(r"[ ,]", "", m.group(2)))
+        num, den = next((int(m.group(k)), int(m.group(k + 1))) for k in (3, 5, 7) if m.group(k) is not None)
+        if den == 0:
+            return _INVALID, _INVALID, None, pct
+        if num < den:
+            v = whole + Fraction(num, den)
+            s = _canonical_number(-v if sign == "-" else v)
+    mat = _MATRIX.match(s)
+    if mat:
+        rows = [[_canonical_entry(e, answer_type) for e in row.split("&")] for row in mat.group(2).split("\\\\")
+                if row.strip()]
+        s = "\\begin{pmatrix}" + "\\\\".join("&".join(r) for r in rows) + "\\end{pmatrix}"
+    else:
+        items = _split_list(s)
+        if items is not None:
+            s = ", ".join(_canonical_entry(x, answer_type) for x in items)
     key = re.sub(r"\s+", "", s)
     value = _to_fraction(key)
     clean = s + ("\\%" if pct else "")
     return clean, key, value, pct
+
+
+def _canonical_entry(e: str, answer_type: str) -> str:
+    """One matrix entry / list item, normalised; exact numbers written as ``\\frac{a}{b}``."""
+    _, key, value, pct = _normalize_math(e, answer_type)
+    if key == _INVALID:
+        return e.strip()
+    if value is not None:
+        return _canonical_number(value) + ("\\%" if pct else "")
+    return _normalize_math(e, answer_type)[0]
 
 
 def _normalize_text(s: str) -> str:
@@ -544,9 +768,12 @@ def _number_collection(key: str) -> tuple[str, list[Fraction]] | None:
     if len(key) > MAX_ANSWER_CHARS:
         return None
     m = _COLLECTION.fullmatch(key)
-    if not m:
+    if m:
+        opening, body, closing = m.groups()
+    elif "," in key and _COLLECTION.fullmatch("\\{" + key + "\\}"):  # a bare list: a set
+        opening, body, closing = "\\{", key, "\\}"
+    else:
         return None
-    opening, body, closing = m.groups()
     if (opening == "\\{") != (closing == "\\}"):
         return None
     values = [_to_fraction(x) for x in body.split(",")]
@@ -593,6 +820,8 @@ def _compare(pred: str | None, gold: str, answer_type: str, timeout: float) -> t
         return pred.strip() == gold.strip(), "fast"
     p_clean, p_key, p_val, p_pct = _normalize_math(pred, answer_type)
     g_clean, g_key, g_val, g_pct = _normalize_math(gold, answer_type)
+    if _INVALID in (p_key, g_key):
+        return False, "fast"
     if p_key and p_key == g_key:
         return True, "fast"
     if p_val is not None and g_val is not None:
@@ -955,9 +1184,11 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     from functools import lru_cache
 
-    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+    from math_verify import LatexExtractionConfig, parse, verify
 
-    configs = [LatexExtractionConfig(), ExprExtractionConfig()]
+    # LaTeX only: math_verify's ExprExtractionConfig reads plain expressions with sympy's
+    # parse_expr, which eval()s; plain-text math is turned into LaTeX by _plain_to_latex instead
+    configs = [LatexExtractionConfig()]
 
     @lru_cache(maxsize=4096)
     def parse_answer(s: str):

@@ -332,3 +332,70 @@ def test_concurrent_threads_agree():
 
 def test_default_timeout_is_sane():
     assert 0 < DEFAULT_TIMEOUT <= 30
+
+
+# ------------------------------------------------------------------------------ agreement set
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_CASES_FILE = Path(__file__).with_name("scorer_cases.jsonl")
+_CASES = [json.loads(line) for line in _CASES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_cases_file_matches_its_generator():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_scorer_cases", _CASES_FILE.with_name("make_scorer_cases.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.build() == _CASES
+    cats = {c["category"] for c in _CASES}
+    assert {"mixed_number", "latex_thousands", "multi_box", "text_final", "plain_text_math", "percent_words",
+            "assignment", "malformed_box", "matrix", "factorial"} <= cats
+    assert len(_CASES) >= 300
+
+
+@pytest.mark.parametrize("case", _CASES, ids=[f"{c['id']}-{c['category']}" for c in _CASES])
+def test_agreement_case(case):
+    res = score_response(case["response"], case["gold"], case["answer_type"])
+    assert res["correct"] is case["expected"], res
+
+
+@pytest.mark.parametrize(
+    "pred,gold,expected",
+    [
+        ("7 2/3", "23/3", True), ("7 2/3", "14/3", False),  # not 7*2/3
+        ("7 2/0", "7", False), ("7 2/0", "7 2/0", False),  # over zero: no number, equals nothing
+        ("5 0/3", "5", True), ("-1 1/2", "-1.5", True), ("+1 1/2", "1.5", True),
+        ("12,\\! 345", "12345", True), ("12 345 1/2", "12345.5", True),
+    ],
+)
+def test_mixed_numbers_fast_path(pred, gold, expected):
+    assert scoring._compare(pred, gold, "numeric", DEFAULT_TIMEOUT) == (expected, "fast")
+
+
+def test_plain_math_becomes_latex_not_code():
+    assert scoring._plain_to_latex("(2*sqrt(7))/5") == "(2*\\sqrt{7})/5"
+    assert scoring._plain_to_latex("3**(1/3)") == "3^{1/3}"
+    assert scoring._plain_to_latex("cbrt(2)*pi") == "\\sqrt[3]{2}*\\pi "
+    # a hostile answer is text for the LaTeX parser, never run: comparing it is just 'not equal'
+    assert is_equivalent("__import__('os').system('touch /tmp/r1k-pwned')", "0", "expression") is False
+    assert not Path("/tmp/r1k-pwned").exists()
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("The solutions are $\\boxed{2}$ and $\\boxed{4}$.", "2, 4"),
+        ("first \\boxed{3}; after checking everything again we find \\boxed{5}", "5"),
+        ("Final Answer: The smallest $k$ is 17.", "17"),
+        ("The final answer is 17. This follows from parity.", "17"),
+        ("Hence \x08oxed{17}.", "17"),
+        ("\\begin{boxed}17\\end{boxed}", "17"),
+        ("cut off: \\boxed{17", "17"),
+        ("The answer is $-3$ and $5$.", "-3, 5"),
+    ],
+)
+def test_extract_new_forms(text, expected):
+    assert extract_answer(text, "expression") == expected
