@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from r1k_plugins.scoring import score_response, warm_up
+from r1k_plugins.eval.scoring import score_response, warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 

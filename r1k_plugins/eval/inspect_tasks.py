@@ -1,7 +1,7 @@
 """The r1k tasks for Inspect: ``inspect eval r1k_plugins/r1k_reverse --model ...``.
 
-Registered through the ``inspect_ai`` entry point (``r1k_plugins._registry``). Data, prompts and
-scoring are the ones the lm-eval tasks use (``r1k_plugins.evaldata``, ``.prompts``, ``.scoring``).
+Registered through the ``inspect_ai`` entry point (``r1k_plugins.eval._registry``). Data, prompts and
+scoring are the ones the lm-eval tasks use (``r1k_plugins.eval.evaldata``, ``.prompts``, ``.scoring``).
 
 Task parameters (``-T key=value``):
   data         r1k JSONL file, or a local benchmark copy in its own layout (default: the embedded
@@ -28,7 +28,7 @@ DEFAULT_MAX_TOKENS = 16384
 
 @scorer(metrics=[accuracy(), stderr()])
 def r1k_scorer():
-    """The shared r1k scorer (r1k_plugins.scoring.score_response); the extracted answer is logged."""
+    """The shared r1k scorer (r1k_plugins.eval.scoring.score_response); the extracted answer is logged."""
     import anyio
 
     from .scoring import score_response
