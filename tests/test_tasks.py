@@ -248,3 +248,43 @@ def test_startup_cost_of_the_hook():
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, R1K_NO_LMEVAL_HOOK="1")).stdout
     assert off.strip() == "[]"
+
+
+def test_greedy_harnesses_give_identical_responses_and_verdicts(tiny_model, lmeval_run, tmp_path):
+    """Greedy decoding in both harnesses (lm-eval's YAML do_sample false, Inspect's hf with
+    -M do_sample=false): the same response and the same verdict for every item, paired by id.
+    The same budget too: the tiny model's generation_config caps lm-eval at 256 new tokens."""
+    out, _ = lmeval_run
+    common = [x if x != "max_tokens=12" else "max_tokens=256" for x in _inspect_common(tiny_model)]
+    run("inspect", "eval", "r1k_plugins/r1k_forward", "-T", "limit=3", *common, "--log-dir", tmp_path / "logs",
+        cwd=tmp_path, check=True)
+    logs = {log.eval.task.split("/")[-1]: log for log in _inspect_logs(tmp_path / "logs")}
+    for task in ("r1k_forward",):
+        lm = {s["doc"]["id"]: (s["resps"][0][0], s["acc"]) for s in _samples(out, task)}
+        insp = {s.id: (s.output.completion, 1.0 if next(iter(s.scores.values())).value == "C" else 0.0)
+                for s in logs[task].samples}
+        assert len(lm) == 3 and sorted(lm) == sorted(insp)
+        for rid in lm:
+            assert lm[rid] == insp[rid], (task, rid)
+
+
+def test_s1_markers_stripped_by_lm_evals_hf_decoding(tiny_model):
+    """lm-eval's hf backend decodes with skip_special_tokens, so `<|im_start|>think` reaches the scorer
+    as 'think'. Through lm-eval's own tok_encode/tok_decode on the tiny model's tokenizer: a trace cut
+    mid-thought is unfinished (never scored from the box in its reasoning); a finished one scores."""
+    from lm_eval.models.huggingface import HFLM
+
+    from r1k_plugins.eval.scoring import score_response
+
+    utils = _load_lmeval_utils()
+    lm = HFLM(pretrained=str(tiny_model), device="cpu", dtype="float32")
+    doc = {"answer": "4", "answer_type": "numeric"}
+    cut = "<|im_start|>think\nTwo and two: maybe \\boxed{4}, let me check"
+    done = "<|im_start|>think\nmaybe \\boxed{3}\n<|im_start|>answer\nAnswer: \\boxed{4}<|im_end|>"
+    seen_cut, seen_done = (lm.tok_decode(lm.tok_encode(t)) for t in (cut, done))
+    assert "<|im_start|>" not in seen_cut and seen_cut.lstrip().startswith("think")
+    assert score_response(seen_cut, "4", "numeric")["reason"] == "unfinished_thinking"
+    assert utils.extract_answers([[seen_cut]], [doc]) == [[""]]
+    assert score_response(seen_done, "4", "numeric") == score_response(done, "4", "numeric")
+    assert utils.extract_answers([[seen_done]], [doc]) == [["4"]]
+    assert utils.process_generation(doc, ["4"]) == {"acc": 1.0}

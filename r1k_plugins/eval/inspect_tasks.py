@@ -10,7 +10,8 @@ Task parameters (``-T key=value``):
   trace_format s1 | think-tags: add a hint naming the reasoning markup to the prompt (default none)
   max_tokens   generation budget (default 16384)
 
-For greedy decoding with the local ``hf`` provider pass ``-M do_sample=false``.
+The tasks ask for temperature 0. Inspect's local ``hf`` provider samples anyway unless it is given
+``-M do_sample=false``: pass it for greedy decoding (every documented ``hf`` command does).
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
         dataset=MemoryDataset(samples, name=name),
         solver=generate(),
         scorer=r1k_scorer(),
-        config=GenerateConfig(max_tokens=int(max_tokens)),
+        # greedy where the provider honours temperature; Inspect's local hf provider samples unless
+        # it is given -M do_sample=false (a GenerateConfig cannot turn that off)
+        config=GenerateConfig(max_tokens=int(max_tokens), temperature=0.0),
         name=name,
         version=1,
     )

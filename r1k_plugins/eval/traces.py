@@ -10,12 +10,20 @@ Trace formats understood by :func:`split_reasoning`:
 
 from __future__ import annotations
 
+import re
+
 from .markers import END_TOKENS as _END_TOKENS
 from .markers import S1_ANSWER as _S1_ANSWER
 from .markers import S1_THINK as _S1_THINK
 from .markers import THINK_CLOSE, THINK_OPEN
 
 __all__ = ["split_reasoning"]
+
+# s1 markers whose special token ``<|im_start|>`` was dropped by the decoder (lm-eval's and Inspect's
+# ``hf`` backends decode with skip_special_tokens): ``think`` opening the response, ``answer`` alone
+# on a line
+_STRIPPED_THINK = re.compile(r"\s*think[ \t]*\n")
+_STRIPPED_ANSWER = re.compile(r"\n[ \t]*answer[ \t]*(?:\n|$)")
 
 
 def _cut_end_tokens(s: str) -> str:
@@ -35,7 +43,13 @@ def split_reasoning(text: str) -> tuple[str | None, str, bool]:
       in the prompt) also splits.
     * think tags: reasoning is between ``<think>`` and the last ``</think>`` (or everything before
       a bare ``</think>``); the final part follows the last ``</think>``.
+    * s1 decoded with special tokens skipped (lm-eval's and Inspect's ``hf`` backends): the
+      response opens with a ``think`` line and the answer section follows the last line that is
+      just ``answer``; with no such line the thinking is unfinished.
     * otherwise: ``(None, text, True)``.
+
+    Think tags that are special tokens of the tokenizer vanish without a trace when decoded with
+    special tokens skipped; such a response reads as plain text.
 
     ``finished`` is False when a thinking section was opened (``<think>`` / ``<|im_start|>think``)
     and not closed after its last opening; the final part is then ``""``.
@@ -61,4 +75,12 @@ def split_reasoning(text: str) -> tuple[str | None, str, bool]:
         reasoning = text[start:t_close].strip()
         final = _cut_end_tokens(text[t_close + len(THINK_CLOSE) :]).strip()
         return reasoning, final, True
+    m = _STRIPPED_THINK.match(text)
+    if m:  # s1 with the special tokens skipped in decoding: 'think\n...\nanswer\n...'
+        last = None
+        for last in _STRIPPED_ANSWER.finditer(text, m.end() - 1):
+            pass
+        if last is None:
+            return text[m.end() :].strip(), "", False
+        return text[m.end() : last.start()].strip(), _cut_end_tokens(text[last.end() :]).strip(), True
     return None, _cut_end_tokens(text).strip(), True
