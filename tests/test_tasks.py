@@ -82,10 +82,14 @@ def test_lm_eval_runs_r1k_and_direction(lmeval_run):
     res = _results(out)
     for t in ("r1k_forward", "r1k_reverse"):
         r = res["results"][t]
-        assert 0.0 <= r["acc,extract"] <= 1.0 and "acc_stderr,extract" in r
+        accs = [s["acc"] for s in _samples(out, t)]
+        assert len(accs) == 3 and set(accs) <= {0.0, 1.0}
+        assert r["acc,extract"] == pytest.approx(sum(accs) / 3) and "acc_stderr,extract" in r
         assert res["n-samples"][t]["effective"] == 3
     d = res["results"]["r1k_direction"]
-    assert 0.0 <= d["acc,none"] <= 1.0 and isinstance(d["margin,none"], float)
+    dir_samples = _samples(out, "r1k_direction")
+    assert d["acc,none"] == pytest.approx(sum(s["acc"] for s in dir_samples) / len(dir_samples))
+    assert d["margin,none"] == pytest.approx(sum(s["margin"] for s in dir_samples) / len(dir_samples))
     for k in ("acc_forward", "acc_reverse", "margin_forward", "margin_reverse"):
         assert isinstance(d[f"{k},none"], float), k
     assert "r1k" in res["groups"]
@@ -167,10 +171,13 @@ def test_inspect_runs_every_task(tiny_model, inspect_run, bench_files, tmp_path)
         ["r1k_forward", "r1k_reverse", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"])
     for log in logs:
         assert log.status == "success"
-        assert log.results.scores[0].metrics["accuracy"].value >= 0.0
+        verdicts = []
         for s in log.samples:
             sc = next(iter(s.scores.values()))
             assert "extracted" in sc.metadata and sc.value in ("C", "I")
+            verdicts.append(1.0 if sc.value == "C" else 0.0)
+        assert len(verdicts) == 3
+        assert log.results.scores[0].metrics["accuracy"].value == pytest.approx(sum(verdicts) / 3)
 
 
 def test_leaderboard_from_real_harness_runs(tiny_model, lmeval_run, inspect_run, tmp_path):

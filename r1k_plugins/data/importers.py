@@ -128,7 +128,7 @@ def _extract_gold(text: str | None) -> str | None:
     if not text or not text.strip():
         return None
     t = text.strip()
-    if len(t) <= 40 and "\n" not in t:
+    if len(t) <= 40 and "\n" not in t and "\\boxed" not in t:  # 'Answer: \boxed{7}' goes on to extraction
         return t.strip("$ ").strip() or None
     m = re.search(r"###\s*Answer\s*:\s*(.+)", t)
     if m:
