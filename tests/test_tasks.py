@@ -295,3 +295,55 @@ def test_s1_markers_stripped_by_lm_evals_hf_decoding(tiny_model):
     assert score_response(seen_done, "4", "numeric") == score_response(done, "4", "numeric")
     assert utils.extract_answers([[seen_done]], [doc]) == [["4"]]
     assert utils.process_generation(doc, ["4"]) == {"acc": 1.0}
+
+
+def _chain_model(src: Path, out: Path, chain: list[int]) -> None:
+    """The tiny model rewired into a next-token table: every layer's output projections zeroed (the
+    residual stream is the current token's embedding) and an untied lm_head whose row for token b
+    is the embedding of the token a that b follows, so greedy decoding walks ``chain`` and then
+    repeats its last token until the generation budget runs out."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+    model.config.tie_word_embeddings = False
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        emb = model.model.embed_tokens.weight
+        table = torch.zeros_like(emb)
+        for a, b in zip(chain, chain[1:]):
+            table[b] += emb[a]
+        table[chain[-1]] += emb[chain[-1]]
+        model.lm_head.weight = torch.nn.Parameter(table.clone())
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(src).save_pretrained(out)
+
+
+def test_lm_eval_hf_trace_cut_mid_thought_is_not_scored(tiny_model, tmp_path):
+    """Real `lm_eval --model hf` output of an s1 trace cut off mid-thought: the hf backend drops the
+    `<|im_start|>` special tokens, and the box inside the unfinished reasoning holds the gold answer;
+    the trace must still count as unfinished (no extracted answer, acc 0)."""
+    from transformers import AutoTokenizer
+
+    from r1k_plugins.eval.evaldata import generation_doc, load_task_records
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    rec = load_task_records("r1k_forward", None, 1)[0]
+    last = tok.encode(generation_doc(rec)["prompt"], add_special_tokens=False)[-1]
+    for tail in (" so", " ok", " yes", ""):
+        seq = tok.encode(f"<|im_start|>think\nmaybe \\boxed{{{rec.answer}}}{tail}", add_special_tokens=False)
+        if len(set([last] + seq)) == len(seq) + 1:
+            break
+    else:
+        pytest.fail("no trace text with distinct tokens")
+    model = tmp_path / "chain"
+    _chain_model(tiny_model, model, [last] + seq)
+    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={model},dtype=float32",
+        "--tasks", "r1k_forward", "--limit", "1", "--output_path", tmp_path / "out", "--log_samples",
+        cwd=tmp_path, check=True)
+    [s] = _samples(tmp_path / "out", "r1k_forward")
+    resp = s["resps"][0][0]
+    assert resp.startswith(f"think\nmaybe \\boxed{{{rec.answer}}}") and "<|im_start|>" not in resp
+    assert s["filtered_resps"][0] == "" and s["acc"] == 0.0
