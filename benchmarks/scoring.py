@@ -1,4 +1,4 @@
-"""Benchmark r1k_plugins.scoring against lm-eval's minerva_math math_verify path.
+"""Benchmark r1k_plugins.eval.scoring against lm-eval's minerva_math math_verify path.
 
 Usage:  python benchmarks/scoring.py [--n 2400] [--seed 0] [--show-disagreements 10]
 
@@ -6,7 +6,7 @@ Generates N varied responses deterministically (s1 / think-tag / plain / unfinis
 numeric, expression, choice and text answers; about half correct), then, in the same run and on
 the same responses:
 
-* ours:   ``r1k_plugins.scoring.score_response(response, gold, answer_type)`` (all items);
+* ours:   ``r1k_plugins.eval.scoring.score_response(response, gold, answer_type)`` (all items);
 * lm-eval: the math_verify block of ``lm_eval/tasks/minerva_math/utils.py::process_results``,
   i.e. ``verify(gold=parse(doc["solution"]), target=parse(candidates))`` with math_verify's
   defaults (signal-based 5 s timeouts, main thread only), on the numeric/expression items, with
@@ -36,8 +36,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from r1k_plugins import scoring  # noqa: E402
-from r1k_plugins.scoring import DEFAULT_TIMEOUT, score_response  # noqa: E402
+from r1k_plugins.eval import pool, scoring  # noqa: E402
+from r1k_plugins.eval.scoring import DEFAULT_TIMEOUT, score_response  # noqa: E402
 
 # ------------------------------------------------------------------------------ generator
 
@@ -290,7 +290,7 @@ def main() -> None:
     print(f"responses: {len(items)} (seed {args.seed}), types {by_type}, formats {by_fmt}, "
           f"mean length {mean_len:.0f} chars, labelled correct {sum(it['label'] for it in items)}")
     print(f"lm-eval path mirrored from {minerva_path} (verify(parse(solution), parse(response)))")
-    print(f"timeout per comparison: {DEFAULT_TIMEOUT} s; workers: {scoring._pool_size()}")
+    print(f"timeout per comparison: {DEFAULT_TIMEOUT} s; workers: {pool._pool_size()}")
 
     # one-off start-up costs, outside the timed loops, for both
     t = time.perf_counter()
@@ -334,7 +334,7 @@ def main() -> None:
                 print("   ours != label:", it["format"], repr(it["gold"]), r, repr(it["response"][-120:]))
 
     # the same items, off the main thread (lm-eval's signal-based path cannot do this)
-    scoring._CACHE.clear()
+    pool._CACHE.clear()
     t0 = time.perf_counter()
     with ThreadPoolExecutor(args.threads) as ex:
         res_t = list(ex.map(lambda it: score_response(it["response"], it["gold"], it["answer_type"]), items))

@@ -1,10 +1,3 @@
-"""Inspect entry point (``[project.entry-points.inspect_ai] r1k_plugins``): importing this module
-registers the r1k tasks, so ``inspect eval r1k_plugins/<task>`` resolves."""
-
-from .inspect_tasks import (  # noqa: F401
-    r1k_aime24,
-    r1k_forward,
-    r1k_gpqa_diamond,
-    r1k_math500,
-    r1k_reverse,
-)
+"""Shim for installs whose ``inspect_ai`` entry point still names this path; the registry module
+is :mod:`r1k_plugins.eval._registry`."""
+from .eval._registry import *  # noqa: F401,F403

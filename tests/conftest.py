@@ -39,11 +39,72 @@ def assert_one_line_error(proc, *needles):
     return lines[0]
 
 
-@pytest.fixture(scope="session")
-def r1k_sample():
-    if not R1K_SAMPLE.exists():
-        pytest.skip("../shared/data/r1k-sample-100.parquet is not present on this machine")
-    return R1K_SAMPLE
+# the columns of the published r1k parquet (../shared/data/r1k-sample-100.parquet), in its order
+R1K_SAMPLE_COLUMNS = [
+    "solution", "question", "cot_type", "source_type", "metadata", "gemini_thinking_trajectory", "gemini_attempt",
+    "deepseek_thinking_trajectory", "deepseek_attempt", "gemini_grade", "gemini_grade_reason", "deepseek_grade",
+    "deepseek_grade_reason", "text", "thinking_trajectories", "original_index", "cot", "attempt", "worse-text",
+    "relevant-question", "match_method", "sample_type",
+]
+_SYSTEM = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
+
+
+def _chat(question: str, reasoning: str, final: str) -> str:
+    """An s1 chat-form trace as the published parquet writes it."""
+    return (f"{_SYSTEM}<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
+            f"<|im_start|>think\n{reasoning}\n<|im_start|>answer\n{final}<|im_end|>\n")
+
+
+# (cot_type, question, solution, forward final, reverse question, reverse final)
+_SAMPLE_ITEMS = [
+    ("crossword", "Solve the crossword puzzle. You are presented with a clue as input and the number of letters in "
+     "brackets.\n\nGreat dosh arranged for those looking after some kids? (9)",
+     "### Answer: GOATHERDS \n ### Explanation: Definition: those looking after some kids\n **Anagram of** GREAT DOSH.",
+     "The answer is **GOATHERDS**.\n\n**Answer**: GOATHERDS",
+     'What anagram of "GOATHERDS" combines a term for large amounts of money with a word meaning excellent?',
+     "Answer: The anagram is:\n\n\\boxed{GREAT DOSH}"),
+    ("math", "What is $6 \\cdot 7$?", "We multiply: $6 \\cdot 7 = \\boxed{42}$.",
+     "Answer: \\boxed{42}", "Which product of 6 and a number equals 42? Give the number.", "Answer: \\boxed{7}"),
+    ("math", "Compute $2^{10}$.", "Doubling ten times gives $\\boxed{1024}$.", "Answer: $\\boxed{1024}$",
+     "For which exponent n is 2^n = 1024?", "Answer: \\boxed{10}"),
+]
+
+
+def build_r1k_sample(path: Path) -> Path:
+    """A small parquet in the published r1k layout (same columns, s1 chat-form traces): per item an
+    'original' row (forward trace in `text`) and a 'flipped' row (reverse question and trace)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = []
+    for kind in ("original", "flipped"):
+        for i, (cot, q, sol, fwd, rq, rev) in enumerate(_SAMPLE_ITEMS):
+            ds_reason, gm_reason = f"Let me think about item {i} carefully.", f"Gemini's thoughts on item {i}."
+            fwd_text = _chat(q, ds_reason, fwd)
+            rev_text = _chat(rq, f"Working backwards on item {i}.", rev)
+            rows.append({
+                "solution": sol, "question": q, "cot_type": cot, "source_type": "fixture/r1k", "metadata": "{}",
+                "gemini_thinking_trajectory": gm_reason, "gemini_attempt": fwd, "deepseek_thinking_trajectory":
+                ds_reason, "deepseek_attempt": fwd, "gemini_grade": "No", "gemini_grade_reason": "",
+                "deepseek_grade": "Yes", "deepseek_grade_reason": "", "text": fwd_text if kind == "original" else rev_text,
+                "thinking_trajectories": "None", "original_index": None, "cot": None, "attempt": None,
+                "worse-text": rev_text if kind == "original" else fwd_text, "relevant-question": rq,
+                "match_method": None, "sample_type": kind,
+            })
+    table = pa.Table.from_pylist(rows).select(R1K_SAMPLE_COLUMNS)
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.fixture(scope="session", params=["built", "shared"])
+def r1k_sample(request, tmp_path_factory):
+    """(path, number of items): the suite's own small parquet in the published layout, and, as an
+    extra, the shared 100-row sample when this machine has it."""
+    if request.param == "shared":
+        if not R1K_SAMPLE.exists():
+            pytest.skip("../shared/data/r1k-sample-100.parquet is not present on this machine")
+        return R1K_SAMPLE, 50
+    return build_r1k_sample(tmp_path_factory.mktemp("r1k_sample") / "r1k-sample.parquet"), len(_SAMPLE_ITEMS)
 
 
 @pytest.fixture(scope="session")

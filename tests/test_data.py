@@ -47,13 +47,14 @@ def test_synth_reverse_items_are_consistent():
 
 # ---------------------------------------------------------------- import
 def test_import_r1k_published_sample(tmp_path, r1k_sample):
+    r1k_sample, n = r1k_sample
     out = tmp_path / "r1k.jsonl"
     p = run("r1k", "data", "import", r1k_sample, "--preset", "r1k-published", "--out", out, check=True)
-    assert "50 forward, 50 reverse" in p.stdout
+    assert f"{n} forward, {n} reverse" in p.stdout
     recs = read_records(out)
     fwd = {r.pair_id: r for r in recs if r.direction == "forward"}
     rev = {r.pair_id: r for r in recs if r.direction == "reverse"}
-    assert len(fwd) == 50 and len(rev) == 50 and set(fwd) == set(rev)
+    assert len(fwd) == n and len(rev) == n and set(fwd) == set(rev)
     for pid in fwd:
         assert fwd[pid].question != rev[pid].question
         assert fwd[pid].reasoning and rev[pid].reasoning
@@ -67,14 +68,15 @@ def test_import_r1k_published_sample(tmp_path, r1k_sample):
     run("r1k", "data", "verify", out, check=True)
     pairs = tmp_path / "pairs.jsonl"
     run("r1k", "data", "pairs", out, "--out", pairs, check=True)
-    assert sum(1 for _ in open(pairs)) == 100
+    assert sum(1 for _ in open(pairs)) == 2 * n
 
 
 def test_import_s1k_preset_from_s1k11_columns(tmp_path, r1k_sample):
+    r1k_sample, n = r1k_sample
     out = tmp_path / "s1k.jsonl"
     p = run("r1k", "data", "import", r1k_sample, "--preset", "s1k", "--out", out, check=True)
     recs = read_records(out)
-    assert len(recs) == 50 and all(r.direction == "forward" for r in recs)  # duplicates dropped
+    assert len(recs) == n and all(r.direction == "forward" for r in recs)  # duplicates dropped
     assert "answer types:" in p.stdout
     assert all(r.meta["trace"] == "deepseek" for r in recs)
     out2 = tmp_path / "s1k-gemini.jsonl"

@@ -166,15 +166,23 @@ def test_output_folder_inside_input_is_not_read(fx, tmp_path):
     assert len(doc["rows"]) == 4
 
 
-def test_cross_harness_agreement_flag(board):
+def test_cross_harness_agreement_flag(board, fx):
     res, out, doc = board
     verdict = {(c["row"], c["task"]): c["agree"] for c in doc["cross_harness"]}
     assert verdict == {("base", "r1k_direction"): True, ("fwd-sft", "r1k_direction"): True,
                        ("rev-sft", "r1k_direction"): False}
+    # paired on the common record ids: lm-eval's logged doc id against Inspect's sample id
     c = next(c for c in doc["cross_harness"] if c["row"] == "rev-sft")
-    a, b = c["lm-eval"], c["inspect"]
-    assert math.isclose(c["threshold"], 2 * math.sqrt(a["stderr"] ** 2 + b["stderr"] ** 2))
-    assert abs(a["score"] - b["score"]) > c["threshold"]
+    lm = _lm_items(fx["lm_results"]["rev-sft"], "r1k_direction", by="id")
+    insp = _inspect_items(fx["inspect_logs"]["rev-sft"])
+    common = sorted(set(lm) & set(insp))
+    differ = [k for k in common if lm[k] != insp[k]]
+    b_, c_ = sum(lm[k] > insp[k] for k in differ), sum(lm[k] < insp[k] for k in differ)
+    p = 2 * sum(math.comb(b_ + c_, i) for i in range(min(b_, c_) + 1)) / 2 ** (b_ + c_)
+    assert c["method"] == "paired" and c["n_common"] == len(common) == 20
+    assert c["identical"] == pytest.approx(1 - len(differ) / 20) and c["first_differing"] == differ[:5]
+    assert (c["lmeval_better"], c["inspect_better"]) == (b_, c_) and c["p_value"] == pytest.approx(min(1.0, p))
+    assert p < 0.05
     assert any(w.startswith("rev-sft / r1k_direction") for w in doc["warnings"])
     assert "warning: rev-sft / r1k_direction" in res.output
     md = (out / "leaderboard.md").read_text(encoding="utf-8")
@@ -183,10 +191,17 @@ def test_cross_harness_agreement_flag(board):
     assert [r["r1k_direction|agreement"] for r in rows] == ["agree", "agree", "DISAGREE", "", ""]
 
 
-def _lm_items(results_file: Path, task: str) -> dict[int, float]:
+def _lm_items(results_file: Path, task: str, by: str = "doc_id") -> dict:
     ts = results_file.name[len("results_"):-len(".json")]
     lines = (results_file.parent / f"samples_{task}_{ts}.jsonl").read_text(encoding="utf-8").splitlines()
-    return {o["doc_id"]: float(o["acc"]) for o in map(json.loads, lines)}
+    return {(o["doc"]["id"] if by == "id" else o["doc_id"]): float(o["acc"]) for o in map(json.loads, lines)}
+
+
+def _inspect_items(path) -> dict:
+    from inspect_ai.log import read_eval_log
+    from inspect_ai.scorer import value_to_float
+
+    return {s.id: value_to_float()(s.scores["includes"].value) for s in read_eval_log(str(path)).samples}
 
 
 def _paired(a: dict, b: dict) -> tuple[float, float]:
@@ -302,3 +317,43 @@ def test_model_folder_elsewhere_is_base_with_warning(fx, tmp_path):
     doc = json.loads((tmp_path / "o" / "leaderboard.json").read_text(encoding="utf-8"))
     assert [(r["name"], r["arm"], r["model"]) for r in doc["rows"]] == [("fwd-sft", "base", "/cluster/runs/fwd-sft")]
     assert any("model folder not found here" in w for w in doc["warnings"])
+
+
+def test_runs_over_different_limits_pair_on_common_ids(fx, tmp_path):
+    """A run over the first 12 items (--limit 12, its samples in another order) against a full
+    baseline: the delta pairs the 12 common record ids, and the board says how many each side had."""
+    lm = tmp_path / "lm"
+    shutil.copytree(fx["lm"], lm)
+    res_file = lm / fx["lm_results"]["rev-sft"].relative_to(fx["lm"])
+    ts = res_file.name[len("results_"):-len(".json")]
+    sp = res_file.parent / f"samples_r1k_direction_{ts}.jsonl"
+    lines = sp.read_text(encoding="utf-8").splitlines()[:12]
+    sp.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")  # order must not matter
+    res = export(lm, "--out", tmp_path / "board", "--baseline", "base", "--no-plots")
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "board" / "leaderboard.json").read_text(encoding="utf-8"))
+    d = row(doc, "rev-sft")["deltas"]["r1k_direction"]["lm-eval"]
+    mine = {json.loads(x)["doc"]["id"]: float(json.loads(x)["acc"]) for x in lines}
+    base = _lm_items(fx["lm_results"]["base"], "r1k_direction", by="id")
+    m, se = _paired(mine, {k: base[k] for k in mine})
+    assert (d["method"], d["n"], d["n_row"], d["n_base"]) == ("paired", 12, 12, 20)
+    assert math.isclose(d["delta"], m, abs_tol=1e-12) and math.isclose(d["stderr"], se)
+
+
+def test_cross_harness_refuses_sampled_vs_greedy():
+    from r1k_plugins.leaderboard.board import _agreement, sign_test_p
+    from r1k_plugins.leaderboard.ingest import Figure, decoding_settings
+
+    def fig(h, decoding):
+        return Figure(task="r1k_forward", harness=h, metric="acc", score=0.5, stderr=0.1, n=10, metrics={},
+                      decoding=decoding)
+
+    greedy, sampled = decoding_settings(False, 0.0), decoding_settings(True, 0.7)
+    assert greedy == {"do_sample": False, "temperature": 0.0, "greedy": True}
+    assert sampled["greedy"] is False and decoding_settings(None, None)["greedy"] is True
+    c = _agreement("m", "r1k_forward", fig("lm-eval", greedy), fig("inspect", sampled))
+    assert c["agree"] is None and c["note"].startswith("not comparable: lm-eval decoded greedy, Inspect sampled")
+    c = _agreement("m", "r1k_forward", fig("lm-eval", greedy), fig("inspect", greedy))
+    assert c["agree"] is True and c["method"] == "unpaired"  # no per-sample logs: the stderr rule
+    # exact McNemar: 0 vs 6 discordant pairs -> p = 2/64; 3 vs 3 -> 1
+    assert sign_test_p(0, 6) == pytest.approx(2 / 64) and sign_test_p(3, 3) == 1.0 and sign_test_p(0, 0) == 1.0

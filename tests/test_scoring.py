@@ -1,4 +1,4 @@
-"""Tests for r1k_plugins.scoring, the single scoring module used by the lm-eval and Inspect tasks."""
+"""Tests for r1k_plugins.eval.scoring (and its parts), the single scoring module used by the lm-eval and Inspect tasks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from r1k_plugins import scoring
-from r1k_plugins.scoring import (
+from r1k_plugins.eval import equivalence, pool, scoring
+from r1k_plugins.eval.scoring import (
     DEFAULT_TIMEOUT,
     extract_answer,
     is_equivalent,
@@ -209,14 +209,14 @@ def test_is_equivalent(pred, gold, answer_type, expected):
 
 
 def test_fast_path_does_not_touch_workers():
-    before = dict(scoring.STATS)
-    assert scoring._compare("1,000", "1000", "numeric", 1.0) == (True, "fast")
-    assert scoring._compare("\\frac{1}{2}", "0.5", "numeric", 1.0) == (True, "fast")
-    assert scoring._compare("7", "8", "numeric", 1.0) == (False, "fast")
-    assert scoring._compare("\\{3, 1, 2\\}", "\\{1,2,3\\}", "expression", 1.0) == (True, "fast")
-    assert scoring._compare("\\left(-6, \\frac{1}{2}\\right)", "(-6, 0.5)", "expression", 1.0) == (True, "fast")
-    assert scoring._compare("(-6, 4)", "(4, -6)", "expression", 1.0) == (False, "fast")
-    assert scoring.STATS == before
+    before = dict(pool.STATS)
+    assert equivalence._compare("1,000", "1000", "numeric", 1.0) == (True, "fast")
+    assert equivalence._compare("\\frac{1}{2}", "0.5", "numeric", 1.0) == (True, "fast")
+    assert equivalence._compare("7", "8", "numeric", 1.0) == (False, "fast")
+    assert equivalence._compare("\\{3, 1, 2\\}", "\\{1,2,3\\}", "expression", 1.0) == (True, "fast")
+    assert equivalence._compare("\\left(-6, \\frac{1}{2}\\right)", "(-6, 0.5)", "expression", 1.0) == (True, "fast")
+    assert equivalence._compare("(-6, 4)", "(4, -6)", "expression", 1.0) == (False, "fast")
+    assert pool.STATS == before
 
 
 # ------------------------------------------------------------------------------ score_response
@@ -275,7 +275,7 @@ def _timed(fn):
 
 
 def test_pathological_main_thread():
-    (ok, how), dt = _timed(lambda: scoring._compare(PATHOLOGICAL, "5", "expression", BOUND))
+    (ok, how), dt = _timed(lambda: equivalence._compare(PATHOLOGICAL, "5", "expression", BOUND))
     assert (ok, how) == (False, "timeout")
     assert dt < BOUND + SLACK
     out, dt = _timed(lambda: score_response(f"\\boxed{{{PATHOLOGICAL}}}", "5", "expression", timeout=BOUND))
@@ -293,7 +293,7 @@ def _in_thread(fn):
 
 
 def test_pathological_worker_thread():
-    (ok, how), dt = _in_thread(lambda: scoring._compare("8^{8^{8^8}}", "5", "expression", BOUND))
+    (ok, how), dt = _in_thread(lambda: equivalence._compare("8^{8^{8^8}}", "5", "expression", BOUND))
     assert (ok, how) == (False, "timeout")
     assert dt < BOUND + SLACK
 
@@ -302,13 +302,13 @@ def test_stuck_worker_is_killed_and_replaced():
     """A worker stuck where its own timer cannot interrupt it (signals blocked) is killed by
     the caller at the deadline, from the main thread and from a worker thread alike."""
     scoring.warm_up()
-    kills = scoring.STATS["worker_kills"]
-    (ok, how), dt = _timed(lambda: scoring._math_verify_equal("1", "2", BOUND, _debug="block"))
+    kills = pool.STATS["worker_kills"]
+    (ok, how), dt = _timed(lambda: pool._math_verify_equal("1", "2", BOUND, _debug="block"))
     assert (ok, how) == (False, "timeout") and dt < BOUND + SLACK
     scoring.warm_up()  # the replacement is already starting; wait for it
-    (ok, how), dt = _in_thread(lambda: scoring._math_verify_equal("1", "3", BOUND, _debug="block"))
+    (ok, how), dt = _in_thread(lambda: pool._math_verify_equal("1", "3", BOUND, _debug="block"))
     assert (ok, how) == (False, "timeout") and dt < BOUND + SLACK
-    assert scoring.STATS["worker_kills"] >= kills + 2
+    assert pool.STATS["worker_kills"] >= kills + 2
     scoring.warm_up()
     # the pool recovered: a normal symbolic comparison works again
     assert is_equivalent("x^2+2x+1", "(1+x)^2", "expression")
@@ -332,3 +332,70 @@ def test_concurrent_threads_agree():
 
 def test_default_timeout_is_sane():
     assert 0 < DEFAULT_TIMEOUT <= 30
+
+
+# ------------------------------------------------------------------------------ agreement set
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+_CASES_FILE = Path(__file__).with_name("scorer_cases.jsonl")
+_CASES = [json.loads(line) for line in _CASES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_cases_file_matches_its_generator():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_scorer_cases", _CASES_FILE.with_name("make_scorer_cases.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.build() == _CASES
+    cats = {c["category"] for c in _CASES}
+    assert {"mixed_number", "latex_thousands", "multi_box", "text_final", "plain_text_math", "percent_words",
+            "assignment", "malformed_box", "matrix", "factorial"} <= cats
+    assert len(_CASES) >= 300
+
+
+@pytest.mark.parametrize("case", _CASES, ids=[f"{c['id']}-{c['category']}" for c in _CASES])
+def test_agreement_case(case):
+    res = score_response(case["response"], case["gold"], case["answer_type"])
+    assert res["correct"] is case["expected"], res
+
+
+@pytest.mark.parametrize(
+    "pred,gold,expected",
+    [
+        ("7 2/3", "23/3", True), ("7 2/3", "14/3", False),  # not 7*2/3
+        ("7 2/0", "7", False), ("7 2/0", "7 2/0", False),  # over zero: no number, equals nothing
+        ("5 0/3", "5", True), ("-1 1/2", "-1.5", True), ("+1 1/2", "1.5", True),
+        ("12,\\! 345", "12345", True), ("12 345 1/2", "12345.5", True),
+    ],
+)
+def test_mixed_numbers_fast_path(pred, gold, expected):
+    assert equivalence._compare(pred, gold, "numeric", DEFAULT_TIMEOUT) == (expected, "fast")
+
+
+def test_plain_math_becomes_latex_not_code():
+    assert equivalence._plain_to_latex("(2*sqrt(7))/5") == "(2*\\sqrt{7})/5"
+    assert equivalence._plain_to_latex("3**(1/3)") == "3^{1/3}"
+    assert equivalence._plain_to_latex("cbrt(2)*pi") == "\\sqrt[3]{2}*\\pi "
+    # a hostile answer is text for the LaTeX parser, never run: comparing it is just 'not equal'
+    assert is_equivalent("__import__('os').system('touch /tmp/r1k-pwned')", "0", "expression") is False
+    assert not Path("/tmp/r1k-pwned").exists()
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("The solutions are $\\boxed{2}$ and $\\boxed{4}$.", "2, 4"),
+        ("first \\boxed{3}; after checking everything again we find \\boxed{5}", "5"),
+        ("Final Answer: The smallest $k$ is 17.", "17"),
+        ("The final answer is 17. This follows from parity.", "17"),
+        ("Hence \x08oxed{17}.", "17"),
+        ("\\begin{boxed}17\\end{boxed}", "17"),
+        ("cut off: \\boxed{17", "17"),
+        ("The answer is $-3$ and $5$.", "-3, 5"),
+    ],
+)
+def test_extract_new_forms(text, expected):
+    assert extract_answer(text, "expression") == expected

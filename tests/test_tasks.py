@@ -82,10 +82,14 @@ def test_lm_eval_runs_r1k_and_direction(lmeval_run):
     res = _results(out)
     for t in ("r1k_forward", "r1k_reverse"):
         r = res["results"][t]
-        assert 0.0 <= r["acc,extract"] <= 1.0 and "acc_stderr,extract" in r
+        accs = [s["acc"] for s in _samples(out, t)]
+        assert len(accs) == 3 and set(accs) <= {0.0, 1.0}
+        assert r["acc,extract"] == pytest.approx(sum(accs) / 3) and "acc_stderr,extract" in r
         assert res["n-samples"][t]["effective"] == 3
     d = res["results"]["r1k_direction"]
-    assert 0.0 <= d["acc,none"] <= 1.0 and isinstance(d["margin,none"], float)
+    dir_samples = _samples(out, "r1k_direction")
+    assert d["acc,none"] == pytest.approx(sum(s["acc"] for s in dir_samples) / len(dir_samples))
+    assert d["margin,none"] == pytest.approx(sum(s["margin"] for s in dir_samples) / len(dir_samples))
     for k in ("acc_forward", "acc_reverse", "margin_forward", "margin_reverse"):
         assert isinstance(d[f"{k},none"], float), k
     assert "r1k" in res["groups"]
@@ -167,10 +171,13 @@ def test_inspect_runs_every_task(tiny_model, inspect_run, bench_files, tmp_path)
         ["r1k_forward", "r1k_reverse", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"])
     for log in logs:
         assert log.status == "success"
-        assert log.results.scores[0].metrics["accuracy"].value >= 0.0
+        verdicts = []
         for s in log.samples:
             sc = next(iter(s.scores.values()))
             assert "extracted" in sc.metadata and sc.value in ("C", "I")
+            verdicts.append(1.0 if sc.value == "C" else 0.0)
+        assert len(verdicts) == 3
+        assert log.results.scores[0].metrics["accuracy"].value == pytest.approx(sum(verdicts) / 3)
 
 
 def test_leaderboard_from_real_harness_runs(tiny_model, lmeval_run, inspect_run, tmp_path):
@@ -222,7 +229,7 @@ def test_both_harnesses_score_the_same_responses_the_same():
     from inspect_ai.scorer import Target
     from inspect_ai.solver import TaskState
 
-    from r1k_plugins.inspect_tasks import r1k_scorer
+    from r1k_plugins.eval.inspect_tasks import r1k_scorer
 
     utils = _load_lmeval_utils()
     scorer = r1k_scorer()
@@ -243,7 +250,100 @@ def test_startup_cost_of_the_hook():
     """`python -c pass` imports nothing heavy: only the tiny hook module, never lm_eval."""
     code = "import sys; print(sorted(m for m in sys.modules if m.startswith(('r1k', 'lm_eval'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['r1k_plugins', 'r1k_plugins._lmeval_hook']"
+    assert out.strip() == ("['r1k_plugins', 'r1k_plugins._lmeval_hook', 'r1k_plugins.eval', "
+                           "'r1k_plugins.eval._lmeval_hook']")
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, R1K_NO_LMEVAL_HOOK="1")).stdout
     assert off.strip() == "[]"
+
+
+def test_greedy_harnesses_give_identical_responses_and_verdicts(tiny_model, lmeval_run, tmp_path):
+    """Greedy decoding in both harnesses (lm-eval's YAML do_sample false, Inspect's hf with
+    -M do_sample=false): the same response and the same verdict for every item, paired by id.
+    The same budget too: the tiny model's generation_config caps lm-eval at 256 new tokens."""
+    out, _ = lmeval_run
+    common = [x if x != "max_tokens=12" else "max_tokens=256" for x in _inspect_common(tiny_model)]
+    run("inspect", "eval", "r1k_plugins/r1k_forward", "-T", "limit=3", *common, "--log-dir", tmp_path / "logs",
+        cwd=tmp_path, check=True)
+    logs = {log.eval.task.split("/")[-1]: log for log in _inspect_logs(tmp_path / "logs")}
+    for task in ("r1k_forward",):
+        lm = {s["doc"]["id"]: (s["resps"][0][0], s["acc"]) for s in _samples(out, task)}
+        insp = {s.id: (s.output.completion, 1.0 if next(iter(s.scores.values())).value == "C" else 0.0)
+                for s in logs[task].samples}
+        assert len(lm) == 3 and sorted(lm) == sorted(insp)
+        for rid in lm:
+            assert lm[rid] == insp[rid], (task, rid)
+
+
+def test_s1_markers_stripped_by_lm_evals_hf_decoding(tiny_model):
+    """lm-eval's hf backend decodes with skip_special_tokens, so `<|im_start|>think` reaches the scorer
+    as 'think'. Through lm-eval's own tok_encode/tok_decode on the tiny model's tokenizer: a trace cut
+    mid-thought is unfinished (never scored from the box in its reasoning); a finished one scores."""
+    from lm_eval.models.huggingface import HFLM
+
+    from r1k_plugins.eval.scoring import score_response
+
+    utils = _load_lmeval_utils()
+    lm = HFLM(pretrained=str(tiny_model), device="cpu", dtype="float32")
+    doc = {"answer": "4", "answer_type": "numeric"}
+    cut = "<|im_start|>think\nTwo and two: maybe \\boxed{4}, let me check"
+    done = "<|im_start|>think\nmaybe \\boxed{3}\n<|im_start|>answer\nAnswer: \\boxed{4}<|im_end|>"
+    seen_cut, seen_done = (lm.tok_decode(lm.tok_encode(t)) for t in (cut, done))
+    assert "<|im_start|>" not in seen_cut and seen_cut.lstrip().startswith("think")
+    assert score_response(seen_cut, "4", "numeric")["reason"] == "unfinished_thinking"
+    assert utils.extract_answers([[seen_cut]], [doc]) == [[""]]
+    assert score_response(seen_done, "4", "numeric") == score_response(done, "4", "numeric")
+    assert utils.extract_answers([[seen_done]], [doc]) == [["4"]]
+    assert utils.process_generation(doc, ["4"]) == {"acc": 1.0}
+
+
+def _chain_model(src: Path, out: Path, chain: list[int]) -> None:
+    """The tiny model rewired into a next-token table: every layer's output projections zeroed (the
+    residual stream is the current token's embedding) and an untied lm_head whose row for token b
+    is the embedding of the token a that b follows, so greedy decoding walks ``chain`` and then
+    repeats its last token until the generation budget runs out."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+    model.config.tie_word_embeddings = False
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        emb = model.model.embed_tokens.weight
+        table = torch.zeros_like(emb)
+        for a, b in zip(chain, chain[1:]):
+            table[b] += emb[a]
+        table[chain[-1]] += emb[chain[-1]]
+        model.lm_head.weight = torch.nn.Parameter(table.clone())
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(src).save_pretrained(out)
+
+
+def test_lm_eval_hf_trace_cut_mid_thought_is_not_scored(tiny_model, tmp_path):
+    """Real `lm_eval --model hf` output of an s1 trace cut off mid-thought: the hf backend drops the
+    `<|im_start|>` special tokens, and the box inside the unfinished reasoning holds the gold answer;
+    the trace must still count as unfinished (no extracted answer, acc 0)."""
+    from transformers import AutoTokenizer
+
+    from r1k_plugins.eval.evaldata import generation_doc, load_task_records
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    rec = load_task_records("r1k_forward", None, 1)[0]
+    last = tok.encode(generation_doc(rec)["prompt"], add_special_tokens=False)[-1]
+    for tail in (" so", " ok", " yes", ""):
+        seq = tok.encode(f"<|im_start|>think\nmaybe \\boxed{{{rec.answer}}}{tail}", add_special_tokens=False)
+        if len(set([last] + seq)) == len(seq) + 1:
+            break
+    else:
+        pytest.fail("no trace text with distinct tokens")
+    model = tmp_path / "chain"
+    _chain_model(tiny_model, model, [last] + seq)
+    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={model},dtype=float32",
+        "--tasks", "r1k_forward", "--limit", "1", "--output_path", tmp_path / "out", "--log_samples",
+        cwd=tmp_path, check=True)
+    [s] = _samples(tmp_path / "out", "r1k_forward")
+    resp = s["resps"][0][0]
+    assert resp.startswith(f"think\nmaybe \\boxed{{{rec.answer}}}") and "<|im_start|>" not in resp
+    assert s["filtered_resps"][0] == "" and s["acc"] == 0.0

@@ -11,7 +11,7 @@ import click
 
 from ..errors import R1KError
 from ..io import check_out_path, dumps_line, write_jsonl
-from ..prompts import TRACE_FORMATS
+from ..eval.prompts import TRACE_FORMATS
 from .schema import Record, read_records, write_records
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import R1KError
+from ..eval.markers import S1_ANSWER, S1_THINK
 from .schema import Record
 
 TRACE_SOURCES = ("deepseek", "gemini")
@@ -131,12 +132,12 @@ def _extract_gold(text: str | None) -> str | None:
     if not text or not text.strip():
         return None
     t = text.strip()
-    if len(t) <= 40 and "\n" not in t:
+    if len(t) <= 40 and "\n" not in t and "\\boxed" not in t:  # 'Answer: \boxed{7}' goes on to extraction
         return t.strip("$ ").strip() or None
     m = re.search(r"###\s*Answer\s*:\s*(.+)", t)
     if m:
         return m.group(1).strip().strip("$ ").strip() or None
-    from ..scoring import extract_answer
+    from ..eval.scoring import extract_answer
 
     ans = extract_answer(t, "expression")
     if ans and len(ans) <= 200:
@@ -150,12 +151,12 @@ def split_s1_text(text: str) -> tuple[str | None, str | None]:
         return None, None
     a = text.rfind("<|im_start|>assistant")
     body = text[a + len("<|im_start|>assistant"):] if a >= 0 else text
-    t = body.find("<|im_start|>think")
-    s = body.find("<|im_start|>answer")
+    t = body.find(S1_THINK)
+    s = body.find(S1_ANSWER)
     if t < 0 or s < 0:
         return None, None
-    reasoning = body[t + len("<|im_start|>think"):s].strip()
-    final = body[s + len("<|im_start|>answer"):]
+    reasoning = body[t + len(S1_THINK):s].strip()
+    final = body[s + len(S1_ANSWER):]
     final = final.split("<|im_end|>")[0].strip()
     return reasoning or None, final or None
 

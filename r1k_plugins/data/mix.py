@@ -6,7 +6,7 @@ import random
 from typing import Iterable
 
 from ..errors import R1KError
-from ..prompts import TRACE_FORMATS, chat_messages, final_answer_text, format_trace
+from ..eval.prompts import TRACE_FORMATS, chat_messages, final_answer_text, format_trace
 from .schema import Record, pair_index
 
 MODES = ("forward", "reverse", "mixed")

@@ -24,7 +24,8 @@ SCHEMA = "r1k_leaderboard/1"
 TASK_ORDER = ("r1k", "r1k_forward", "r1k_reverse", "r1k_direction",
               "r1k_bench", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond")
 DIRECTION_TASK = "r1k_direction"
-AGREE_SIGMAS = 2.0  # cross-harness: flag |a-b| > 2*sqrt(se_a^2 + se_b^2)
+AGREE_SIGMAS = 2.0  # cross-harness without per-sample logs: flag |a-b| > 2*sqrt(se_a^2 + se_b^2)
+AGREE_ALPHA = 0.05  # cross-harness with per-sample logs: flag when the exact McNemar p < 0.05
 SIGNIFICANT_Z = 1.96  # deltas: |delta| > 1.96*se
 
 
@@ -80,6 +81,7 @@ def _figure_doc(fig: Figure) -> dict:
         "source": display_path(fig.source.path) if fig.source else None,
         "samples": display_path(ref[1]) if ref else None,
         "run": fig.source.run if fig.source else None,
+        "decoding": fig.decoding,
     }
 
 
@@ -228,16 +230,26 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
 
     # 5. cross-harness agreement
     cross = []
+    xcache: dict[Any, dict | None] = {}
     for r, doc in zip(ordered, row_docs):
         for t in task_names:
             a, b = r.figures.get((t, LMEVAL)), r.figures.get((t, INSPECT))
             if a is None or b is None:
                 continue
-            cross.append(_agreement(doc["name"], t, a, b))
-            if cross[-1]["agree"] is False:
+            c = _agreement(doc["name"], t, a, b, xcache)
+            cross.append(c)
+            if c["agree"] is False and c["method"] == "paired":
+                warnings.append(
+                    f"{doc['name']} / {t}: lm-eval and Inspect verdicts differ on {len(c['first_differing'])}"
+                    f"{'+' if c['identical'] is not None and c['lmeval_better'] + c['inspect_better'] > 5 else ''} "
+                    f"of {c['n_common']} common items (identical {c['identical']:.1%}, exact McNemar "
+                    f"p={c['p_value']:.3g}; first: {', '.join(map(str, c['first_differing']))})")
+            elif c["agree"] is False:
                 warnings.append(
                     f"{doc['name']} / {t}: lm-eval {a.score:.4f} vs Inspect {b.score:.4f} differ by "
-                    f"{cross[-1]['diff']:.4f} > {AGREE_SIGMAS:g}σ ({cross[-1]['threshold']:.4f})")
+                    f"{c['diff']:.4f} > {AGREE_SIGMAS:g}σ ({c['threshold']:.4f})")
+            elif c.get("note", "").startswith("not comparable: lm-eval decoded"):
+                warnings.append(f"{doc['name']} / {t}: {c['note']}")
 
     srcs = []
     for src in sources:
@@ -295,6 +307,8 @@ def _delta(fig: Figure, base: Figure, cache: dict) -> dict:
         a = _cached(fig.sample_ref, cache)
         b = _cached(base.sample_ref, cache)
         common = sorted(set(a or {}) & set(b or {}))
+        if a and b:  # how many items each side has: runs over other data / --limit pair on common ids
+            out.update(n_row=len(a), n_base=len(b))
         if len(common) >= 2:
             diffs = [a[k] - b[k] for k in common]
             n = len(diffs)
@@ -322,18 +336,67 @@ def _cached(ref: tuple, cache: dict) -> dict | None:
     return cache[k]
 
 
-def _agreement(row: str, task: str, a: Figure, b: Figure) -> dict:
+def sign_test_p(b: int, c: int) -> float:
+    """Exact two-sided McNemar (sign) test: the p-value of ``b`` vs ``c`` discordant pairs under
+    'both harnesses score the same' (each discordant pair equally likely either way)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def _decoding_note(a: Figure, b: Figure) -> str | None:
+    da, db = a.decoding, b.decoding
+    if not da or not db or da.get("greedy") is None or db.get("greedy") is None:
+        return None
+    if da["greedy"] != db["greedy"]:
+        how = {True: "greedy", False: "sampled"}
+        return (f"not comparable: lm-eval decoded {how[da['greedy']]}, Inspect {how[db['greedy']]} "
+                "(pass -M do_sample=false to Inspect's hf provider)")
+    return None
+
+
+def _agreement(row: str, task: str, a: Figure, b: Figure, cache: dict | None = None) -> dict:
+    """lm-eval vs Inspect for one row and task. With per-sample logs on both sides the verdicts are
+    compared item by item on the common record ids: the share identical, the first differing ids,
+    and an exact McNemar test on the discordant items (agree unless p < AGREE_ALPHA). Without them,
+    the old rule: |Δ| within AGREE_SIGMAS·√(se₁²+se₂²). Sampled vs greedy decoding is never judged."""
     doc = {
         "row": row, "task": task, "metric": a.metric,
-        LMEVAL: {"score": _fnum(a.score), "stderr": _fnum(a.stderr), "n": a.n, "metric": a.metric},
-        INSPECT: {"score": _fnum(b.score), "stderr": _fnum(b.stderr), "n": b.n, "metric": b.metric},
-        "diff": None, "threshold": None, "agree": None,
+        LMEVAL: {"score": _fnum(a.score), "stderr": _fnum(a.stderr), "n": a.n, "metric": a.metric,
+                 "decoding": a.decoding},
+        INSPECT: {"score": _fnum(b.score), "stderr": _fnum(b.stderr), "n": b.n, "metric": b.metric,
+                  "decoding": b.decoding},
+        "diff": None, "threshold": None, "agree": None, "method": None,
     }
     if a.metric != b.metric or a.score is None or b.score is None:
         doc["note"] = "not comparable: different metrics" if a.metric != b.metric else "missing score"
         return doc
-    diff = abs(a.score - b.score)
-    doc["diff"] = _fnum(diff)
+    doc["diff"] = _fnum(abs(a.score - b.score))
+    note = _decoding_note(a, b)
+    if note:
+        doc["note"] = note
+        return doc
+    cache = {} if cache is None else cache
+    sa = _cached(a.sample_ref, cache) if a.sample_ref is not None else None
+    sb = _cached(b.sample_ref, cache) if b.sample_ref is not None else None
+    if sa and sb:
+        common = sorted(set(sa) & set(sb))
+        if common:
+            differ = [k for k in common if sa[k] != sb[k]]
+            n_b = sum(1 for k in differ if sa[k] > sb[k])
+            n_c = sum(1 for k in differ if sa[k] < sb[k])
+            p = sign_test_p(n_b, n_c)
+            doc.update(method="paired", n_common=len(common), n_lmeval=len(sa), n_inspect=len(sb),
+                       identical=_fnum(1 - len(differ) / len(common)), first_differing=differ[:5],
+                       lmeval_better=n_b, inspect_better=n_c, p_value=_fnum(p),
+                       diff=_fnum(sum(sa[k] - sb[k] for k in common) / len(common)),
+                       agree=bool(p >= AGREE_ALPHA))
+            return doc
+    doc["method"] = "unpaired"
+    diff = doc["diff"]
     if a.stderr is None or b.stderr is None:
         doc["note"] = "no stderr on one side: agreement not judged"
         return doc

@@ -91,6 +91,9 @@ class Figure:
     # where the per-sample scores live (None: not logged)
     sample_ref: tuple | None = None
     source: "Source | None" = None
+    # decoding settings of a generation task: {"do_sample", "temperature", "greedy"} (None: not
+    # a generation task, or not recorded)
+    decoding: dict | None = None
 
 
 @dataclass
@@ -300,6 +303,10 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
             continue
         fig.is_group = is_group
         fig.n = _lmeval_n(task, entry, nsamples, group_subtasks)
+        cfg = configs.get(task) if isinstance(configs.get(task), dict) else {}
+        if cfg.get("output_type") == "generate_until":
+            gk = cfg.get("generation_kwargs") if isinstance(cfg.get("generation_kwargs"), dict) else {}
+            fig.decoding = decoding_settings(gk.get("do_sample"), gk.get("temperature"))
         sp = samples_by_task.get(task)
         if sp is not None:
             metric_raw, filt = fig.sample_ref  # type: ignore[misc]
@@ -312,6 +319,18 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     if not src.figures:
         raise _Reject("no usable metrics: an lm-eval results file without numeric task metrics")
     return src
+
+
+def decoding_settings(do_sample: Any, temperature: Any) -> dict:
+    """``{"do_sample", "temperature", "greedy"}``: greedy when sampling is off, or (not set) at
+    temperature 0 / unset, as lm-eval and transformers decide; ``greedy`` is None when unknown."""
+    t = _num(temperature)
+    ds = do_sample if isinstance(do_sample, bool) else None
+    if ds is not None:
+        greedy = not ds
+    else:
+        greedy = True if t is None or t == 0.0 else False
+    return {"do_sample": ds, "temperature": t, "greedy": greedy}
 
 
 def _lmeval_figure(task: str, entry: dict, cfg: dict) -> Figure | None:
@@ -475,6 +494,17 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
                  score=metrics[primary]["value"], stderr=metrics[primary]["stderr"],
                  n=n if isinstance(n, int) else None, metrics=metrics,
                  sample_ref=(INSPECT, path, str(first.get("name"))), source=src)
+    plan_cfg = (h.get("plan") or {}).get("config") if isinstance(h.get("plan"), dict) else None
+    gen_cfg = ev.get("model_generate_config") if isinstance(ev.get("model_generate_config"), dict) else {}
+    temperature = gen_cfg.get("temperature")
+    if temperature is None and isinstance(plan_cfg, dict):
+        temperature = plan_cfg.get("temperature")
+    do_sample = args.get("do_sample")
+    if isinstance(do_sample, str):
+        do_sample = do_sample.strip().lower() not in ("false", "0", "no")
+    if do_sample is None and str(ev.get("model")).split("/", 1)[0] == "hf":
+        do_sample = True  # Inspect's hf provider samples unless -M do_sample=false
+    fig.decoding = decoding_settings(do_sample, temperature)
     src.figures.append(fig)
     return src
 
@@ -539,7 +569,8 @@ def _inspect_summaries_slow(path: Path) -> list[dict]:
 
 
 def load_sample_scores(ref: tuple, fast: bool = True) -> dict[str, float] | None:
-    """Per-item primary-metric values keyed by item id (lm-eval doc_id / Inspect sample id).
+    """Per-item primary-metric values keyed by item id (the record id in lm-eval's logged doc,
+    else its doc_id / Inspect sample id).
 
     Items scored more than once (Inspect epochs, lm-eval repeats) are averaged. None when the
     per-sample scores cannot be read (the delta is then computed unpaired).
@@ -558,7 +589,11 @@ def load_sample_scores(ref: tuple, fast: bool = True) -> dict[str, float] | None
                     v = _num(obj.get(metric))
                     if v is None or "doc_id" not in obj:
                         continue
-                    acc.setdefault(str(obj["doc_id"]), []).append(v)
+                    doc = obj.get("doc") if isinstance(obj.get("doc"), dict) else {}
+                    # the record's own id (what Inspect's sample id is) pairs runs over different
+                    # data or --limit; lm-eval's doc_id is only a position
+                    key = doc.get("id") if isinstance(doc.get("id"), (str, int)) else obj["doc_id"]
+                    acc.setdefault(str(key), []).append(v)
         else:
             _, path, scorer = ref
             items = _inspect_summaries_fast(Path(path)) if fast else None

@@ -18,8 +18,9 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from ..eval.markers import THINK_CLOSE, THINK_OPEN
+
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 PAD = "<|endoftext|>"
 SPECIAL_TOKENS = [PAD, IM_START, IM_END, THINK_OPEN, THINK_CLOSE]
 
@@ -57,7 +58,7 @@ def render_chatml(messages: list[dict], add_generation_prompt: bool = False) -> 
 def corpus_from_records(records) -> list[str]:
     """The texts the tokenizer is trained on: every record in every trace format, chat and plain."""
     from ..data.mix import completion_text, prompt_messages
-    from ..prompts import TRACE_FORMATS, plain_prompt
+    from ..eval.prompts import TRACE_FORMATS, plain_prompt
 
     texts = []
     for rec in records:

@@ -1,7 +1,7 @@
 """The r1k tasks for Inspect: ``inspect eval r1k_plugins/r1k_reverse --model ...``.
 
-Registered through the ``inspect_ai`` entry point (``r1k_plugins._registry``). Data, prompts and
-scoring are the ones the lm-eval tasks use (``r1k_plugins.evaldata``, ``.prompts``, ``.scoring``).
+Registered through the ``inspect_ai`` entry point (``r1k_plugins.eval._registry``). Data, prompts and
+scoring are the ones the lm-eval tasks use (``r1k_plugins.eval.evaldata``, ``.prompts``, ``.scoring``).
 
 Task parameters (``-T key=value``):
   data         r1k JSONL file, or a local benchmark copy in its own layout (default: the embedded
@@ -10,7 +10,8 @@ Task parameters (``-T key=value``):
   trace_format s1 | think-tags: add a hint naming the reasoning markup to the prompt (default none)
   max_tokens   generation budget (default 16384)
 
-For greedy decoding with the local ``hf`` provider pass ``-M do_sample=false``.
+The tasks ask for temperature 0. Inspect's local ``hf`` provider samples anyway unless it is given
+``-M do_sample=false``: pass it for greedy decoding (every documented ``hf`` command does).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ DEFAULT_MAX_TOKENS = 16384
 
 @scorer(metrics=[accuracy(), stderr()])
 def r1k_scorer():
-    """The shared r1k scorer (r1k_plugins.scoring.score_response); the extracted answer is logged."""
+    """The shared r1k scorer (r1k_plugins.eval.scoring.score_response); the extracted answer is logged."""
     import anyio
 
     from .scoring import score_response
@@ -79,7 +80,9 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
         dataset=MemoryDataset(samples, name=name),
         solver=generate(),
         scorer=r1k_scorer(),
-        config=GenerateConfig(max_tokens=int(max_tokens)),
+        # greedy where the provider honours temperature; Inspect's local hf provider samples unless
+        # it is given -M do_sample=false (a GenerateConfig cannot turn that off)
+        config=GenerateConfig(max_tokens=int(max_tokens), temperature=0.0),
         name=name,
         version=1,
     )

@@ -1,0 +1,88 @@
+"""Make lm-eval 0.4.x find the r1k task YAML without ``--include_path``.
+
+Imported at interpreter start-up by ``r1k_plugins_lmeval.pth``. It only registers a meta-path
+finder (no other imports); the finder acts once, when ``lm_eval.tasks.manager`` is imported, and
+wraps ``TaskManager.__init__`` so the r1k tasks folder is scanned *before* the user's own
+``--include_path`` entries (the user's configs still win on a name clash).
+Opt out with ``R1K_NO_LMEVAL_HOOK=1``. ``R1K_LMEVAL_ONLY_INCLUDED=1`` also skips indexing lm-eval's own
+built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known). lm-eval's proposed ``lm_eval.tasks`` entry-point group
+(PR #4015) is declared in pyproject.toml too; once lm-eval reads it this hook steps aside.
+"""
+
+import os
+import sys
+
+_TARGET = "lm_eval.tasks.manager"
+
+
+def _patch(module):
+    tm = getattr(module, "TaskManager", None)
+    if tm is None or getattr(tm, "_r1k_patched", False):
+        return
+    original = tm.__init__
+
+    def __init__(self, *args, **kwargs):
+        from r1k_plugins.paths import tasks_dir
+
+        ours = str(tasks_dir())
+        if len(args) >= 2:  # (verbosity, include_path, ...)
+            args = list(args)
+            kwargs["include_path"] = args.pop(1)
+        inc = kwargs.get("include_path")
+        if inc is None:
+            paths = []
+        elif isinstance(inc, (list, tuple)):
+            paths = [str(p) for p in inc]
+        else:
+            paths = [str(inc)]
+        if ours not in paths:
+            paths = [ours] + paths
+        kwargs["include_path"] = paths
+        if os.environ.get("R1K_LMEVAL_ONLY_INCLUDED") and len(args) < 2:
+            # index only the r1k tasks and the user's --include_path folders, not lm-eval's ~10k
+            # built-in YAML files (about 13 s of start-up per run; the demo sets this)
+            kwargs["include_defaults"] = False
+        original(self, *args, **kwargs)
+
+    tm.__init__ = __init__
+    tm._r1k_patched = True
+
+
+class _Finder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != _TARGET:
+            return None
+        for finder in sys.meta_path:
+            if finder is cls or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None and spec.loader is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        exec_module = loader.exec_module
+
+        class _Loader:
+            def __getattr__(self, attr):
+                return getattr(loader, attr)
+
+            def create_module(self, spec):
+                return loader.create_module(spec)
+
+            def exec_module(self, module):
+                exec_module(module)
+                try:
+                    _patch(module)
+                except Exception:  # never break lm-eval itself
+                    pass
+
+        spec.loader = _Loader()
+        return spec
+
+
+if _TARGET in sys.modules:  # imported late (e.g. from a notebook): patch in place
+    _patch(sys.modules[_TARGET])
+elif not any(f is _Finder for f in sys.meta_path):
+    sys.meta_path.insert(0, _Finder)

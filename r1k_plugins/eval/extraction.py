@@ -1,0 +1,345 @@
+"""Answer extraction: the final answer string of a response (see :func:`extract_answer`)."""
+
+from __future__ import annotations
+
+import re
+
+from ..data.schema import ANSWER_TYPES
+from .traces import split_reasoning
+
+__all__ = ["MAX_EXTRACT_CHARS", "extract_answer"]
+
+MAX_EXTRACT_CHARS = 20_000
+"""Only this many trailing characters of the final part are searched for an answer."""
+
+
+
+def _check_type(answer_type: str) -> None:
+    if answer_type not in ANSWER_TYPES:
+        raise ValueError(f"answer_type must be one of {ANSWER_TYPES}, got {answer_type!r}")
+
+
+
+_BOX_CMDS = ("\\boxed", "\\fbox", "\\framebox", "\x08oxed")
+"""Box commands: ``\x08oxed`` is ``\boxed`` whose ``\b`` was read as a backspace by a JSON/str escape."""
+_MAX_BOX_TRIES = 16
+_BEGIN_BOXED = re.compile(r"\\begin\{boxed\}\s*(.*?)\s*\\end\{boxed\}", re.DOTALL)
+
+
+def _balanced(s: str, k: int) -> str | None:
+    """Content of the brace group opening at ``s[k] == '{'``; None if it never closes."""
+    depth = 0
+    i, n = k, len(s)
+    while i < n:
+        c = s[i]
+        if c == "\\":
+            i += 2  # escaped char: \{ \} \\ do not count
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return s[k + 1 : i]
+        i += 1
+    return None
+
+
+def _boxes_before(s: str, pos: int):
+    """Yield ``(content, start, end)`` of well-formed boxes ending before ``pos``, last first:
+    ``\\boxed{...}`` (nested braces fine, a space before the brace allowed), ``\\fbox``,
+    ``\\framebox``, a backspace-mangled ``\\boxed``, ``\\boxed 5`` / ``\\boxed5`` and
+    ``\\begin{boxed}...\\end{boxed}``. Tries at most a few candidates, so a megabyte of unbalanced
+    braces stays cheap."""
+    for _ in range(_MAX_BOX_TRIES):
+        i, cmd = max((s.rfind(c, 0, pos), c) for c in _BOX_CMDS)
+        b = s.rfind("\\begin{boxed}", 0, pos)
+        if b > i:
+            m = _BEGIN_BOXED.match(s, b)
+            if m and m.end() <= len(s):
+                yield m.group(1), b, m.end()
+            pos = b
+            continue
+        if i < 0:
+            return
+        j = i + len(cmd)
+        k = j
+        while k < len(s) and s[k] in " \t":
+            k += 1
+        if k < len(s) and s[k] == "{":
+            content = _balanced(s, k)
+            if content is not None:
+                yield content, i, k + len(content) + 2
+        elif k < len(s) and (k > j or s[k].isdigit()):  # "\boxed 5" / "\boxed5": up to space or $
+            m = re.match(r"[^\s$]+", s[k : k + 200])
+            if m:
+                yield m.group(0).rstrip("."), i, k + m.end()
+        pos = i
+
+
+def _unclosed_box(s: str) -> str | None:
+    """Content of a last ``\\boxed{`` that never closes ('\\boxed{17' at the end of a cut-off
+    response): up to the end of its line or a ``$``, when short."""
+    i = max(s.rfind(c) for c in _BOX_CMDS)
+    if i < 0:
+        return None
+    m = re.match(r"(?:\\boxed|\\fbox|\\framebox|\x08oxed)\s*\{([^\n$]{1,100})$", s[i:].rstrip())
+    if not m or _balanced(s, s.index("{", i)) is not None:
+        return None
+    body = m.group(1).strip().rstrip(".").strip()
+    return body or None
+
+
+# several boxes that together are the answer: '\boxed{2}, \boxed{4}', '$\boxed{5}$ or $\boxed{-3}$'
+_BOX_SEP = re.compile(
+    r"\s*\$?\s*(?:,|;|\\quad|\\qquad|,?\s*(?:and|or)|,?\s*\\text\{\s*(?:and|or)\s*\})?\s*\$?\s*"
+    r"(?:[a-zA-Z]\s*=\s*)?\$?\s*"
+)
+_MAX_JOINED_BOXES = 8
+
+
+def _last_boxed_at(s: str) -> tuple[str | None, int]:
+    """(content, start index) of the last box (see :func:`_boxes_before`); boxes right before it,
+    separated only by a comma / 'and' / 'or' (several boxed answers forming one answer), are
+    joined with ', '. ``(None, -1)`` if there is no box."""
+    boxes = _boxes_before(s, len(s))
+    last = next(boxes, None)
+    if last is None:
+        return None, -1
+    content, start, _ = last
+    parts = [content]
+    for prev, p_start, p_end in boxes:
+        if len(parts) >= _MAX_JOINED_BOXES or not _BOX_SEP.fullmatch(s[p_end:start]) or not prev.strip():
+            break
+        parts.append(prev)
+        start = p_start
+    if len(parts) > 1:
+        return ", ".join(x.strip() for x in reversed(parts)), start
+    return content, start
+
+
+def _last_boxed(s: str) -> str | None:
+    return _last_boxed_at(s)[0]
+
+
+_ANSWER_MARK = re.compile(
+    r"\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?[ \t]*", re.IGNORECASE
+)
+_MATH_SPAN = re.compile(
+    r"\$\$(.+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL
+)
+_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
+_HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
+
+
+def _answer_phrase(final: str, after: int = -1) -> str | None:
+    """Text after the last 'answer:' / 'answer is' / 'final answer is' marker that starts after
+    index ``after`` (rest of the line, or the next non-empty line when the marker ends its line);
+    the first math span of it if it has one. With ``after >= 0`` (a box precedes the marker),
+    prose without a math span is rejected so the box stands."""
+    last = None
+    for last in _ANSWER_MARK.finditer(final):
+        pass
+    if last is None or last.start() <= after:
+        return None
+    rest = final[last.end() :]
+    line, _, following = rest.partition("\n")
+    if not line.strip():
+        for nxt in following.split("\n", 5)[:5]:
+            if nxt.strip():
+                line = nxt
+                break
+    line = _first_sentence(_HOPE.sub("", line.strip()))
+    m = _MATH_SPAN.search(line)
+    if after >= 0 and not m and len(_prose_words(line)) >= 3:
+        return None  # 'the answer is correct because ...' after a box: prose, keep the box
+    if m:
+        tail = _IS_VALUE.match(line, m.end())
+        if tail and _prose_words(line[: m.start()]):  # 'The smallest $k$ is 17.': the value, not k
+            line = tail.group(1)
+            m = _MATH_SPAN.search(line)
+    elif len(_prose_words(line)) >= 2:  # 'The number of ways is 35.'
+        tails = list(_IS_ANY.finditer(line))
+        if tails:
+            line = line[tails[-1].end() :]
+    if m:
+        spans = [m]
+        while len(spans) < _MAX_JOINED_BOXES:  # '$-3$ and $5$': several spans, one answer
+            sep = _SPAN_SEP.match(line, spans[-1].end())
+            nxt = _MATH_SPAN.match(line, sep.end()) if sep else None
+            if not nxt:
+                break
+            spans.append(nxt)
+        line = ", ".join(next(g for g in x.groups() if g is not None).strip() for x in spans)
+    line = line.strip().strip("*").strip()
+    line = re.sub(r"[.;,]+$", "", line).strip()
+    return line or None
+
+
+_IS_VALUE = re.compile(r"\s*(?:is|are|equals|=|must be|will be|should be)\s+(.+)$", re.IGNORECASE)
+_IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
+_SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
+_MATH_WORDS = frozenset(
+    "sqrt cbrt sin cos tan cot sec csc log exp arcsin arccos arctan sinh cosh tanh frac dfrac tfrac "
+    "binom infty inf pmatrix bmatrix matrix begin end text cdot times div".split()
+)
+
+
+def _prose_words(s: str) -> list[str]:
+    """Plain words of 3+ letters that are not math function names (``sqrt``, ``log`` ...)."""
+    return [w for w in _PROSE_WORD.findall(s) if w.lower() not in _MATH_WORDS]
+
+
+def _first_sentence(line: str) -> str:
+    """``line`` up to the end of its first sentence ('17. This follows ...' -> '17.'), never
+    cutting inside a ``$...$`` span."""
+    for m in _SENTENCE_END.finditer(line):
+        if line.count("$", 0, m.start()) % 2 == 0:
+            return line[: m.start() + 1]
+    return line
+
+
+_NUMBER_TOKEN = re.compile(
+    r"-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?![\d.])|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+"
+)
+
+
+def _last_number(s: str) -> str | None:
+    last = None
+    for last in _NUMBER_TOKEN.finditer(s):
+        pass
+    return last.group(0) if last else None
+
+
+def _numeric_candidate(ans: str) -> str:
+    """For numeric answers, reduce prose like 'The area is 25 square units' to '25'."""
+    if re.search(r"[\\^{}]", ans) or not _prose_words(ans):
+        return ans
+    from .equivalence import _normalize_math  # equivalence builds on extraction, not the reverse
+
+    clean, _, value, _ = _normalize_math(ans, "numeric")
+    if value is not None:  # '25 square units' -> '25', '12.5 percent' -> '12.5\\%'
+        return clean
+    m = _NUMBER_TOKEN.search(ans)
+    return m.group(0) if m else ans
+
+
+_WRAPPERS = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
+
+
+def _choice_from_snippet(s: str, loose: bool = False) -> str | None:
+    """Option letter at the start of ``s``: 'B', '(B)', 'B)', 'B.', '**B**', '\\text{(B)}',
+    'option B'. Lowercase only inside parentheses, or when ``loose`` and ``s`` is the letter alone.
+    'I' followed by a lowercase word ('I think ...') is a pronoun, not an option."""
+    s = _WRAPPERS.sub(r"\1", s[:200]).replace("$", "").replace("*", "")
+    s = re.sub(
+        r"^\s*(?:\\boxed\s*\{)?\s*(?:I\s+(?:think|believe|guess)\s+(?:it\s+is\s+|it's\s+)?)?"
+        r"(?:the\s+)?(?:option|choice)?\s*[:\-]?\s*",
+        "",
+        s,
+        flags=re.I,
+    )
+    m = re.match(r"\(\s*([A-Ja-j])\s*\)", s)
+    if m:
+        return m.group(1).upper()
+    m = re.match(r"([A-J])(?![A-Za-z0-9])", s)
+    if m:
+        if m.group(1) == "I" and re.match(r"I\s+[a-z]", s):
+            return None
+        return m.group(1)
+    if loose:
+        m = re.fullmatch(r"\s*([A-Ja-j])\s*[.)]?\s*", s)
+        if m:
+            return m.group(1).upper()
+    return None
+
+
+_CHOICE_MARK = re.compile(
+    r"\b(?:answer|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?\s*"
+    r"|\b(?:choose|select|pick)\s+",
+    re.IGNORECASE,
+)
+
+
+def _extract_choice(final: str, boxed: str | None) -> str | None:
+    if boxed is not None:
+        letter = _choice_from_snippet(boxed, loose=True)
+        if letter:
+            return letter
+    marks = list(_CHOICE_MARK.finditer(final))
+    for m in reversed(marks[-50:]):
+        letter = _choice_from_snippet(final[m.end() : m.end() + 200])
+        if letter:
+            return letter
+    head = final.strip().replace("*", "").replace("$", "").strip()
+    letter = _choice_from_snippet(head[:200], loose=len(head) <= 3)
+    if letter and (len(head) <= 3 or re.match(r"\(?[A-J][).:]", head)):
+        return letter
+    paren = set(re.findall(r"\(([A-J])\)", final))
+    if len(paren) == 1:
+        return paren.pop()
+    return None
+
+
+def _extract_from_final(final: str, answer_type: str) -> str | None:
+    final = final[-MAX_EXTRACT_CHARS:]
+    if not final.strip():
+        return None
+    boxed, at = _last_boxed_at(final)
+    if boxed is None:
+        boxed = _unclosed_box(final)
+        at = -1 if boxed is None else final.rfind("{")
+    if answer_type == "choice":
+        return _extract_choice(final, boxed)
+    # the last stated answer wins: an 'Answer:' line after the last box overrides the box
+    ans = _answer_phrase(final, after=at if boxed is not None and boxed.strip() else -1)
+    if not ans and boxed is not None and boxed.strip():
+        ans = boxed.strip()
+    if ans:
+        return _numeric_candidate(ans) if answer_type == "numeric" else ans
+    stripped = final.strip()
+    if answer_type == "numeric":
+        return _last_number(final)
+    if answer_type == "expression":
+        spans = [m for m in _MATH_SPAN.finditer(final)][-1:]
+        if spans:
+            g = next(x for x in spans[0].groups() if x is not None).strip()
+            if g:
+                return g
+        short = len(stripped) <= 100 and "\n" not in stripped
+        prose = len(_PROSE_WORD.findall(stripped)) >= 2
+        return stripped if short and not prose else None
+    # text
+    if len(stripped) <= 200 and "\n" not in stripped:
+        return re.sub(r"[.]+$", "", stripped).strip() or None
+    lines = [ln.strip() for ln in stripped.splitlines() if ln.strip()]
+    return lines[-1] if lines and len(lines[-1]) <= 100 else None
+
+
+def extract_answer(text: str, answer_type: str = "expression") -> str | None:
+    """Final answer of a response as a string, or None.
+
+    Only the final part (see :func:`split_reasoning`) is searched, and only its last
+    :data:`MAX_EXTRACT_CHARS` characters; an unfinished thinking section gives None.
+    The last stated answer wins: the text after the last 'Answer:' / 'answer is' / 'final answer
+    is' marker (its first ``$...$`` span if any; trailing period and 'I hope it is correct.'
+    dropped) when that marker comes after the last well-formed ``\\boxed{...}``/``\\fbox{...}``
+    (nested braces fine) and is not prose; otherwise that box; with neither, a per-type fallback:
+
+    * ``numeric``: the last number in the final part (``1,000``, ``-2.5``, ``3/4``, ``\\frac{3}{4}``);
+      prose after a marker is reduced to its first number ('The area is 25 units' -> '25');
+    * ``expression``: the last math span, else the whole final part if it is one short line
+      that is not prose (fewer than two plain words of 3+ letters);
+    * ``text``: the whole final part if it is one short line, else its last short line;
+    * ``choice``: a letter A-J from the boxed content, after an 'answer is' / 'option' / 'choose'
+      marker ('(B)', 'B)', 'B', '\\text{(B)}'), a final part that is just a letter, or the only
+      parenthesised capital letter in the final part. Returns the upper-case letter.
+    """
+    _check_type(answer_type)
+    if not text:
+        return None
+    _, final, finished = split_reasoning(text)
+    if not finished:
+        return None
+    return _extract_from_final(final, answer_type)

@@ -1,0 +1,215 @@
+"""Write tests/scorer_cases.jsonl: the local answer-equivalence agreement set (hand-written cases in
+the style of peer scorers' suites: math_verify, Hendrycks MATH ``is_equiv``, prm800k, qwen2.5-math).
+
+Each line: ``{"id", "category", "response", "gold", "answer_type", "expected"}``; ``response`` is a
+whole model response. Every (prediction, gold) pair is written into two response styles, rotating
+through boxed / 'Final Answer:' text / s1 trace / think tags. Run from the repo root:
+``python tests/make_scorer_cases.py`` (deterministic; the JSONL is committed).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+T, F = True, False
+
+# (prediction, gold, answer_type, expected); "plain" predictions are written without $...$
+PAIRS: dict[str, list[tuple]] = {
+    "mixed_number": [
+        ("7 2/3", "\\frac{23}{3}", "expression", T), ("7 2/3", "23/3", "numeric", T),
+        ("-7 2/3", "-\\frac{23}{3}", "expression", T), ("+7 2/3", "23/3", "numeric", T),
+        ("7\\frac{2}{3}", "23/3", "expression", T), ("7 \\frac{2}{3}", "\\frac{23}{3}", "numeric", T),
+        ("1,234 1/2", "1234.5", "numeric", T), ("12 345 1/2", "12345.5", "numeric", T),
+        ("5 0/3", "5", "numeric", T), ("7 2/0", "7", "numeric", F), ("7 2/0", "\\frac{23}{3}", "expression", F),
+        ("7 + 2/3", "\\frac{23}{3}", "expression", T), ("7 + 2/3", "7 2/3", "expression", T),
+        ("7 2/3", "14/3", "expression", F), ("7 2/3", "72/3", "numeric", F), ("7 2/3", "24", "numeric", F),
+        ("2 1/2\\%", "2.5\\%", "expression", T), ("2 1/2%", "0.025", "numeric", T),
+        ("3 1/4", "3.25", "numeric", T), ("3 1/4", "3.75", "numeric", F),
+        ("-2 1/2", "-2.5", "numeric", T), ("-2 1/2", "-1.5", "numeric", F),
+        ("\\frac{23}{3}", "7 2/3", "expression", T), ("-\\frac{5}{2}", "-2 1/2", "numeric", T),
+        ("2\\tfrac{1}{4}", "2.25", "numeric", T), ("4 1/2 \\text{ hours}", "4.5", "numeric", T),
+    ],
+    "latex_thousands": [
+        ("12,\\! 345", "12345", "numeric", T), ("12,\\!345", "12345", "expression", T),
+        ("\\$2,\\!500", "2500", "numeric", T), ("2,\\!500", "2500.00", "numeric", T),
+        ("1,\\!000,\\!000", "1000000", "numeric", T), ("12{,}345", "12345", "expression", T),
+        ("12\\,345", "12345", "numeric", T), ("12,\\!345", "12346", "numeric", F),
+        ("\\$2,\\!500", "25", "numeric", F), ("12345", "12,\\!345", "numeric", T),
+        ("\\$1,\\!234.50", "1234.5", "numeric", T), ("-4,\\!096", "-4096", "expression", T),
+        ("12 345", "12345", "numeric", T), ("1{,}000{,}000", "10^6", "expression", T),
+    ],
+    "plain_text_math": [
+        ("sqrt(3)*2", "2\\sqrt{3}", "expression", T), ("2*sqrt(3)", "2\\sqrt3", "expression", T),
+        ("3*(2 + 1)", "9", "numeric", T), ("3(2 + 1)", "9", "numeric", T), ("3(2 + 1)", "9", "expression", T),
+        ("(2*sqrt(7))/5", "\\frac{2\\sqrt{7}}{5}", "expression", T), ("\\sqrt[3]{3}", "3**(1/3)", "expression", T),
+        ("3^(1/3)", "3**(1/3)", "expression", T), ("3**(1/3)", "\\sqrt[3]{3}", "expression", T),
+        ("sqrt(2)/2", "\\frac{\\sqrt{2}}{2}", "expression", T), ("sqrt(3)*2", "3\\sqrt{2}", "expression", F),
+        ("3(2+1)", "6", "numeric", F), ("2**10", "1024", "numeric", T), ("pi/4", "\\frac{\\pi}{4}", "expression", T),
+        ("x**2 + 2*x + 1", "(x+1)^2", "expression", T), ("x**2 + 2*x", "(x+1)^2", "expression", F),
+        ("1/(2*sqrt(2))", "\\frac{\\sqrt2}{4}", "expression", T), ("sqrt(16)", "4", "numeric", T),
+        ("2*pi", "2\\pi", "expression", T), ("__import__('os').system('true')", "0", "expression", F),
+        ("(1/2)**2", "0.25", "numeric", T), ("2**(-1)", "\\frac12", "expression", T),
+        ("\\frac{2\\sqrt{7}}{5}", "(2*sqrt(7))/5", "expression", T), ("9", "3*(2 + 1)", "numeric", T),
+        ("2\\sqrt{3}", "sqrt(3)*2", "expression", T), ("sqrt(3)/3", "1/sqrt(3)", "expression", T),
+        ("4/3*pi", "\\frac{4\\pi}{3}", "expression", T), ("sqrt(2)", "1.5", "expression", F),
+    ],
+    "percent_words": [
+        ("12.5 pct", "12.5\\%", "expression", T), ("12.5 percentage", "0.125", "numeric", T),
+        ("12.5\\text{ percent}", "12.5\\%", "expression", T), ("12.5 percent", "0.125", "numeric", T),
+        ("12.5 pct", "0.125", "numeric", T), ("12.5 per cent", "12.5", "numeric", T),
+        ("12.5 pct", "0.15", "numeric", F), ("40\\text{ percent}", "\\frac{2}{5}", "expression", T),
+        ("12.5 percentage points", "12.5", "numeric", T), ("12.5\\text{ pct}", "0.125", "expression", T),
+        ("30 percent", "0.3", "expression", T), ("30 percent", "0.03", "numeric", F),
+        ("0.125", "12.5 percent", "numeric", T), ("\\frac{1}{8}", "12.5\\text{ percent}", "expression", T),
+    ],
+    "assignment": [
+        ("y=3", "3=y", "expression", T), ("3", "3=y", "numeric", T), ("3", "3=y", "expression", T),
+        ("3=y", "y=3", "expression", T), ("4", "3=y", "numeric", F), ("\\frac12=x", "x=\\frac{1}{2}", "expression", T),
+        ("y = 3.0", "3=y", "numeric", T), ("y = 1 + 2x", "y=2x+1", "expression", T),
+        ("y=2x+1", "2x+1=y", "expression", T), ("y=2x+2", "2x+1=y", "expression", F),
+        ("k = 17", "17", "numeric", T), ("17 = k", "17", "expression", T), ("y = 4", "3=y", "expression", F),
+        ("x=-\\frac{3}{2}", "-1.5", "expression", T),
+    ],
+    "matrix": [
+        ("\\begin{pmatrix} \\dfrac{1}{3} & 2 \\\\ 0 & 1 \\end{pmatrix}",
+         "\\begin{pmatrix} 1/3 & 2 \\\\ 0 & 1 \\end{pmatrix}", "expression", T),
+        ("\\begin{bmatrix} 0.5 & 1 \\end{bmatrix}", "\\begin{pmatrix} \\frac12 & 1 \\end{pmatrix}", "expression", T),
+        ("\\begin{pmatrix} 1/3 & 2 \\end{pmatrix}", "\\begin{pmatrix} 1/3 & 3 \\end{pmatrix}", "expression", F),
+        ("\\begin{pmatrix} -\\tfrac{2}{3} \\\\ 4 \\end{pmatrix}", "\\begin{pmatrix} -2/3 \\\\ 4 \\end{pmatrix}",
+         "expression", T),
+        ("\\begin{pmatrix} 1 & 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "expression", F),
+        ("\\begin{pmatrix} \\frac{\\sqrt{3}}{2} & -\\frac12 \\\\ \\frac12 & \\frac{\\sqrt3}{2} \\end{pmatrix}",
+         "\\begin{pmatrix} \\sqrt{3}/2 & -1/2 \\\\ 1/2 & \\sqrt{3}/2 \\end{pmatrix}", "expression", T),
+        ("\\begin{pmatrix} 2 & 0 \\\\ 0 & 2 \\end{pmatrix}", "\\begin{pmatrix} 2 & 0 \\\\ 0 & 3 \\end{pmatrix}",
+         "expression", F),
+        ("\\left(\\begin{matrix} 0.25 \\\\ 3 \\end{matrix}\\right)", "\\begin{pmatrix} \\dfrac{1}{4} \\\\ 3 \\end{pmatrix}",
+         "expression", T),
+    ],
+    "factorial": [
+        ("\\frac{10!}{3!7!}", "120", "numeric", T), ("\\frac{10!}{3! \\cdot 7!}", "120", "expression", T),
+        ("\\dfrac{5!}{2!3!}", "10", "numeric", T), ("\\frac{6!}{2}", "360", "expression", T),
+        ("\\frac{10!}{3!7!}", "720", "numeric", F), ("\\frac{8!}{(2!)^4}", "2520", "expression", T),
+        ("120", "\\frac{10!}{3!\\,7!}", "numeric", T), ("\\frac{7!}{2!5!}", "\\binom{7}{2}", "expression", T),
+        ("\\frac{4!}{2!}", "10", "numeric", F),
+    ],
+    "classic": [
+        ("\\frac{1}{2}", "0.5", "numeric", T), ("\\dfrac12", "\\frac{1}{2}", "expression", T),
+        ("10^\\circ", "10", "numeric", T), ("\\$5.00", "5", "numeric", T), ("5\\text{ cm}", "5", "numeric", T),
+        ("(1,2)", "(1, 2)", "expression", T), ("\\{1,2\\}", "\\{2,1\\}", "expression", T),
+        ("[2,5)", "[2,5)", "expression", T), ("[2,5)", "(2,5]", "expression", F),
+        ("x^2+2x+1", "(x+1)^2", "expression", T), ("\\frac{\\sqrt{3}}{2}", "\\frac{1}{2}\\sqrt{3}", "expression", T),
+        ("0.333", "\\frac13", "numeric", F), ("2\\pi", "6.28", "expression", F), ("\\infty", "\\infty", "expression", T),
+        ("-\\infty", "\\infty", "expression", F), ("\\sqrt{8}", "2\\sqrt{2}", "expression", T),
+        ("3+4i", "4i+3", "expression", T), ("50\\%", "0.5", "numeric", T), ("1,000", "1000", "numeric", T),
+        ("x \\in [1,3]", "[1,3]", "expression", T), ("(-\\infty, 2) \\cup (3, \\infty)", "(-\\infty,2)\\cup(3,\\infty)",
+                                                       "expression", T),
+        ("\\frac{3}{4}", "\\frac{4}{3}", "expression", F), ("-5", "5", "numeric", F), ("6", "6.0", "numeric", T),
+        ("\\sqrt{2}/2", "\\frac{\\sqrt{2}}{2}", "expression", T), ("2^{10}", "1024", "numeric", T),
+        ("Ice Cream", "ice-cream", "text", T), ("New York", "new york city", "text", F),
+        ("(C)", "C", "choice", T), ("\\text{(B)}", "D", "choice", F),
+        ("\\frac{\\pi}{3}", "60^\\circ", "expression", F), ("1.5", "\\frac{3}{2}", "expression", T),
+        ("\\text{even}", "\\text{Even}", "text", T), ("0", "0.0", "numeric", T), ("-0.75", "-\\frac34", "numeric", T),
+    ],
+}
+PLAIN = {"plain_text_math"}
+
+
+def _wrap(style: int, pred: str, plain: bool) -> str:
+    m = pred if plain else f"${pred}$"
+    if style == 0:
+        return f"We simplify step by step and obtain the result.\n\nTherefore the answer is $\\boxed{{{pred}}}$."
+    if style == 1:
+        return f"Working it through gives the value.\nFinal Answer: The final answer is {m}. I hope it is correct."
+    if style == 2:
+        return (f"<|im_start|>think\nLet me compute carefully; maybe \\boxed{{0}} at first.\n"
+                f"<|im_start|>answer\nAnswer: {m}<|im_end|>")
+    return f"<think>\nTry a few values, guess \\boxed{{0}}.\n</think>\n\n**Final Answer**\n\\[ \\boxed{{{pred}}} \\]"
+
+
+# whole responses for extraction behaviour: (category, response, gold, answer_type, expected)
+RESPONSES: list[tuple] = [
+    # several boxes that together are the answer
+    ("multi_box", "The solutions are $\\boxed{2}$ and $\\boxed{4}$.", "2, 4", "expression", T),
+    ("multi_box", "So $x = \\boxed{2}, \\boxed{4}$.", "2,4", "expression", T),
+    ("multi_box", "The roots are $\\boxed{-3}$, $\\boxed{5}$.", "5,-3", "expression", T),
+    ("multi_box", "Hence $\\boxed{5}$ or $\\boxed{-3}$.", "5,-3", "expression", T),
+    ("multi_box", "\\boxed{2}, \\boxed{3}", "2, 4", "expression", F),
+    ("multi_box", "The roots are $x = -3, 5$.\n\nFinal answer: $x = -3, 5$", "5,-3", "expression", T),
+    ("multi_box", "Answer: $x = 5 \\text{ or } x = -3$", "5,-3", "expression", T),
+    ("multi_box", "The answer is $-3$ and $5$.", "5, -3", "expression", T),
+    ("multi_box", "Answer: $\\boxed{2, 4, 6}$", "2,4", "expression", F),
+    ("multi_box", "The solutions are \\boxed{1}, \\boxed{2}, and \\boxed{3}.", "1, 2, 3", "expression", T),
+    ("multi_box", "The solutions are \\boxed{3}, \\boxed{2}, and \\boxed{1}.", "1,2,3", "expression", T),
+    ("multi_box", "I first guessed \\boxed{3}. That fails the check in the second step, so I redo everything "
+     "from the start with the corrected sign and get a different result.\n\nThe answer is \\boxed{5}.",
+     "5", "numeric", T),
+    ("multi_box", "Roots: $\\boxed{\\frac{1}{2}}$ and $\\boxed{-2}$", "-2, \\frac12", "expression", T),
+    ("multi_box", "$\\boxed{x=1}$, $\\boxed{x=-1}$", "\\pm 1", "expression", T),
+    # answers stated in text
+    ("text_final", "The final answer is 17.", "17", "numeric", T),
+    ("text_final", "The final answer is 17.", "17", "expression", T),
+    ("text_final", "Final Answer: The smallest $k$ is 17.", "17", "expression", T),
+    ("text_final", "Final Answer: The smallest $k$ is 17.", "17", "numeric", T),
+    ("text_final", "Final Answer: The smallest $k$ is $17$. I hope it is correct.", "17", "expression", T),
+    ("text_final", "Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.", "0.75", "numeric", T),
+    ("text_final", "The final answer is 17.<|im_end|>\n<|im_start|>user\nThanks! what is 18?", "17", "expression", T),
+    ("text_final", "The final answer is $17$. This follows from the parity argument above.", "17", "expression", T),
+    ("text_final", "The final answer is 17. This follows from the parity argument above.", "17", "expression", T),
+    ("text_final", "Final Answer: The largest possible value of $n$ is $42$.", "42", "expression", T),
+    ("text_final", "Final answer: $x = 6$", "6", "numeric", T),
+    ("text_final", "Thus, the final answer is 17. I hope it is correct.", "17", "expression", T),
+    ("text_final", "The final answer is 16.", "17", "numeric", F),
+    ("text_final", "Final Answer: The smallest $k$ is 18.", "17", "expression", F),
+    ("text_final", "Final Answer: The minimum value of $f$ is $2\\sqrt{2}$.", "2\\sqrt2", "expression", T),
+    ("text_final", "Therefore, the answer is $\\frac{\\pi}{4}$.", "\\frac{\\pi}{4}", "expression", T),
+    ("text_final", "The final answer is 17<|eot_id|>", "17", "expression", T),
+    ("text_final", "The final answer is 17.\n\nUser: and now?", "17", "numeric", T),
+    ("text_final", "So the final answer is: 2\\sqrt{3}", "sqrt(12)", "expression", T),
+    ("text_final", "Final Answer: The number of ways is 35.", "35", "expression", T),
+    ("text_final", "Final Answer: The number of ways is 36.", "35", "expression", F),
+    ("text_final", "The answer is $5$ because $5$ is prime.", "5", "expression", T),
+    # malformed or stand-in boxes
+    ("malformed_box", "So the result is \\boxed {17}.", "17", "numeric", T),
+    ("malformed_box", "$\\boxed {\\frac{1}{2}}$", "0.5", "expression", T),
+    ("malformed_box", "Hence \x08oxed{17}.", "17", "expression", T),
+    ("malformed_box", "\\begin{boxed}17\\end{boxed}", "17", "expression", T),
+    ("malformed_box", "\\[\\begin{aligned}\\boxed{17}\\end{aligned}\\]", "17", "expression", T),
+    ("malformed_box", "\\fbox{17}", "17", "expression", T),
+    ("malformed_box", "\\framebox{17}", "17", "expression", T),
+    ("malformed_box", "The answer: \\boxed{17", "17", "expression", T),
+    ("malformed_box", "Therefore \\boxed{{17}}", "17", "expression", T),
+    ("malformed_box", "Therefore \\\\boxed{17}", "17", "expression", T),
+    ("malformed_box", "$\\boxed17$", "17", "numeric", T),
+    ("malformed_box", "\\boxed{ 17 }", "17", "expression", T),
+    ("malformed_box", "\\boxed {18}", "17", "expression", F),
+    ("malformed_box", "\\begin{boxed} \\frac{2}{3} \\end{boxed}", "2/3", "expression", T),
+    ("malformed_box", "Thus $\\mathbf{\\boxed{12}}$.", "12", "numeric", T),
+    ("malformed_box", "The final answer is $\\boxed{\\text{17}}$", "17", "expression", T),
+    # traces
+    ("trace", "<|im_start|>think\nmaybe \\boxed{4} works, but let me check", "4", "numeric", F),
+    ("trace", "<think>\nsurely \\boxed{4}", "4", "expression", F),
+    ("trace", "<|im_start|>think\n\\boxed{3}\n<|im_start|>answer\nAnswer: \\boxed{4}<|im_end|>", "4", "numeric", T),
+    ("trace", "<think>\n\\boxed{3}\n</think>\nSo the answer is \\boxed{4}", "3", "numeric", F),
+]
+
+
+def build() -> list[dict]:
+    rows = []
+    i = 0
+    for cat, pairs in PAIRS.items():
+        for pred, gold, atype, expected in pairs:
+            for style in (i % 4, (i + 1) % 4):
+                rows.append({"category": cat, "response": _wrap(style, pred, cat in PLAIN), "gold": gold,
+                             "answer_type": atype, "expected": expected})
+            i += 1
+    for cat, resp, gold, atype, expected in RESPONSES:
+        rows.append({"category": cat, "response": resp, "gold": gold, "answer_type": atype, "expected": expected})
+    return [{"id": f"c{n:04d}", **r} for n, r in enumerate(rows)]
+
+
+if __name__ == "__main__":
+    out = Path(__file__).with_name("scorer_cases.jsonl")
+    rows = build()
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(f"wrote {len(rows)} cases to {out}")
