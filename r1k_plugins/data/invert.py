@@ -113,7 +113,7 @@ def parse_teacher_reply(text: str) -> dict:
     answer; a JSON draft inside the thinking is never used, and an unclosed thinking section fails.
     Returns ``{"reverse_question", "reverse_answer", "reasoning"}`` (strings) or raises BadReply(reason).
     """
-    from ..scoring import split_reasoning
+    from ..eval.scoring import split_reasoning
     from .teacher.engine import BadReply
 
     _, final, finished = split_reasoning(text or "")
