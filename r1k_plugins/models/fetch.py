@@ -334,7 +334,7 @@ def materialize(cached: Path, out: Path, overwrite: bool = False) -> bool:
             raise R1KError(f"--out {out}: is a file; give a folder")
         if any(out.iterdir()):
             if not overwrite:
-                raise R1KError(f"--out {out}: folder is not empty and holds another model; "
+                raise R1KError(f"--out {out}: folder is not empty (and is not this model); "
                                "pass --overwrite to replace it, or choose another folder")
     if not out.parent.is_dir():
         raise R1KError(f"--out {out}: parent folder {out.parent} does not exist (mkdir -p {out.parent})")
