@@ -157,7 +157,7 @@ def _lmeval_samples(out: Path, task: str) -> list[dict]:
 def test_lm_eval_and_inspect_on_the_real_model(smollm2, tmp_path):
     from inspect_ai.log import list_eval_logs, read_eval_log
 
-    from r1k_plugins.scoring import extract_answer
+    from r1k_plugins.eval.scoring import extract_answer
 
     n, toks = 2, 48
     run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={smollm2},dtype=float32",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import R1KError
 from ..io import dumps_line
 from .schema import FIELDS, Record
 

@@ -51,7 +51,7 @@ def _records_or_prerequisite_error(name: str, data, limit):
     """Bad -T values -> Inspect's PrerequisiteError, which it prints as one plain line (no trace)."""
     from inspect_ai._util.error import PrerequisiteError
 
-    from .errors import R1KError
+    from ..errors import R1KError
 
     try:
         if data is not None and not isinstance(data, str):
