@@ -99,7 +99,7 @@ def _steps(steps: list[tuple[str, list[str], Path | None]], log: Path, env: dict
         raise failed
 
 
-QUICK = {"n": 200, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps": 16, "dpo_save": 4}
+QUICK = {"n": 150, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps": 16, "dpo_save": 4}
 
 
 @click.command("demo", context_settings={"help_option_names": ["-h", "--help"]})
