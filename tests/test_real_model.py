@@ -207,3 +207,48 @@ def test_lora_sft_steps_on_the_real_model(smollm2, synth_data, tmp_path):
     assert set(base) == set(merged)
     moved = {k for k in base if not torch.equal(base[k], merged[k])}
     assert moved and all(k.split(".")[-2] in ("q_proj", "k_proj", "v_proj", "o_proj") for k in moved)
+
+
+@pytestmark_real
+def test_probe_on_the_real_tokenizer(smollm2, synth_data, tmp_path):
+    """The probe with SmolLM2's own tokenizer and ChatML template equals the unbatched reference."""
+    from test_probe import _reference
+    from transformers import AutoTokenizer
+
+    out, per = tmp_path / "p.json", tmp_path / "items.jsonl"
+    run("r1k", "probe", "direction", "--model", smollm2, "--data", synth_data / "test.jsonl", "--out", out,
+        "--per-item", per, "--limit", 2, "--max-tokens", 48, "--batch-size", 3, "--quiet", check=True)
+    rows = [json.loads(l) for l in per.read_text().splitlines()]
+    assert len(rows) == 4
+    tok = AutoTokenizer.from_pretrained(smollm2)
+    for r in rows:
+        assert r["prompt"].startswith("<|im_start|>") and r["prompt"].endswith("<|im_start|>assistant\n")
+        assert r["n_plus"] == min(48, len(tok(r["y_plus_text"], add_special_tokens=False)["input_ids"]))
+        assert -8.0 < r["y_minus"] < r["y_plus"] + 3.0 < 3.0  # a pretrained model: plausible per-token log-probs
+    for r, (p, m) in zip(rows, _reference(smollm2, rows, 48)):
+        assert abs(r["y_plus"] - p) < 1e-4 and abs(r["y_minus"] - m) < 1e-4
+
+
+@pytestmark_real
+def test_real_model_as_teacher_and_solver(smollm2, tmp_path):
+    """SmolLM2 as a real (weak) teacher and solver: every item is accounted for on real model text."""
+    from test_teacher import _manifest, _pair_file, _write
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(src, ["Tom has 3 apples and buys 5 more. How many apples does he have?",
+                 "A box holds 4 rows of 6 eggs. How many eggs are in the box?"])
+    p = run("r1k", "data", "invert", src, "--teacher", f"hf:{smollm2}", "--out", out, "--no-progress",
+            "--max-tokens", "160", "--max-retries", "0", "--no-cache", check=True)
+    m = _manifest(out)
+    c = m["counts"]
+    assert c["forward"] == 2 and c["inverted"] + c["skipped"] + c["failed"] == 2
+    assert m["stats"]["requests"] == 2 and m["stats"]["completion_tokens"] > 0
+    lines = [json.loads(l) for l in out.read_text().splitlines()]
+    assert sum(1 for r in lines if r["direction"] == "reverse") == c["inverted"]
+    assert "2 forward" in p.stdout
+    rep = tmp_path / "rep.json"
+    _pair_file(tmp_path / "r.jsonl")
+    run("r1k", "data", "verify", tmp_path / "r.jsonl", "--solver", f"hf:{smollm2}", "--max-tokens", "96",
+        "--report", rep, "--no-progress", "--no-cache", check=True)
+    solver = json.loads(rep.read_text())["solver"]
+    assert solver["answered"] + solver["failed"] == 5
