@@ -256,7 +256,7 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
     _steps(evals, log, env, jobs)
 
     # 6. leaderboard
-    inputs = [str(root / "results" / "lm_eval"), str(root / "results" / "probe")] + \
+    inputs = [str(root / "results" / "lm_eval"), str(root / "results" / "probe" / "probe.json")] + \
         ([str(root / "results" / "inspect")] if use_inspect else [])
     _steps([("leaderboard", [_exe("r1k"), "leaderboard", "export", *inputs, "--out", str(root / "leaderboard"),
                              "--baseline", "base"], None)], log, env, 1)

@@ -204,14 +204,19 @@ def _family(arm: str) -> str:
 
 
 def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
-    """Δ curves [(label, color, style, xs, stat list)] and y± curves, and where DPO begins on x."""
+    """Δ curves [(label, color, style, xs, stat list)] and y± curves, and where DPO begins on x
+    (at the last epoch of the SFT arm it continues)."""
     runs: dict[tuple[str, str | None], list[dict]] = {}
     for c in probe["checkpoints"]:
         if c["arm"] == "base":
             continue
         runs.setdefault((c["arm"], c["run"]), []).append(c)
-    sft_end = max((c["epoch"] or 0.0 for (arm, _), cs in runs.items() if _family(arm) != "dpo" for c in cs),
-                  default=0.0)
+    ends: dict[str, float] = {}
+    for (arm, _), cs in runs.items():
+        if _family(arm) != "dpo":
+            ends[arm] = max([ends.get(arm, 0.0)] + [c["epoch"] or 0.0 for c in cs])
+    sft_end = max(ends.values(), default=0.0)
+    dpo_start = None
     deltas, ys = [], []
     for (arm, run), cs in runs.items():
         fam = _family(arm)
@@ -219,7 +224,9 @@ def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
         if fam == "dpo":
             steps = [c["step"] or 0 for c in cs]
             top = max(steps) or 1
-            xs = [sft_end + s / top for s in steps]  # DPO continues the mixed arm over one x unit
+            start = ends.get(arm.split(" -> ")[0], sft_end)  # where its SFT parent arm ended
+            dpo_start = start if dpo_start is None else min(dpo_start, start)
+            xs = [start + s / top for s in steps]  # DPO continues its parent arm over one x unit
         else:
             xs = [c["epoch"] if c["epoch"] is not None else float(i + 1) for i, c in enumerate(cs)]
         color = COLORS.get(fam, COLORS["other"])
@@ -238,7 +245,7 @@ def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
                        "s": [c["summary"]["all"]["y_plus"] for c in cs]})
             ys.append({"label": f"{short} y−", "color": color, "style": ":", "x": xs,
                        "s": [c["summary"]["all"]["y_minus"] for c in cs]})
-    return deltas, ys, sft_end
+    return deltas, ys, sft_end if dpo_start is None else dpo_start
 
 
 def _draw(ax, curves: list[dict]) -> None:
