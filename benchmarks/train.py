@@ -8,6 +8,7 @@ number. The ratio r1k / plain should be >= 0.95.
 
     python benchmarks/train.py                     # sft and dpo, 3 alternating repeats each
     python benchmarks/train.py --stage sft --repeats 5 --pairs 300 --keep /tmp/bench
+    python benchmarks/train.py --processes         # 1 CPU process vs a 2-process accelerate launch
 
 ``--tiny-accuracy`` instead runs the documented tiny pipeline (tiny-model, then ``r1k-train sft
 --config tiny-sft`` on the embedded synth train split) and scores greedy generations on the first
@@ -192,6 +193,44 @@ def run_plain(stage: str, model: Path, data: Path, out: Path, kwargs: dict) -> d
     return {"runtime": r["metrics"]["train_runtime"], "steps": r["global_step"], "config": r["config"]}
 
 
+def run_launch(stage: str, model: Path, data: Path, out: Path, nproc: int) -> float:
+    """train_runtime of r1k-train on ``nproc`` CPU processes (one thread each) at the same global batch."""
+    import socket
+
+    per_device = (16 if stage == "sft" else 8) // nproc
+    args = [stage, "--config", RECIPE[stage], "--model", str(model), "--data", str(data), "--output-dir", str(out)]
+    for o in overrides(stage) + [f"per_device_train_batch_size={per_device}"]:
+        args += ["--set", o]
+    env = dict(os.environ, OMP_NUM_THREADS="1", ACCELERATE_DISABLE_RICH="1")
+    if nproc == 1:
+        cmd = [sys.executable, "-m", "r1k_plugins.training.cli", *args]
+    else:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cmd = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", str(nproc),
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", str(port), "-m", "r1k_plugins.training.cli", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"{nproc}-process r1k-train failed:\n{proc.stderr[-3000:]}")
+    return json.loads((out / "r1k_run.json").read_text())["final_metrics"]["train_runtime"]
+
+
+def bench_processes(stage: str, work: Path, model: Path, data: Path, repeats: int) -> dict:
+    """One process (one thread) against `accelerate launch --num_processes 2` (one thread each), same batch."""
+    tokens = dataset_tokens(stage, rows_for(stage, data), model)
+    one, two = [], []
+    for i in range(repeats):
+        for n in ((1, 2) if i % 2 == 0 else (2, 1)):
+            t = run_launch(stage, model, data, work / f"{stage}-{n}proc-{i}", n)
+            (one if n == 1 else two).append(t)
+    t1, t2 = statistics.median(one), statistics.median(two)
+    return {"stage": stage, "tokens": tokens, "one_process_s": one, "two_process_s": two,
+            "one_process_tokens_per_s": tokens / t1, "two_process_tokens_per_s": tokens / t2,
+            "two_process_tokens_per_s_per_process": tokens / t2 / 2, "scaling": t1 / t2}
+
+
 def config_diff(a: dict, b: dict) -> list[str]:
     keys = (set(a) | set(b)) - IGNORE_IN_DIFF
     return sorted(k for k in keys if json.dumps(a.get(k), sort_keys=True, default=str)
@@ -234,6 +273,9 @@ def main() -> None:
     ap.add_argument("--tiny-accuracy", action="store_true",
                     help="score the documented tiny SFT on synth test items instead of timing")
     ap.add_argument("--items", type=int, default=50, help="--tiny-accuracy: synth test items to score")
+    ap.add_argument("--processes", action="store_true",
+                    help="instead: r1k-train on 1 CPU process vs accelerate launch --num_processes 2 (gloo), one thread "
+                         "each, same global batch; tokens/s total and per process")
     ap.add_argument("--plain-worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plain_worker:
@@ -264,6 +306,16 @@ def main() -> None:
         data = work / f"{stage}-train.jsonl"
         write_records(data, train)
         t0 = time.time()
+        if args.processes:
+            r = bench_processes(stage, work, model, data, args.repeats)
+            results.append(r)
+            print(f"\n[{stage}] {r['tokens']:,} tokens/epoch ({time.time() - t0:.0f}s wall)")
+            print(f"  train_runtime 1 process  : {', '.join(f'{t:.2f}' for t in r['one_process_s'])} s")
+            print(f"  train_runtime 2 processes: {', '.join(f'{t:.2f}' for t in r['two_process_s'])} s")
+            print(f"  tokens/s (median)  1 process {r['one_process_tokens_per_s']:,.0f}   2 processes "
+                  f"{r['two_process_tokens_per_s']:,.0f} ({r['two_process_tokens_per_s_per_process']:,.0f} per process)"
+                  f"   scaling {r['scaling']:.2f}x")
+            continue
         r = bench(stage, work, model, data, args.repeats)
         results.append(r)
         print(f"\n[{stage}] {r['rows']} rows, {r['steps']} steps/epoch, {r['tokens']:,} tokens/epoch "
