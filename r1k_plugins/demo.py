@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -41,57 +42,72 @@ def _fail(title: str, code: int, log: Path) -> R1KError:
                     + " | ".join(l.strip() for l in tail if l.strip())[-600:])
 
 
-def _steps(steps: list[tuple[str, list[str], Path | None]], log: Path, env: dict, jobs: int) -> None:
-    """Run (title, command, done-marker) steps, ``jobs`` at a time; each one's output goes to demo.log.
+@dataclass
+class Step:
+    title: str
+    cmd: list[str]
+    marker: Path | None = None    # touched on success; its presence skips the step (resume)
+    skip_if: Path | None = None   # an output whose presence means the step is done
+    after: tuple[str, ...] = ()   # titles of the steps it needs
 
-    A step whose marker exists is skipped; a finished step touches its marker (resume)."""
-    todo = [s for s in steps if s[2] is None or not s[2].exists()]
+
+def _steps(steps: list[Step], log: Path, env: dict, jobs: int) -> None:
+    """Run steps ``jobs`` at a time, each as soon as the steps it needs have finished (list order
+    breaks ties); each one's output goes to demo.log. Finished steps are skipped (resume)."""
+    done = {s.title for s in steps if (s.marker is not None and s.marker.exists())
+            or (s.skip_if is not None and s.skip_if.exists())}
+    todo = [s for s in steps if s.title not in done]
     if not todo:
         return
     env = dict(env)
     if jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // jobs))
-    running: list[tuple[str, subprocess.Popen, Path, float, Path | None]] = []
+    running: list[tuple[Step, subprocess.Popen, Path, float]] = []
     failed: R1KError | None = None
     logs = log.parent / ".logs"
     logs.mkdir(exist_ok=True)
 
-    def reap(block: bool) -> None:
+    def reap() -> None:
         nonlocal failed
         for item in list(running):
-            title, proc, plog, t0, marker = item
-            code = proc.wait() if block else proc.poll()
+            step, proc, plog, t0 = item
+            code = proc.poll()
             if code is None:
                 continue
             running.remove(item)
             with open(log, "a", encoding="utf-8") as fh:
                 fh.write(plog.read_text(encoding="utf-8", errors="replace"))
             if code != 0:
-                failed = failed or _fail(title, code, plog)
+                failed = failed or _fail(step.title, code, plog)
             else:
-                if marker is not None:
-                    marker.touch()
-                click.echo(f"    done: {title} ({time.time() - t0:.0f}s)")
-            if block:
-                return
+                if step.marker is not None:
+                    step.marker.touch()
+                done.add(step.title)
+                click.echo(f"    done: {step.title} ({time.time() - t0:.0f}s)")
 
     try:
-        for i, (title, cmd, marker) in enumerate(todo):
-            while len(running) >= jobs:
-                reap(block=False)
-                if len(running) >= jobs:
-                    time.sleep(0.2)
-            if failed:
-                break
-            click.echo(f"==> {title}\n    $ {' '.join(cmd)}")
-            plog = logs / f"step-{os.getpid()}-{i}.log"
-            with open(plog, "w", encoding="utf-8") as fh:
-                fh.write(f"\n$ {' '.join(cmd)}\n")
-                fh.flush()
-                proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
-            running.append((title, proc, plog, time.time(), marker))
+        n = 0
+        while (todo or running) and not failed:
+            ready = [s for s in todo if all(a in done for a in s.after)]
+            if ready and len(running) < jobs:
+                step = ready[0]
+                todo.remove(step)
+                click.echo(f"==> {step.title}\n    $ {' '.join(step.cmd)}")
+                plog = logs / f"step-{os.getpid()}-{n}.log"
+                n += 1
+                with open(plog, "w", encoding="utf-8") as fh:
+                    fh.write(f"\n$ {' '.join(step.cmd)}\n")
+                    fh.flush()
+                    proc = subprocess.Popen(step.cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+                running.append((step, proc, plog, time.time()))
+                continue
+            if not running:  # nothing runs and nothing can start: a dependency never ran
+                raise R1KError(f"demo: steps {', '.join(s.title for s in todo)} wait for steps that did not run")
+            time.sleep(0.2)
+            reap()
         while running:
-            reap(block=True)
+            time.sleep(0.2)
+            reap()
     finally:
         for _, proc, *_ in running:
             proc.terminate()
@@ -186,46 +202,48 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
         write_records(test, te)
         click.echo(f"==> data: {len(tr)} train / {len(te)} test records in {root / 'data'}")
 
-    # 2. base model
+    # 2. base model, 3. SFT arms, 4. DPO on mixed SFT, 5. the probe on every checkpoint and the
+    # harnesses on every final model: one list of steps, each started as soon as what it needs is done
+    steps: list[Step] = []
     base = root / "models" / "base"
-    if not (base / "config.json").exists():
-        if "fetch" in spec:
-            _steps([(f"fetch {spec['fetch']}", [_exe("r1k"), "models", "fetch", spec["fetch"], "--out", str(base),
-                                                "--overwrite"], None)], log, env, 1)
-        else:
-            _steps([("tiny base model", [_exe("r1k-train"), "tiny-model", "--out", str(base), "--data", str(train),
-                                         "--overwrite"], None)], log, env, 1)
+    if "fetch" in spec:
+        base_step = f"fetch {spec['fetch']}"
+        steps.append(Step(base_step, [_exe("r1k"), "models", "fetch", spec["fetch"], "--out", str(base),
+                                      "--overwrite"], skip_if=base / "config.json"))
+    else:
+        base_step = "tiny base model"
+        steps.append(Step(base_step, [_exe("r1k-train"), "tiny-model", "--out", str(base), "--data", str(train),
+                                      "--overwrite"], skip_if=base / "config.json"))
     models: dict[str, Path] = {"base": base}
+    made_by: dict[str, str] = {"base": base_step}
 
-    # 3. SFT arms (in parallel), 4. DPO
     extra = ["--set", f"max_steps={sft_steps}"] if sft_steps else []
     if quick and not sft_steps and "sft_steps" not in spec:
         extra = ["--set", f"num_train_epochs={QUICK['sft_epochs']}"]
     if "sft_steps" in spec:
         extra = ["--set", f"max_steps={sft_steps or spec['sft_steps']}", "--set", f"save_steps={spec['sft_save']}"]
-    sft = []
-    for arm in arm_list:
+    # mixed first: it is the longest SFT run and DPO waits for it
+    for arm in sorted(arm_list, key=lambda a: a != "mixed"):
         d = root / "models" / f"{arm}-sft"
         models[f"{arm}-sft"] = d
-        if not (d / "r1k_run.json").exists():
-            sft.append((f"SFT on {arm} data", [_exe("r1k-train"), "sft", "--config", spec["sft"], "--model", str(base),
-                                              "--data", str(train), "--mode", arm, "--output-dir", str(d),
-                                              "--overwrite", *extra], None))
-    _steps(sft, log, env, jobs)
+        made_by[f"{arm}-sft"] = f"SFT on {arm} data"
+        steps.append(Step(f"SFT on {arm} data", [_exe("r1k-train"), "sft", "--config", spec["sft"], "--model",
+                                                 str(base), "--data", str(train), "--mode", arm, "--output-dir",
+                                                 str(d), "--overwrite", *extra],
+                          skip_if=d / "r1k_run.json", after=(base_step,)))
     if dpo:
         d = root / "models" / "mixed-sft-dpo"
         models["mixed-sft-dpo"] = d
+        made_by["mixed-sft-dpo"] = "DPO on mixed-SFT"
         dsrc = spec if "dpo_steps" in spec else (QUICK if quick else None)
         dextra = ["--set", f"max_steps={dsrc['dpo_steps']}", "--set", f"save_steps={dsrc['dpo_save']}"] if dsrc else []
         if dpo_steps:
             dextra += ["--set", f"max_steps={dpo_steps}"]
-        if not (d / "r1k_run.json").exists():
-            _steps([("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", spec["dpo"],
-                                          "--model", str(models["mixed-sft"]), "--data", str(train),
-                                          "--output-dir", str(d), "--overwrite", *dextra], None)], log, env, 1)
+        steps.append(Step("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", spec["dpo"],
+                                               "--model", str(models["mixed-sft"]), "--data", str(train),
+                                               "--output-dir", str(d), "--overwrite", *dextra],
+                          skip_if=d / "r1k_run.json", after=("SFT on mixed data",)))
 
-    # 5. the probe on every checkpoint, and the harnesses on every final model (in parallel)
-    evals = []
     probe_cmd = [_exe("r1k"), "probe", "direction", "--model", str(base.resolve())]
     for name, path in models.items():
         if name != "base":
@@ -235,31 +253,32 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
     probe_cmd += ["--with-start", "--data", str(test.resolve()), "--max-tokens", str(probe_tokens),
                   "--out", str((root / "results" / "probe" / "probe.json").resolve()),
                   "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]
-    evals.append(("probe: directional distinction on every checkpoint", probe_cmd, done / "probe"))
+    steps.append(Step("probe: directional distinction on every checkpoint", probe_cmd, marker=done / "probe",
+                      after=tuple(made_by.values())))
     meta = json.dumps({"r1k_data": str(test.resolve())})
     for name, path in models.items():
-        evals.append((f"lm-eval on {name}", [
+        steps.append(Step(f"lm-eval on {name}", [
             _exe("lm_eval"), "run", "--model", "hf",
             "--model_args", f"pretrained={path.resolve()},dtype=float32",
             "--tasks", "r1k_forward,r1k_reverse,r1k_direction", "--metadata", meta,
             "--limit", str(limit), "--apply_chat_template", "--batch_size", "8",
             "--gen_kwargs", f"max_gen_toks={max_new_tokens}",
             "--output_path", str((root / "results" / "lm_eval").resolve()), "--log_samples",
-        ], done / f"lm_eval-{name}"))
+        ], marker=done / f"lm_eval-{name}", after=(made_by[name],)))
         if use_inspect:
-            evals.append((f"Inspect on {name}", [
+            steps.append(Step(f"Inspect on {name}", [
                 _exe("inspect"), "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse",
                 "--model", "hf/local", "-M", f"model_path={path.resolve()}", "-M", "do_sample=false",
                 "-T", f"data={test.resolve()}", "-T", f"limit={limit}", "-T", f"max_tokens={max_new_tokens}",
                 "--log-dir", str((root / "results" / "inspect").resolve()), "--display", "none",
-            ], done / f"inspect-{name}"))
-    _steps(evals, log, env, jobs)
+            ], marker=done / f"inspect-{name}", after=(made_by[name],)))
+    _steps(steps, log, env, jobs)
 
     # 6. leaderboard
     inputs = [str(root / "results" / "lm_eval"), str(root / "results" / "probe" / "probe.json")] + \
         ([str(root / "results" / "inspect")] if use_inspect else [])
-    _steps([("leaderboard", [_exe("r1k"), "leaderboard", "export", *inputs, "--out", str(root / "leaderboard"),
-                             "--baseline", "base"], None)], log, env, 1)
+    _steps([Step("leaderboard", [_exe("r1k"), "leaderboard", "export", *inputs, "--out", str(root / "leaderboard"),
+                                 "--baseline", "base"])], log, env, 1)
     md = root / "leaderboard" / "leaderboard.md"
     if md.exists():
         click.echo("\n" + md.read_text(encoding="utf-8"))

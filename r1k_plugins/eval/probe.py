@@ -30,7 +30,7 @@ from ..errors import R1KError
 
 PROMPT_DIRECTIONS = ("forward", "reverse")
 # Rows of logits materialised at once: at most this many bytes of float32 logits per chunk.
-LOGITS_CHUNK_BYTES = 64 << 20
+LOGITS_CHUNK_BYTES = 128 << 20
 # A model whose decoder + output head does not reproduce its own logits (extra scaling, exotic
 # heads) is scored through its full forward pass instead, one sequence at a time.
 SELF_CHECK_TOL = {"float32": 1e-4, "float64": 1e-6}
@@ -141,6 +141,27 @@ def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
 
     softcap, mul, div = _head_scale(config)
     out = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
+    w = getattr(head, "weight", None)
+    if isinstance(head, torch.nn.Linear) and w.dtype == torch.float32 and hidden.dtype == torch.float32:
+        # float32 head: one reused logits buffer, everything in place (no per-chunk allocations)
+        buf = torch.empty((min(chunk_rows, hidden.shape[0]), w.shape[0]), dtype=torch.float32, device=hidden.device)
+        for s in range(0, hidden.shape[0], chunk_rows):
+            h = hidden[s:s + chunk_rows]
+            lg = buf[:h.shape[0]]
+            torch.matmul(h, w.t(), out=lg)
+            if head.bias is not None:
+                lg.add_(head.bias)
+            if mul != 1.0:
+                lg.mul_(mul)
+            if div != 1.0:
+                lg.div_(div)
+            if softcap:
+                lg.div_(softcap).tanh_().mul_(softcap)
+            tgt = lg.gather(1, targets[s:s + chunk_rows, None])[:, 0]
+            m = lg.max(dim=1).values
+            lg.sub_(m[:, None]).exp_()
+            out[s:s + chunk_rows] = tgt - m - lg.sum(dim=1).log()
+        return out
     for s in range(0, hidden.shape[0], chunk_rows):
         logits = head(hidden[s:s + chunk_rows]).float()
         if mul != 1.0:
