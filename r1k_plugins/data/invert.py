@@ -203,7 +203,7 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
     """
     from .importers import classify_answer
     from .teacher.backends import GenParams, make_backend, parse_spec
-    from .teacher.engine import Job, ResponseCache, RunStats, cache_key, run_jobs
+    from .teacher.engine import Job, ResponseCache, RunStats, head_digest, item_key, run_jobs
     from .teacher.prompts import get_prompt
 
     spec = parse_spec(strat.spec)
@@ -213,7 +213,8 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
     have_reverse = {r.pair_id for r in records if r.direction == "reverse"}
     fwd = [r for r in records if r.direction == "forward"]
     done = load_partial(partial)
-    params, shared = gen.to_dict(), len(prompt.context())
+    context = prompt.context()
+    head = head_digest(prompt_version=prompt.version, teacher=spec.label, params=gen.to_dict(), context=context)
     outcome: dict[str, tuple[str, str]] = {}  # forward id -> (status, reason)
     made: dict[str, Record] = {}  # pair_id -> reverse record
     seen: set[str] = set()
@@ -231,9 +232,8 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
             made[rec.pair_id] = done[rec.pair_id]
             outcome[rec.id] = ("resumed", "")
         else:
-            msgs = prompt.messages(rec.question, rec.answer)
-            jobs.append(Job(rec.id, msgs, cache_key(prompt_version=prompt.version, teacher=spec.label,
-                                                    params=params, messages=msgs, shared=shared), rec))
+            own = prompt.item(rec.question, rec.answer)
+            jobs.append(Job(rec.id, context + own, item_key(head, own), rec))  # = cache_key(...) of the messages
 
     def accept(job, comp):
         obj = parse_teacher_reply(comp.text)

@@ -69,7 +69,16 @@ def cache_key(*, prompt_version: str, teacher: str, params: dict, messages: list
     their part of the key is computed once per run.
     """
     head = _head_digest(prompt_version, teacher, dumps_line(params), dumps_line(messages[:shared]))
-    return hashlib.sha256((head + dumps_line(messages[shared:])).encode()).hexdigest()
+    return item_key(head, messages[shared:])
+
+
+def item_key(head: str, item_messages: list[dict]) -> str:
+    """``cache_key`` with the shared part's digest (``head_digest``) computed once per run."""
+    return hashlib.sha256((head + dumps_line(item_messages)).encode()).hexdigest()
+
+
+def head_digest(*, prompt_version: str, teacher: str, params: dict, context: list[dict]) -> str:
+    return _head_digest(prompt_version, teacher, dumps_line(params), dumps_line(context))
 
 
 @functools.lru_cache(maxsize=64)

@@ -101,16 +101,34 @@ class InvertPrompt:
 
     def messages(self, question: str, answer: str) -> list[dict]:
         """The chat sent to the teacher for one forward item (system, few-shot turns, the item)."""
-        return self.context() + [{"role": "user", "content": self.user.format(question=question.strip(),
-                                                                              answer=answer.strip())}]
+        return self.context() + self.item(question, answer)
+
+    def item(self, question: str, answer: str) -> list[dict]:
+        """The item's own turn (what follows the shared context)."""
+        return [{"role": "user", "content": self.user.format(question=question.strip(), answer=answer.strip())}]
 
     def context(self) -> list[dict]:
-        """The leading messages shared by every item: the system turn and the few-shot turns."""
+        """The leading messages shared by every item: the system turn and the few-shot turns (a new list
+        of the same, cached, message dicts on every call)."""
+        return list(_context(self))
+
+    def _build_context(self) -> list[dict]:
         msgs = [{"role": "system", "content": self.system}]
         for ex in self.exemplars:
             msgs.append({"role": "user", "content": self.user.format(question=ex["question"], answer=ex["answer"])})
             msgs.append({"role": "assistant", "content": json.dumps(ex["reply"], ensure_ascii=False)})
         return msgs
+
+
+_CONTEXTS: dict[int, tuple[InvertPrompt, tuple]] = {}
+
+
+def _context(p: InvertPrompt) -> tuple:
+    """The prompt's shared messages, built once per prompt object."""
+    hit = _CONTEXTS.get(id(p))
+    if hit is None or hit[0] is not p:
+        hit = _CONTEXTS[id(p)] = (p, tuple(p._build_context()))
+    return hit[1]
 
 
 PROMPTS: dict[str, InvertPrompt] = {
