@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..errors import R1KError
@@ -319,12 +319,6 @@ def summarize(rows: Sequence[dict]) -> dict[str, dict]:
         out[d] = {"n": len(sel), "y_plus": mean_ci(plus), "y_minus": mean_ci(minus),
                   "delta": mean_ci([a - b for a, b in zip(plus, minus)])}
     return out
-
-
-@dataclass
-class ProbeResult:
-    rows: list[dict] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
 
 
 def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int, batch_size: int,

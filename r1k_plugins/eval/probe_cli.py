@@ -62,10 +62,6 @@ def direction(models, runs, with_start, data, out, per_item, max_tokens, trace_f
 
     if not models and not runs:
         raise R1KError("no model given: pass --model DIR and/or --run DIR")
-    if max_tokens <= 0:
-        raise R1KError(f"--max-tokens {max_tokens}: give a positive number of continuation tokens to score")
-    if batch_size <= 0:
-        raise R1KError(f"--batch-size {batch_size}: give a positive number of sequences per batch")
     refs = [model_ref(m) for m in models]
     for r in runs:
         rr = run_refs(r)
