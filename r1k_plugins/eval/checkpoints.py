@@ -10,14 +10,12 @@ the run's ``r1k_run.json``; the arm from the run manifest (as on the leaderboard
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import R1KError
 
-_CKPT = re.compile(r"^checkpoint-(\d+)$")
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
            "pytorch_model.bin.index.json")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
@@ -99,15 +97,14 @@ def run_refs(spec: str) -> list[ModelRef]:
     root = root.resolve()
     arm, stage = _arm(root)
     manifest = _read_json(root / MANIFEST) or {}
+    from ..training.run import list_checkpoints
+
     refs: list[ModelRef] = []
-    ckpts = sorted((int(m.group(1)), c) for c in root.iterdir()
-                   if c.is_dir() and (m := _CKPT.match(c.name)))
-    for step, c in ckpts:
+    for step, c, state in list_checkpoints(root):
         kind = folder_kind(c)
         if kind is None:
             raise R1KError(f"--run {spec}: {c.name} holds no model or adapter weights (an interrupted save? "
                            "delete that folder or retrain)")
-        state = _read_json(c / "trainer_state.json") or {}
         refs.append(ModelRef(str(c), kind, c.name, str(root), state.get("global_step", step), state.get("epoch"),
                              arm, stage))
     final_kind = folder_kind(root)

@@ -34,6 +34,19 @@ def _cut_end_tokens(s: str) -> str:
     return s
 
 
+def _split_on(text: str, opening: str, closing: str) -> tuple[str | None, str, bool] | None:
+    """Split at the last ``closing`` marker (reasoning after the first ``opening`` before it);
+    unfinished when an ``opening`` follows the last ``closing``; None when neither marker is there."""
+    t_open, t_close = text.rfind(opening), text.rfind(closing)
+    if t_open < 0 and t_close < 0:
+        return None
+    if t_open > t_close:
+        return text[t_open + len(opening) :].strip(), "", False
+    first = text.find(opening)
+    start = first + len(opening) if 0 <= first < t_close else 0
+    return text[start:t_close].strip(), _cut_end_tokens(text[t_close + len(closing) :]).strip(), True
+
+
 def split_reasoning(text: str) -> tuple[str | None, str, bool]:
     """Split a response into ``(reasoning or None, final_part, finished)``.
 
@@ -57,24 +70,10 @@ def split_reasoning(text: str) -> tuple[str | None, str, bool]:
     """
     if not text:
         return None, "", True
-    t_s1, a_s1 = text.rfind(_S1_THINK), text.rfind(_S1_ANSWER)
-    if t_s1 >= 0 or a_s1 >= 0:
-        if t_s1 > a_s1:
-            return text[t_s1 + len(_S1_THINK) :].strip(), "", False
-        first = text.find(_S1_THINK)
-        start = first + len(_S1_THINK) if 0 <= first < a_s1 else 0
-        reasoning = text[start:a_s1].strip()
-        final = _cut_end_tokens(text[a_s1 + len(_S1_ANSWER) :]).strip()
-        return reasoning, final, True
-    t_open, t_close = text.rfind(THINK_OPEN), text.rfind(THINK_CLOSE)
-    if t_open >= 0 or t_close >= 0:
-        if t_open > t_close:
-            return text[t_open + len(THINK_OPEN) :].strip(), "", False
-        first = text.find(THINK_OPEN)
-        start = first + len(THINK_OPEN) if 0 <= first < t_close else 0
-        reasoning = text[start:t_close].strip()
-        final = _cut_end_tokens(text[t_close + len(THINK_CLOSE) :]).strip()
-        return reasoning, final, True
+    for opening, closing in ((_S1_THINK, _S1_ANSWER), (THINK_OPEN, THINK_CLOSE)):
+        split = _split_on(text, opening, closing)
+        if split is not None:
+            return split
     m = _STRIPPED_THINK.match(text)
     if m:  # s1 with the special tokens skipped in decoding: 'think\n...\nanswer\n...'
         last = None

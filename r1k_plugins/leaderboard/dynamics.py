@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import math
@@ -145,10 +144,6 @@ def to_csv(probe: dict) -> str:
     return buf.getvalue()
 
 
-def _md(s: Any) -> str:
-    return html.escape(str(s), quote=False).replace("|", "\\|").replace("\n", " ")
-
-
 def _step_text(c: dict) -> str:
     ep = "" if c["epoch"] is None else f" (epoch {c['epoch']:.3g})"
     return f"{c['step'] if c['step'] is not None else '–'}{ep}"
@@ -174,6 +169,8 @@ EXPLAIN = ("Per-token directional distinction (`r1k probe direction`, the paper'
 
 
 def markdown_section(probe: dict, has_plot: bool) -> list[str]:
+    from .render import _md  # the board's one Markdown-cell escaper
+
     out = ["## Directional distinction per token (probe)", "", EXPLAIN, "",
            "| " + " | ".join(HEADER) + " |", "|---|---|---:|" + "---:|" * (len(HEADER) - 3)]
     out += ["| " + " | ".join(_md(x) for x in r) + " |" for r in table_rows(probe)]
@@ -184,7 +181,8 @@ def markdown_section(probe: dict, has_plot: bool) -> list[str]:
 
 
 def html_section(probe: dict, png_b64: str | None) -> str:
-    e = lambda s: html.escape(str(s), quote=True)  # noqa: E731
+    from .render import _e as e  # the board's one HTML escaper
+
     head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
     num = ' class="num"'
     body = "".join("<tr>" + "".join(f"<td{num if i >= 2 else ''}>{e(x)}</td>" for i, x in enumerate(r))

@@ -60,11 +60,25 @@ def check_model_path(spec: str | None, flag: str = "--model") -> str:
     return spec
 
 
-def find_checkpoint(out: Path) -> Path | None:
+def list_checkpoints(out: Path) -> list[tuple[int, Path, dict]]:
+    """The ``checkpoint-N`` folders of a run in step order: (N, folder, its trainer_state.json or {})."""
     if not out.is_dir():
-        return None
-    steps = [(int(m.group(1)), c) for c in out.iterdir() if c.is_dir() and (m := _CKPT.match(c.name))]
-    return max(steps)[1] if steps else None
+        return []
+    found = []
+    for c in out.iterdir():
+        m = _CKPT.match(c.name)
+        if m and c.is_dir():
+            try:
+                state = json.loads((c / "trainer_state.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError, RecursionError):
+                state = {}
+            found.append((int(m.group(1)), c, state if isinstance(state, dict) else {}))
+    return sorted(found, key=lambda t: t[0])
+
+
+def find_checkpoint(out: Path) -> Path | None:
+    ckpts = list_checkpoints(out)
+    return ckpts[-1][1] if ckpts else None
 
 
 def check_output_dir(out: str | None, *, resume: bool, overwrite: bool) -> tuple[Path, Path | None]:
@@ -518,16 +532,8 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     final.update(json_safe(result.metrics))
     final["global_step"] = trainer.state.global_step
 
-    checkpoints = []
-    for c in sorted((c for c in work.iterdir() if c.is_dir() and _CKPT.match(c.name)),
-                    key=lambda c: int(_CKPT.match(c.name).group(1))):
-        st = {}
-        try:
-            st = json.loads((c / "trainer_state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
-        checkpoints.append({"name": c.name, "step": st.get("global_step", int(_CKPT.match(c.name).group(1))),
-                            "epoch": st.get("epoch")})
+    checkpoints = [{"name": c.name, "step": st.get("global_step", step), "epoch": st.get("epoch")}
+                   for step, c, st in list_checkpoints(work)]
     final["epoch"] = trainer.state.epoch
 
     manifest = {
