@@ -8,7 +8,12 @@ teacher prompts (they carry "Forward answer: N"): the reply inverts "what is N/2
     FAIL500      first two attempts: 500 with an HTML body
     HTML200      first attempt: 200 with an HTML body (not JSON)
     TRUNCBODY    first attempt: Content-Length larger than the body, then the socket closes
-    EMPTYCHOICES / NULLCONTENT / LISTCONTENT / BADJSON   first attempt: that defect, then a good reply
+    EMPTYCHOICES / NULLCONTENT / NUMCONTENT / BADJSON   first attempt: that defect, then a good reply
+    ERROR200     first attempt: 200 with an {"error": ...} object instead of choices
+    HANG         first attempt: no answer for 3 s (longer than the test's --timeout)
+    RESET        first attempt: the connection is closed without an answer
+    LISTCONTENT  content as a list of parts (a "thinking" part, then text parts holding the JSON)
+    CHUNKED      the reply in chunked transfer encoding
     THINKDRAFT   a reasoning reply: a wrong JSON draft inside <think>, the right one after </think>
     UNPARSEABLE / LENGTH / REFUSE / MISSINGFIELD / BADREQUEST   always that defect
 solver prompts (no system message): "\\boxed{N/2}" for "Which number doubled gives N?", wrong if WRONGSOLVE.
@@ -43,7 +48,11 @@ class Stub:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.handle(self, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that gave up (HANG) leaves a broken pipe: expected, not news
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -69,6 +78,18 @@ class Stub:
         h.wfile.flush()
         if length is not None:
             h.close_connection = True
+
+    @staticmethod
+    def _send_chunked(h, body: bytes):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        for i in range(0, len(body), 37):
+            part = body[i:i + 37]
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        h.wfile.write(b"0\r\n\r\n")
+        h.wfile.flush()
 
     @staticmethod
     def completion(content, finish="stop", message_extra=None, choices=None) -> bytes:
@@ -112,8 +133,23 @@ class Stub:
             return self._send(h, 200, self.completion("", choices=[]))
         if "NULLCONTENT" in item and n == 1:
             return self._send(h, 200, self.completion(None))
-        if "LISTCONTENT" in item and n == 1:
-            return self._send(h, 200, self.completion([{"type": "text", "text": "hi"}]))
+        if "NUMCONTENT" in item and n == 1:
+            return self._send(h, 200, self.completion(42))
+        if "ERROR200" in item and n == 1:
+            return self._send(h, 200, b'{"error": {"message": "upstream overloaded", "code": 503}}')
+        if "HANG" in item and n == 1:
+            time.sleep(3)
+            return self._send(h, 200, ok)
+        if "RESET" in item and n == 1:
+            h.close_connection = True
+            return None
+        if "LISTCONTENT" in item:
+            text = "```json\n" + json.dumps(good) + "\n```"
+            return self._send(h, 200, self.completion([{"type": "thinking", "thinking": "draft 999"},
+                                                       {"type": "text", "text": text[:9]},
+                                                       {"type": "text", "text": text[9:]}]))
+        if "CHUNKED" in item:
+            return self._send_chunked(h, ok)
         if "THINKDRAFT" in item:
             draft = dict(good, reverse_answer="999")
             return self._send(h, 200, self.completion(

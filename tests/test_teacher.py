@@ -2,10 +2,10 @@
 OpenAI-compatible stand-in server (tests/openai_stub.py, 127.0.0.1 only) and the tiny local model."""
 
 import json
-import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -82,7 +82,7 @@ def test_teacher_inverts_caches_and_keeps_the_key_secret(tmp_path, stub):
 
 def test_teacher_survives_a_misbehaving_server(tmp_path, stub):
     transient = ["RATE429", "FAIL500", "HTML200", "TRUNCBODY", "BADJSON", "EMPTYCHOICES", "NULLCONTENT",
-                 "LISTCONTENT", "THINKDRAFT"]
+                 "NUMCONTENT", "THINKDRAFT", "ERROR200", "HANG", "RESET", "LISTCONTENT", "CHUNKED"]
     permanent = {"UNPARSEABLE": "teacher reply is not JSON", "LENGTH": "truncated (finish_reason=length)",
                  "REFUSE": "refused", "MISSINGFIELD": "teacher reply lacks reasoning", "BADREQUEST": "HTTP 400"}
     items = [f"Item {m}: what is this doubled?" for m in transient + list(permanent)]
@@ -92,13 +92,16 @@ def test_teacher_survives_a_misbehaving_server(tmp_path, stub):
     last = json.loads(lines[-1])
     last["answer"] = " "
     src.write_text("\n".join(lines[:-1] + [json.dumps(last)]) + "\n")
-    p = _invert(src, out, stub.url, "--no-cache", "--max-retries", "2", "--max-connections", "4")
+    p = _invert(src, out, stub.url, "--no-cache", "--max-retries", "2", "--max-connections", "4", "--timeout", "1")
     got = {r.pair_id: r for r in read_records(out) if r.direction == "reverse"}
     assert sorted(got) == sorted(f"q{i}" for i in range(len(transient)))
     assert got["q8"].answer == str(recs[8].answer and int(recs[8].answer) // 2)  # THINKDRAFT: not the 999 draft
     m = _manifest(out)
-    assert m["counts"] == {"forward": 15, "inverted": 9, "new": 9, "from_cache": 0, "resumed": 0, "skipped": 1,
+    assert m["counts"] == {"forward": 20, "inverted": 14, "new": 14, "from_cache": 0, "resumed": 0, "skipped": 1,
                            "failed": 5, "reverse_in_input": 0}
+    for marker in ("LISTCONTENT", "CHUNKED"):  # well-formed, only unusual: answered at the first attempt
+        assert len(stub.requests_for(marker)) == 1, marker
+    assert got[f"q{transient.index('LISTCONTENT')}"].question.startswith("Which number doubled gives")
     assert m["skip_reasons"] == {"no forward answer": 1}
     assert {f["id"]: f["reason"] for f in m["failed_items"]} == {
         f"q{len(transient) + i}-f": r for i, r in enumerate(permanent.values())}
@@ -109,9 +112,15 @@ def test_teacher_survives_a_misbehaving_server(tmp_path, stub):
     assert len(stub.requests_for("UNPARSEABLE")) == 3
     assert m["stats"]["retries_by_reason"]["HTTP 429"] == 1 and m["stats"]["retries_by_reason"]["HTTP 500"] == 2
     for reason in ("malformed body (not JSON)", "dropped connection", "empty choices", "null content",
-                   "content is not a string"):
+                   "content is not a string", "error object in the body", "timeout"):
         assert m["stats"]["retries_by_reason"][reason] >= 1, reason
-    assert "9 inverted" in p.stdout and "5 failed" in p.stdout
+    assert m["stats"]["retries_by_reason"]["dropped connection"] >= 2  # TRUNCBODY and RESET
+    # what the server said comes with the reason: in the manifest, and on screen for failures
+    assert m["stats"]["server_said"]["HTTP 400"] == "context too long"
+    assert m["stats"]["server_said"]["error object in the body"] == "upstream overloaded"
+    assert m["stats"]["server_said"]["HTTP 500"] == "Internal Server Error"
+    assert "14 inverted" in p.stdout and "5 failed" in p.stdout
+    assert "HTTP 400: the server said: context too long" in p.stdout
 
 
 def test_teacher_killed_mid_run_resumes_without_loss_or_duplicates(tmp_path):
@@ -255,8 +264,8 @@ def test_verify_flags_and_solves(tmp_path, stub):
 def test_hf_backend_with_the_tiny_model(tmp_path, tiny_model):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     _write(src, ["What is 3 doubled?", "What is 4 doubled?"])
-    p = run("r1k", "data", "invert", src, "--teacher", f"hf:{tiny_model}", "--out", out, "--no-progress",
-            "--max-tokens", "8", "--cache-dir", tmp_path / "cache", check=True)
+    p = run("r1k", "data", "invert", src, "--teacher", f"hf:{tiny_model}?device=cpu&dtype=float32", "--out", out,
+            "--no-progress", "--max-tokens", "8", "--cache-dir", tmp_path / "cache", check=True)
     m = _manifest(out)
     # a random-init model writes no JSON: both items end failed, with a reason, and are counted
     assert m["counts"]["forward"] == 2 and m["counts"]["failed"] + m["counts"]["inverted"] == 2
@@ -264,8 +273,46 @@ def test_hf_backend_with_the_tiny_model(tmp_path, tiny_model):
     assert set(m["fail_reasons"]) <= {"truncated (finish_reason=length)", "teacher reply is not JSON",
                                       "empty content"}
     assert "2 forward" in p.stdout
+    assert_one_line_error(run("r1k", "data", "invert", src, "--teacher", f"hf:{tiny_model}?dtype=fp8", "--out",
+                              tmp_path / "o.jsonl", "--no-cache"), "dtype 'fp8' unknown")
+    assert_one_line_error(run("r1k", "data", "invert", src, "--teacher", f"hf:{tiny_model}?devise=cpu", "--out",
+                              tmp_path / "o.jsonl", "--no-cache"), "unknown hf option 'devise'")
     rep = tmp_path / "rep.json"
     _pair_file(tmp_path / "r.jsonl")
     run("r1k", "data", "verify", tmp_path / "r.jsonl", "--solver", f"hf:{tiny_model}", "--max-tokens", "8",
         "--report", rep, "--no-progress", "--no-cache", check=True)
     assert json.loads(rep.read_text())["solver"]["answered"] + json.loads(rep.read_text())["solver"]["failed"] == 5
+
+
+def test_vllm_backend_against_vllms_offline_api(tmp_path):
+    """The vllm: backend end to end through the CLI, on a stand-in with vLLM's offline API
+    (tests/fake_vllm: vLLM itself needs a GPU and cannot be installed here)."""
+    src, out, log = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "vllm.jsonl"
+    _write(src, [f"What is {i + 3} doubled?" for i in range(5)])
+    env = {"PYTHONPATH": str(Path(__file__).parent / "fake_vllm"), "FAKE_VLLM_LOG": str(log)}
+    spec = "vllm:org/teacher-32b?tensor_parallel_size=2&max_model_len=32768&gpu_memory_utilization=0.9"
+    p = run("r1k", "data", "invert", src, "--teacher", spec, "--out", out, "--no-progress",
+            "--cache-dir", tmp_path / "cache", "--max-tokens", "4096", env=env, check=True)
+    assert "5 forward, 5 inverted (5 new" in p.stdout
+    calls = [json.loads(l) for l in log.read_text().splitlines()]
+    assert calls[0] == {"call": "LLM", "model": "org/teacher-32b", "engine_args": {
+        "tensor_parallel_size": 2, "max_model_len": 32768, "gpu_memory_utilization": 0.9}}  # no trust_remote_code
+    assert calls[1] == {"call": "chat", "n": 5, "temperature": 0.0, "max_tokens": 4096, "use_tqdm": False}
+    assert len(calls) == 2  # one engine, one batch for all items
+    rev = {r.pair_id: r for r in read_records(out) if r.direction == "reverse"}
+    assert rev["q1"].answer == "4" and rev["q1"].meta["inversion"]["teacher"] == spec
+    m = _manifest(out)
+    assert m["stats"]["requests"] == 5 and m["stats"]["completion_tokens"] > 0
+    # a rerun asks nothing: the cache key holds the spec with its engine options
+    log.unlink()
+    p = run("r1k", "data", "invert", src, "--teacher", spec, "--out", out, "--no-progress",
+            "--cache-dir", tmp_path / "cache", "--max-tokens", "4096", env=env, check=True)
+    assert "5 from cache" in p.stdout and not log.exists()
+    # an engine that cannot start, or an option vLLM does not know: one line, exit != 0
+    for bad, needle in [("vllm:missing/model", "OSError: missing/model is not a local folder"),
+                        ("vllm:org/m?tensor_paralel_size=2", "unexpected keyword argument 'tensor_paralel_size'")]:
+        line = assert_one_line_error(run("r1k", "data", "invert", src, "--teacher", bad, "--out", tmp_path / "o.jsonl",
+                                         "--no-progress", "--no-cache", env=env), "vLLM could not start the engine", needle)
+        assert "engine options after '?'" in line
+    assert_one_line_error(run("r1k", "data", "invert", src, "--teacher", "vllm:org/m?tensor_parallel_size",
+                              "--out", tmp_path / "o.jsonl", env=env), "not KEY=VALUE")

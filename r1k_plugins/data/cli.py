@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import R1KError
-from ..io import check_out_path, dumps_line, write_jsonl
+from ..io import check_out_path, write_jsonl
 from ..eval.prompts import TRACE_FORMATS
 from .schema import Record, read_records, write_records
 
@@ -238,6 +238,9 @@ def _invert_teacher_cmd(file, out, teacher_spec, teacher_model, teacher_url, pro
     st = stats.to_dict()
     click.echo(f"  {st['requests']} requests, {st['retries']} retries, {st['prompt_tokens']} prompt + "
                f"{st['completion_tokens']} completion tokens, {st['elapsed_s']:.1f} s; manifest {manifest_path}")
+    for reason, said in st["server_said"].items():
+        if reason in s["fail_reasons"]:
+            click.echo(f"  {reason}: the server said: {said}")
 
 
 @data.command("mix")

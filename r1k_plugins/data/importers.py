@@ -14,12 +14,11 @@ SOURCE is a hub dataset name (loaded with ``datasets.load_dataset``) or a local
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from ..errors import R1KError
 from ..eval.markers import S1_ANSWER, S1_THINK

@@ -6,6 +6,11 @@
 ``hf:PATH``                transformers on a local model folder (small models: the tiny test model,
                            SmolLM2-135M-Instruct, ...); batched greedy or sampled generation.
 
+``vllm:`` and ``hf:`` take engine options after ``?``: ``vllm:Qwen/QwQ-32B?tensor_parallel_size=4&
+max_model_len=32768`` (any ``vllm.LLM`` argument), ``hf:PATH?device=cuda&dtype=bfloat16``. Values are
+read as JSON scalars (``4``, ``0.9``, ``true``) or else kept as text; ``trust_remote_code=true`` is
+passed only when the user writes it.
+
 A backend returns :class:`Completion` objects. The HTTP backend raises :class:`Retryable` for
 what a retry may cure (429, 5xx, timeouts, dropped connections, malformed bodies, empty choices,
 truncation, refusals, null content), :class:`Failure` for what it cannot (a 400), and
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
@@ -29,19 +35,22 @@ SPEC_HELP = ("openai:MODEL@BASE_URL (an OpenAI-compatible server), vllm:MODEL_OR
 
 
 class Retryable(Exception):
-    """A failed attempt that a retry may cure; ``retry_after`` (seconds) if the server said so."""
+    """A failed attempt that a retry may cure; ``retry_after`` (seconds) if the server said so.
 
-    def __init__(self, reason: str, retry_after: float | None = None):
+    ``reason`` is a short fixed phrase (failures are counted by it); ``detail`` what the server said.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None, detail: str | None = None):
         super().__init__(reason)
-        self.reason, self.retry_after = reason, retry_after
+        self.reason, self.retry_after, self.detail = reason, retry_after, detail
 
 
 class Failure(Exception):
-    """A failed item that a retry will not cure (the message is the reason)."""
+    """A failed item that a retry will not cure (``reason`` as for :class:`Retryable`)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, detail: str | None = None):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.detail = reason, detail
 
 
 @dataclass
@@ -72,10 +81,38 @@ class Spec:
     kind: str  # openai | vllm | hf
     model: str
     base_url: str | None = None
+    options: tuple[tuple[str, object], ...] = ()  # engine options of vllm: / hf: (``?k=v&k=v``)
 
     @property
     def label(self) -> str:
-        return f"{self.kind}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
+        opts = "&".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.options)
+        return (f"{self.kind}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
+                + (f"?{opts}" if opts else ""))
+
+
+HF_OPTIONS = ("device", "dtype", "trust_remote_code")
+
+
+def _option_value(text: str):
+    try:
+        v = json.loads(text)
+    except ValueError:
+        return text
+    return v if isinstance(v, (bool, int, float)) else text
+
+
+def _parse_options(spec: str, query: str, kind: str, option: str) -> tuple[tuple[str, object], ...]:
+    out = []
+    for part in filter(None, query.split("&")):
+        k, eq, v = part.partition("=")
+        k = k.strip()
+        if not eq or not k.isidentifier():
+            example = "tensor_parallel_size=2" if kind == "vllm" else "device=cuda"
+            raise R1KError(f"{option} {spec!r}: engine option {part!r} is not KEY=VALUE (e.g. {kind}:...?{example})")
+        if kind == "hf" and k not in HF_OPTIONS:
+            raise R1KError(f"{option} {spec!r}: unknown hf option {k!r}; known: {', '.join(HF_OPTIONS)}")
+        out.append((k, _option_value(v.strip())))
+    return tuple(out)
 
 
 def parse_spec(spec: str, option: str = "--teacher") -> Spec:
@@ -91,7 +128,10 @@ def parse_spec(spec: str, option: str = "--teacher") -> Spec:
                 return Spec("openai", rest[:i], rest[i + 1:].rstrip("/"))
         raise R1KError(f"{option} {spec!r}: an openai spec needs the server, e.g. "
                        f"openai:Qwen/Qwen2.5-72B-Instruct@http://localhost:8000/v1")
-    return Spec(kind, rest)
+    model, _, query = rest.partition("?")
+    if not model.strip():
+        raise R1KError(f"{option} {spec!r}: no model before '?'; use {SPEC_HELP}")
+    return Spec(kind, model.strip(), options=_parse_options(spec, query, kind, option))
 
 
 def make_backend(spec: Spec, gen: GenParams, *, api_key_env: str = "OPENAI_API_KEY", timeout: float = 600.0,
@@ -194,21 +234,51 @@ class OpenAIBackend:
             raise R1KError(f"{self.url} answered HTTP 404; check the model name {self.spec.model!r} "
                            f"and the base URL in {self.option}")
         if status in _RETRY_STATUS or status >= 500:
-            raise Retryable(f"HTTP {status}", retry_after_seconds(headers))
+            raise Retryable(f"HTTP {status}", retry_after_seconds(headers), self._detail(body))
         if status >= 400:
-            raise Failure(f"HTTP {status}")
-        return parse_chat_completion(body)
+            raise Failure(f"HTTP {status}", self._detail(body))
+        return parse_chat_completion(body, self._detail)
+
+    def _detail(self, body: bytes | str) -> str | None:
+        """What the server said, one short line, with the API key (if it echoes it) masked."""
+        d = error_detail(body)
+        key = os.environ.get(self.api_key_env)
+        return d.replace(key, "***") if d and key else d
 
 
-def parse_chat_completion(body: bytes) -> Completion:
-    """One chat-completions response body -> Completion; anything unusable is Retryable(reason)."""
+def error_detail(body: bytes | str, limit: int = 200) -> str | None:
+    """The message of an error body (``{"error": {"message": ...}}``, ``{"detail": ...}``, HTML or text)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        msg = err.get("message") or err.get("detail") or err.get("msg") if isinstance(err, dict) else err
+        if msg is None and isinstance(data.get("detail"), (str, list)):
+            msg = data["detail"]
+        if msg is not None:
+            text = msg if isinstance(msg, str) else json.dumps(msg)
+    text = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return (text[:limit - 3] + "...") if len(text) > limit else (text or None)
+
+
+def parse_chat_completion(body: bytes, detail=error_detail) -> Completion:
+    """One chat-completions response body -> Completion; anything unusable is Retryable(reason).
+
+    ``content`` may be a string or a list of parts (some servers send ``[{"type": "text", "text": ...}]``);
+    text parts are joined, other parts (a provider's ``thinking`` parts, images) are left out.
+    """
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise Retryable("malformed body (not JSON)") from None
+        raise Retryable("malformed body (not JSON)", detail=detail(body)) from None
     if not isinstance(data, dict):
         raise Retryable("malformed body (not an object)")
     choices = data.get("choices")
+    if (not isinstance(choices, list) or not choices) and data.get("error"):
+        raise Retryable("error object in the body", detail=detail(body))  # some gateways send errors with 200
     if not isinstance(choices, list) or not choices:
         raise Retryable("empty choices")
     ch = choices[0]
@@ -221,6 +291,12 @@ def parse_chat_completion(body: bytes) -> Completion:
     content = msg.get("content")
     if content is None:
         raise Retryable("null content")
+    if isinstance(content, list):
+        texts = [p if isinstance(p, str) else p.get("text") for p in content
+                 if isinstance(p, str) or (isinstance(p, dict) and p.get("type") == "text")]
+        if not texts or not all(isinstance(t, str) for t in texts):
+            raise Retryable("content has no text part")
+        content = "".join(texts)
     if not isinstance(content, str):
         raise Retryable("content is not a string")
     if finish == "length":
@@ -247,19 +323,34 @@ class HFBackend:
         if not (path / "config.json").is_file():
             raise R1KError(f"{option} hf:{spec.model}: not a local model folder (no config.json); "
                            f"give the folder of a transformers model")
-        self.path = path
+        self.path, self.option = path, option
+        opts = dict(spec.options)
+        self.device, self.dtype = opts.get("device"), opts.get("dtype", "auto")
+        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise R1KError(f"{option} {spec.label}: dtype {self.dtype!r} unknown; use auto, float32, bfloat16 "
+                           f"or float16")
+        self.trust_remote_code = opts.get("trust_remote_code") is True
         self._model = self._tok = None
 
     def _load(self):
         if self._model is None:
+            import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            self._tok = AutoTokenizer.from_pretrained(self.path)
+            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            try:
+                torch.empty(0, device=device)
+            except (RuntimeError, AssertionError) as e:
+                raise R1KError(f"{self.option} {self.spec.label}: device {device!r} is not usable here "
+                               f"({str(e).splitlines()[0][:120]}); use device=cpu") from None
+            self._tok = AutoTokenizer.from_pretrained(self.path, trust_remote_code=self.trust_remote_code)
             self._tok.padding_side = "left"
             if self._tok.pad_token is None:
                 self._tok.pad_token = self._tok.eos_token
-            self._model = AutoModelForCausalLM.from_pretrained(self.path)
-            self._model.eval()
+            dtype = self.dtype if self.dtype == "auto" else getattr(torch, self.dtype)
+            self._model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype,
+                                                               trust_remote_code=self.trust_remote_code)
+            self._model.to(device).eval()
 
     def _render(self, messages: list[dict]) -> str:
         if getattr(self._tok, "chat_template", None):
@@ -273,7 +364,7 @@ class HFBackend:
         out: list[Completion] = []
         for i in range(0, len(batch), self.batch_size):
             texts = [self._render(m) for m in batch[i:i + self.batch_size]]
-            enc = self._tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = self._tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self._model.device)
             kw = dict(max_new_tokens=self.gen.max_tokens, pad_token_id=self._tok.pad_token_id)
             if self.gen.temperature > 0:
                 if self.gen.seed is not None:
@@ -308,7 +399,7 @@ class VLLMBackend:
         except ImportError:
             raise R1KError(f"{option} vllm:{spec.model} needs vLLM: pip install 'r1k-plugins[vllm]' on a GPU "
                            f"machine (or serve the model and use openai:MODEL@URL)") from None
-        self.spec, self.gen = spec, gen
+        self.spec, self.gen, self.option = spec, gen, option
         self._llm = None
         self.batch_size = 1 << 30
 
@@ -316,7 +407,13 @@ class VLLMBackend:
         from vllm import LLM, SamplingParams
 
         if self._llm is None:
-            self._llm = LLM(model=self.spec.model)
+            try:
+                self._llm = LLM(model=self.spec.model, **dict(self.spec.options))
+            except Exception as e:  # unknown model, bad engine option, out of GPU memory: one line, not a trace
+                first = (str(e).strip().splitlines() or [""])[0][:200]
+                raise R1KError(f"{self.option} {self.spec.label}: vLLM could not start the engine "
+                               f"({type(e).__name__}: {first}); check the model name or path and the engine "
+                               f"options after '?'") from None
         sp = SamplingParams(temperature=self.gen.temperature, max_tokens=self.gen.max_tokens,
                             top_p=self.gen.top_p or 1.0, seed=self.gen.seed)
         outs = self._llm.chat(batch, sp, use_tqdm=False)

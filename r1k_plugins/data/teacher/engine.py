@@ -53,13 +53,19 @@ class RunStats:
     completion_tokens: int = 0
     retries: Counter = field(default_factory=Counter)
     failures: Counter = field(default_factory=Counter)
+    examples: dict = field(default_factory=dict)  # reason -> the first thing a server said with it
     elapsed_s: float = 0.0
+
+    def note(self, reason: str, detail: str | None) -> None:
+        if detail and reason not in self.examples:
+            self.examples[reason] = detail
 
     def to_dict(self) -> dict:
         return {"requests": self.requests, "cache_hits": self.cache_hits, "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens, "retries": sum(self.retries.values()),
                 "retries_by_reason": dict(sorted(self.retries.items())),
-                "failures_by_reason": dict(sorted(self.failures.items())), "elapsed_s": round(self.elapsed_s, 3)}
+                "failures_by_reason": dict(sorted(self.failures.items())),
+                "server_said": dict(sorted(self.examples.items())), "elapsed_s": round(self.elapsed_s, 3)}
 
 
 def cache_key(*, prompt_version: str, teacher: str, params: dict, messages: list[dict], shared: int = 0) -> str:
@@ -201,6 +207,8 @@ def _accepted(job, comp, accept, cache, stats):
 
 
 async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats, max_connections, max_retries, bar):
+    # an item keeps its connection slot through its retries' waits: under a rate limit (429) at most
+    # max_connections items are in play, instead of every item spending its retries at once
     sem = asyncio.Semaphore(max_connections)
 
     async def one(job: Job):
@@ -216,6 +224,7 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
                     value = _accepted(job, comp, accept, cache, stats)
                 except Retryable as e:
                     last = e.reason
+                    stats.note(last, e.detail)
                     delay = e.retry_after if e.retry_after is not None else backoff(attempt)
                     continue
                 except BadReply as e:
@@ -223,6 +232,7 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
                     continue
                 except Failure as e:
                     last = e.reason
+                    stats.note(last, e.detail)
                     break
                 on_success(job, value, False)
                 bar.update(1)
