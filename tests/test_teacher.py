@@ -3,6 +3,7 @@ OpenAI-compatible stand-in server (tests/openai_stub.py, 127.0.0.1 only) and the
 
 import json
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -162,6 +163,23 @@ def test_teacher_bad_input_is_one_line(tmp_path):
             "--teacher-url", "http://127.0.0.1:9/v1", "--out", out, "--no-progress", "--no-cache")
     assert_one_line_error(p, "unreachable", "--teacher-url")
     assert p.returncode == 2 and not out.exists()
+    # a host that takes no connection (a full accept queue drops the SYN, as a firewall does): unreachable
+    # after the connect timeout (at most half of --timeout), not a retry of every item for minutes
+    with socket.socket() as blackhole:
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(0)
+        port = blackhole.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for f in fillers:
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", port))
+        time.sleep(0.1)
+        t = time.monotonic()
+        p = _invert(src, out, f"http://127.0.0.1:{port}/v1", "--no-cache", "--timeout", "1", check=False)
+        assert_one_line_error(p, "unreachable (no connection within 0.5 s)", "--teacher-url")
+        assert time.monotonic() - t < 30 and p.returncode == 2 and not out.exists()
+        for f in fillers:
+            f.close()
     assert_one_line_error(run("r1k", "data", "invert", src, "--strategy", "teacher", "--out", out),
                           "--teacher-model")
     assert_one_line_error(run("r1k", "data", "invert", src, "--teacher", "bogus:x", "--out", out),

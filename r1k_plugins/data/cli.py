@@ -111,7 +111,9 @@ def _model_options(role: str):
                               "replies (backoff 0.5 s doubling to 8 s, or the server's Retry-After); then the "
                               "item is recorded as failed with its reason."),
             click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
-                         help="openai: seconds one request may take before it is retried."),
+                         help="openai: seconds one request may take before it is retried. Opening a connection "
+                              "may take at most 30 s or half of this; an endpoint that never takes one is "
+                              "unreachable (the run stops)."),
             click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True,
                          help="Sampling temperature (0: greedy)."),
             click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
@@ -145,7 +147,9 @@ def _manifest_path(out) -> Path:
 @click.option("--teacher", "teacher_spec", default=None, metavar="SPEC",
               help="teacher backend: openai:MODEL@BASE_URL (any OpenAI-compatible server, `vllm serve` included), "
                    "vllm:MODEL_OR_PATH (vLLM offline engine; needs the vllm extra), hf:PATH (transformers, "
-                   "local folder). Implies --strategy teacher.")
+                   "local folder). vllm: and hf: take engine options after '?', e.g. "
+                   "vllm:Qwen/QwQ-32B?tensor_parallel_size=4 or hf:PATH?device=cuda&dtype=bfloat16. "
+                   "Implies --strategy teacher.")
 @click.option("--teacher-model", default=None,
               help="teacher: model served at --teacher-url (same as --teacher openai:MODEL@URL).")
 @click.option("--teacher-url", default="http://localhost:8000/v1", show_default=True,
@@ -301,7 +305,8 @@ def pairs_cmd(file, trace_format, direction_tags, out):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--solver", "solver_spec", default=None, metavar="SPEC",
               help="Also solve each reverse question with this model (openai:MODEL@BASE_URL, vllm:MODEL_OR_PATH, "
-                   "hf:PATH) and score the reply against the gold with the shared scorer.")
+                   "hf:PATH; engine options after '?' as for invert --teacher) and score the reply against "
+                   "the gold with the shared scorer.")
 @click.option("--filter", "filter_", is_flag=True,
               help="With --out: keep only verified reverse items (no flag), and every forward item.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,

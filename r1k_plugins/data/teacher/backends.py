@@ -147,6 +147,7 @@ def make_backend(spec: Spec, gen: GenParams, *, api_key_env: str = "OPENAI_API_K
 # ------------------------------------------------------------------ OpenAI-compatible HTTP
 _RETRY_STATUS = {408, 409, 425, 429}
 MAX_RETRY_AFTER = 300.0
+CONNECT_TIMEOUT = 30.0  # seconds to open a connection (at most half of --timeout)
 
 
 def retry_after_seconds(headers) -> float | None:
@@ -192,7 +193,10 @@ class OpenAIBackend:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         self._session = aiohttp.ClientSession(
-            headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout),
+            # a server that takes no connection within CONNECT_TIMEOUT (a firewalled host) is unreachable,
+            # whatever --timeout allows a long generation
+            headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout,
+                                                           sock_connect=min(CONNECT_TIMEOUT, self.timeout / 2)),
             connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
                                            ssl=None if self.url.startswith("https:") else False))
 
@@ -214,6 +218,12 @@ class OpenAIBackend:
                 status = r.status
                 body = await r.read()
                 headers = r.headers
+        except aiohttp.ConnectionTimeoutError:
+            if not self._reached:
+                raise R1KError(f"teacher endpoint {self.spec.base_url} unreachable (no connection within "
+                               f"{min(CONNECT_TIMEOUT, self.timeout / 2):g} s); check the host and port in "
+                               f"{self.option} / --teacher-url") from None
+            raise Retryable("connect timeout") from None
         except asyncio.TimeoutError:
             raise Retryable("timeout") from None
         except aiohttp.ClientConnectorError as e:
