@@ -6,12 +6,38 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import R1KError, R1KOSError
 from .validate.paths import check_not_input
+
+
+def note(msg: str) -> None:
+    """A one-line remark on stderr (``note: ...``) that does not stop the command."""
+    print(f"note: {msg}", file=sys.stderr, flush=True)
+
+
+def read_whole_lines(path: str | os.PathLike, take) -> int:
+    """Feed each whole, well-formed JSON line of an append-only file to ``take``; return the byte
+    offset after the last whole line.
+
+    For files that a killed run may have left: a last line cut short (no newline) ends the reading,
+    a damaged or foreign line (``take`` raising ValueError, KeyError or TypeError) is skipped.
+    """
+    good = 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if not raw.endswith(b"\n"):
+                break  # a line cut short by a kill
+            try:
+                take(json.loads(raw))
+            except (ValueError, KeyError, TypeError):
+                pass
+            good += len(raw)
+    return good
 
 
 def check_out_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:

@@ -176,7 +176,7 @@ class TeacherStrategy:
 
 def load_partial(path: Path) -> dict[str, Record]:
     """pair_id -> reverse record from an append-only partial file; a line cut short by a kill is dropped."""
-    from .teacher.engine import _load_lines
+    from ..io import read_whole_lines
 
     done: dict[str, Record] = {}
     if not path.exists():
@@ -187,7 +187,7 @@ def load_partial(path: Path) -> dict[str, Record]:
         if rec.direction == "reverse":
             done.setdefault(rec.pair_id, rec)
 
-    good = _load_lines(path, take)
+    good = read_whole_lines(path, take)
     if good < path.stat().st_size:
         os.truncate(path, good)
     return done

@@ -22,11 +22,11 @@ one-sequence-at-a-time, full-softmax computation it is tested against.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..errors import R1KError
+from ..io import note
 
 PROMPT_DIRECTIONS = ("forward", "reverse")
 # Rows of logits materialised at once: at most this many bytes of float32 logits per chunk.
@@ -34,10 +34,6 @@ LOGITS_CHUNK_BYTES = 128 << 20
 # A model whose decoder + output head does not reproduce its own logits (extra scaling, exotic
 # heads) is scored through its full forward pass instead, one sequence at a time.
 SELF_CHECK_TOL = {"float32": 1e-4, "float64": 1e-6}
-
-
-def note(msg: str) -> None:
-    print(f"note: {msg}", file=sys.stderr, flush=True)
 
 
 # ---- items ---------------------------------------------------------------------------------------

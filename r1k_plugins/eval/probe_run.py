@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import R1KError
-from ..io import atomic_write_text, check_out_path, dumps_line, write_jsonl
+from ..io import atomic_write_text, check_out_path, dumps_line, read_whole_lines, write_jsonl
 from .checkpoints import ModelRef, adapter_base, load
 from .probe import build_items, probe_model, summarize
 
@@ -35,18 +35,16 @@ def _fingerprint(settings: dict) -> str:
 
 
 def _read_partial(path: Path, fp: str) -> dict[str, list[dict]]:
-    """model path -> its rows, from a previous interrupted run with the same settings."""
+    """model path -> its rows, from a previous interrupted run with the same settings (a line cut by
+    a kill: that checkpoint is redone)."""
     done: dict[str, list[dict]] = {}
-    if not path.is_file():
-        return done
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue  # a line cut by a kill: that checkpoint is redone
-            if isinstance(row, dict) and row.get("fingerprint") == fp and isinstance(row.get("rows"), list):
-                done[row["model"]] = row["rows"]
+
+    def take(row):
+        if isinstance(row, dict) and row.get("fingerprint") == fp and isinstance(row.get("rows"), list):
+            done[row["model"]] = row["rows"]
+
+    if path.is_file():
+        read_whole_lines(path, take)
     return done
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import R1KError
-from ..io import atomic_write_text, write_jsonl
+from ..io import atomic_write_text, note, write_jsonl
 from .recipe import Recipe
 
 SCHEMA = "r1k_run/1"
@@ -26,10 +26,6 @@ ADAPTER_DIR = "adapter"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "spiece.model")
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-def note(msg: str) -> None:
-    print(f"note: {msg}", file=sys.stderr, flush=True)
 
 
 def _is_main() -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import json
 import os
 import random
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ...io import dumps_line
+from ...io import dumps_line, read_whole_lines
 from .backends import Completion, Failure, Retryable
 
 INITIAL_DELAY, MAX_DELAY = 0.5, 8.0
@@ -109,7 +108,7 @@ class ResponseCache:
         self.path = Path(folder) / f"{slug}-{hashlib.sha256(teacher.encode()).hexdigest()[:10]}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
-            good = _load_lines(self.path, lambda obj: self._mem.__setitem__(obj["key"], Completion(**obj["completion"])))
+            good = read_whole_lines(self.path, lambda obj: self._mem.__setitem__(obj["key"], Completion(**obj["completion"])))
             if good < self.path.stat().st_size:
                 os.truncate(self.path, good)
 
@@ -129,21 +128,6 @@ class ResponseCache:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-
-
-def _load_lines(path: Path, take: Callable[[dict], None]) -> int:
-    """Feed each well-formed JSON line to ``take``; return the byte offset after the last good line."""
-    good = 0
-    with open(path, "rb") as fh:
-        for raw in fh:
-            if not raw.endswith(b"\n"):
-                break  # a line cut short by a kill
-            try:
-                take(json.loads(raw))
-            except (ValueError, KeyError, TypeError):
-                pass  # a foreign or damaged line: skip it, keep going
-            good += len(raw)
-    return good
 
 
 def backoff(attempt: int) -> float:
