@@ -134,3 +134,34 @@ def test_probe_bad_input(tiny_model, synth_data, tmp_path):
     assert_one_line_error(run("r1k", "probe", "direction", "--model", ad, "--data", data,
                               "--out", tmp_path / "o.json"), "was not found")
     assert not (tmp_path / "o.json").exists()
+
+
+def test_probe_resumes_after_an_interruption(tiny_model, synth_data, tmp_path):
+    """A run stopped after its first model keeps that model's rows in OUT.partial.jsonl; a line cut by a
+    kill is ignored; the rerun scores only the rest and writes what a run in one go writes."""
+    import shutil
+
+    data, other = synth_data / "test.jsonl", tmp_path / "other"
+    shutil.copytree(tiny_model, other)
+    weights = next(other.glob("*.safetensors"))
+    good = weights.read_bytes()
+    weights.write_bytes(b"not a safetensors file")
+    out, fresh = tmp_path / "p.json", tmp_path / "fresh.json"
+    args = ["--model", tiny_model, "--model", other, "--data", data, "--max-tokens", 7, "--limit", 4, "--quiet"]
+    p = run("r1k", "probe", "direction", *args, "--out", out)
+    assert p.returncode != 0 and not out.exists()
+    partial = tmp_path / "p.json.partial.jsonl"
+    kept = [json.loads(l) for l in partial.read_text().splitlines()]
+    assert [k["model"] for k in kept] == [str(tiny_model)]
+    # mark the kept rows, so that the rerun shows where its first model's numbers came from
+    kept[0]["rows"][0]["y_plus"] = 123.0
+    partial.write_text(json.dumps(kept[0]) + "\n" + '{"fingerprint": "' + kept[0]["fingerprint"][:5])  # cut by a kill
+    weights.write_bytes(good)
+    run("r1k", "probe", "direction", *args, "--out", out, check=True)
+    assert not partial.exists()
+    run("r1k", "probe", "direction", *args, "--out", fresh, check=True)
+    a, b = json.loads(out.read_text()), json.loads(fresh.read_text())
+    assert [c["model"] for c in a["checkpoints"]] == [str(tiny_model), str(other)]
+    assert a["checkpoints"][0]["seconds"] is None and a["checkpoints"][1]["seconds"] is not None  # resumed, scored
+    assert a["checkpoints"][0]["summary"] != b["checkpoints"][0]["summary"]  # the marked row was used, not redone
+    assert a["checkpoints"][1]["summary"] == b["checkpoints"][1]["summary"]

@@ -36,7 +36,7 @@ def _fingerprint(settings: dict) -> str:
 
 def _read_partial(path: Path, fp: str) -> dict[str, list[dict]]:
     """model path -> its rows, from a previous interrupted run with the same settings (a line cut by
-    a kill: that checkpoint is redone)."""
+    a kill is cut off the file, so the next row starts on a line of its own: that checkpoint is redone)."""
     done: dict[str, list[dict]] = {}
 
     def take(row):
@@ -44,7 +44,9 @@ def _read_partial(path: Path, fp: str) -> dict[str, list[dict]]:
             done[row["model"]] = row["rows"]
 
     if path.is_file():
-        read_whole_lines(path, take)
+        good = read_whole_lines(path, take)
+        if good < path.stat().st_size:
+            os.truncate(path, good)
     return done
 
 
