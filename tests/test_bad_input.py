@@ -150,9 +150,12 @@ def test_ctrl_c_exits_130_and_keeps_existing_output(tmp_path):
     out.mkdir()
     (out / "train.jsonl").write_text("PRIOR\n")
     (out / "test.jsonl").write_text("PRIOR\n")
+    # SIGINT as a terminal user has it: a CI runner that started us in the background may have left it
+    # ignored, and an ignored SIGINT is inherited (the child would never see the Ctrl-C)
     proc = subprocess.Popen([str(BIN / "r1k"), "data", "synth", "--n", "200000", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # inside generate() (about 7 s for 200,000 pairs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(2.5)  # inside generate() (7-20 s for 200,000 pairs)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
