@@ -56,17 +56,26 @@ def _model_root(spec: ModelSpec, cache_dir) -> Path:
 
 # ---- small helpers -------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _building(final: Path):
-    """A temp folder beside ``final``; renamed to ``final`` when the block succeeds, removed otherwise."""
+def _building(final: Path, replace: bool = False):
+    """A temp folder beside ``final``; renamed to ``final`` when the block succeeds, removed otherwise.
+
+    An existing ``final`` is kept (a concurrent fetch finished first), or with ``replace`` swapped out
+    for the new folder and removed.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         yield tmp
         _share(tmp)
-        if final.exists():  # a concurrent fetch finished first: keep its result
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        if not final.exists():
             os.replace(tmp, final)
+        elif replace:
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -341,20 +350,8 @@ def materialize(cached: Path, out: Path, overwrite: bool = False) -> bool:
                                "pass --overwrite to replace it, or choose another folder")
     if not out.parent.is_dir():
         raise R1KError(f"--out {out}: parent folder {out.parent} does not exist (mkdir -p {out.parent})")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    with _building(out, replace=True) as tmp:
         for p in cached.iterdir():
             if p.is_file():
                 shutil.copy2(p, tmp / p.name)
-        _share(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return True
