@@ -93,7 +93,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from r1k_plugins.data.invert import TeacherStrategy, invert_teacher
-    from r1k_plugins.data.schema import Record
+    from r1k_plugins.core.record import Record
     from r1k_plugins.data.teacher.engine import RunStats
 
     q = mp.get_context("spawn").Queue()

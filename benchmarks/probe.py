@@ -94,7 +94,7 @@ def main() -> None:
 
     import torch
 
-    from r1k_plugins.eval.probe import Scorer, reference_logprobs
+    from r1k_plugins.probe.measure import Scorer, reference_logprobs
 
     rss = None if args.only_batched or args.device.startswith("cuda") else peak_rss_child(args)
     model = build_model(args.vocab, args.hidden, args.layers, args.device)

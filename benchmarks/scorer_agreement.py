@@ -19,7 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from r1k_plugins.eval.scoring import score_response, warm_up
+from r1k_plugins.core.scoring import score_response, warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Benchmark r1k_plugins.eval.scoring against lm-eval's minerva_math math_verify path.
+"""Benchmark r1k_plugins.core.scoring against lm-eval's minerva_math math_verify path.
 
 Usage:  python benchmarks/scoring.py [--n 2400] [--seed 0] [--show-disagreements 10]
 
@@ -6,7 +6,7 @@ Generates N varied responses deterministically (s1 / think-tag / plain / unfinis
 numeric, expression, choice and text answers; about half correct), then, in the same run and on
 the same responses:
 
-* ours:   ``r1k_plugins.eval.scoring.score_response(response, gold, answer_type)`` (all items);
+* ours:   ``r1k_plugins.core.scoring.score_response(response, gold, answer_type)`` (all items);
 * lm-eval: the math_verify block of ``lm_eval/tasks/minerva_math/utils.py::process_results``,
   i.e. ``verify(gold=parse(doc["solution"]), target=parse(candidates))`` with math_verify's
   defaults (signal-based 5 s timeouts, main thread only), on the numeric/expression items, with
@@ -36,8 +36,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from r1k_plugins.eval import pool, scoring  # noqa: E402
-from r1k_plugins.eval.scoring import DEFAULT_TIMEOUT, score_response  # noqa: E402
+from r1k_plugins.core import pool, scoring  # noqa: E402
+from r1k_plugins.core.scoring import DEFAULT_TIMEOUT, score_response  # noqa: E402
 
 # ------------------------------------------------------------------------------ generator
 

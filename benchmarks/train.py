@@ -55,7 +55,7 @@ def trainer_kwargs(stage: str) -> dict:
 
 def rows_for(stage: str, data_file: Path) -> list[dict]:
     from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
-    from r1k_plugins.data.schema import read_records
+    from r1k_plugins.core.record import read_records
 
     recs = read_records(data_file)
     return build_sft_rows(recs, "mixed", seed=42) if stage == "sft" else build_dpo_rows(recs)
@@ -105,7 +105,7 @@ def score(model_dir: Path, items) -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from r1k_plugins.data.mix import prompt_messages
+    from r1k_plugins.core.render import prompt_messages
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     tok.padding_side = "left"
@@ -135,7 +135,7 @@ def score(model_dir: Path, items) -> dict:
 
 
 def tiny_accuracy(work: Path, n_items: int) -> None:
-    from r1k_plugins.data.schema import write_records
+    from r1k_plugins.core.record import write_records
     from r1k_plugins.data.synth import generate
     from r1k_plugins.training.tiny import build_tiny_model
 
@@ -289,7 +289,7 @@ def main() -> None:
 
     import torch
 
-    from r1k_plugins.data.schema import write_records
+    from r1k_plugins.core.record import write_records
     from r1k_plugins.data.synth import generate
     from r1k_plugins.training.tiny import build_tiny_model
 

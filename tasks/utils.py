@@ -10,14 +10,14 @@ traces compared by r1k_direction, and a format hint added to the generation prom
 from __future__ import annotations
 
 from r1k_plugins.eval.evaldata import TASKS, direction_docs, generation_doc, load_task_records
-from r1k_plugins.eval.scoring import extract_answer, is_equivalent
+from r1k_plugins.core.scoring import extract_answer, is_equivalent
 
 
 def _dataset(task: str, metadata: dict):
     import datasets
 
-    from r1k_plugins.errors import R1KError
-    from r1k_plugins.validate.schemas import check_metadata
+    from r1k_plugins.core.errors import R1KError
+    from r1k_plugins.core.schemas import check_metadata
 
     spec = TASKS[task]
     try:

@@ -7,7 +7,7 @@ import pytest
 
 from r1k_plugins.data.invert import MaskStrategy, Skip
 from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
-from r1k_plugins.data.schema import Record, read_records
+from r1k_plugins.core.record import Record, read_records
 
 from conftest import assert_one_line_error, run
 
@@ -297,7 +297,7 @@ def test_bad_input_errors(tmp_path):
 
 
 def test_atomic_write_leaves_no_half_file(tmp_path):
-    from r1k_plugins.io import atomic_open
+    from r1k_plugins.core.io import atomic_open
 
     target = tmp_path / "x.jsonl"
     target.write_text("old\n")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN
-from r1k_plugins.data.schema import write_records
+from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
 
 pytestmark = pytest.mark.slow

@@ -68,7 +68,7 @@ pytestmark_real = pytest.mark.real_model
 
 @pytestmark_real
 def test_fetch_writes_a_plain_hf_folder_with_a_manifest(smollm2, tmp_path):
-    from r1k_plugins.io import sha256_file
+    from r1k_plugins.core.io import sha256_file
     from r1k_plugins.models import get_spec
 
     spec = get_spec(NAME)
@@ -157,7 +157,7 @@ def _lmeval_samples(out: Path, task: str) -> list[dict]:
 def test_lm_eval_and_inspect_on_the_real_model(smollm2, tmp_path):
     from inspect_ai.log import list_eval_logs, read_eval_log
 
-    from r1k_plugins.eval.scoring import extract_answer
+    from r1k_plugins.core.scoring import extract_answer
 
     n, toks = 2, 48
     run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={smollm2},dtype=float32",

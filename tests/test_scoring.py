@@ -1,4 +1,4 @@
-"""Tests for r1k_plugins.eval.scoring (and its parts), the single scoring module used by the lm-eval and Inspect tasks."""
+"""Tests for r1k_plugins.core.scoring (and its parts), the single scoring module used by the lm-eval and Inspect tasks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from r1k_plugins.eval import equivalence, pool, scoring
-from r1k_plugins.eval.scoring import (
+from r1k_plugins.core import equivalence, pool, scoring
+from r1k_plugins.core.scoring import (
     DEFAULT_TIMEOUT,
     extract_answer,
     is_equivalent,

@@ -250,7 +250,7 @@ def test_startup_cost_of_the_hook():
     """`python -c pass` imports nothing heavy: only the tiny hook module, never lm_eval."""
     code = "import sys; print(sorted(m for m in sys.modules if m.startswith(('r1k', 'lm_eval'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['r1k_plugins', 'r1k_plugins.eval', 'r1k_plugins.eval._lmeval_hook']"
+    assert out.strip() == "['r1k_plugins', 'r1k_plugins.eval', 'r1k_plugins.eval.lmeval_hook']"
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, R1K_NO_LMEVAL_HOOK="1")).stdout
     assert off.strip() == "[]"
@@ -280,7 +280,7 @@ def test_s1_markers_stripped_by_lm_evals_hf_decoding(tiny_model):
     mid-thought is unfinished (never scored from the box in its reasoning); a finished one scores."""
     from lm_eval.models.huggingface import HFLM
 
-    from r1k_plugins.eval.scoring import score_response
+    from r1k_plugins.core.scoring import score_response
 
     utils = _load_lmeval_utils()
     lm = HFLM(pretrained=str(tiny_model), device="cpu", dtype="float32")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from r1k_plugins.data.invert import parse_teacher_reply
-from r1k_plugins.data.schema import Record, read_records
+from r1k_plugins.core.record import Record, read_records
 from r1k_plugins.data.teacher.backends import parse_spec, retry_after_seconds
 from r1k_plugins.data.teacher.engine import BadReply
 

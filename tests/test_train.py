@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from r1k_plugins.data.schema import write_records
+from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
-from r1k_plugins.io import sha256_file
+from r1k_plugins.core.io import sha256_file
 
 pytestmark = pytest.mark.e2e
 
@@ -317,7 +317,7 @@ def test_help_explains_every_option():
 
 # ---- in-process units (no training) --------------------------------------------------------------
 def test_set_values_are_typed_and_checked():
-    from r1k_plugins.errors import R1KError
+    from r1k_plugins.core.errors import R1KError
     from r1k_plugins.training.recipe import load_recipe, parse_set, resolve_keys
 
     rec = resolve_keys(load_recipe("sft", "tiny-sft", parse_set(
@@ -353,9 +353,9 @@ def test_bundled_recipes_resolve_and_validate():
 
 def test_prebuilt_files_are_detected(tmp_path, data):
     from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
-    from r1k_plugins.data.schema import read_records
-    from r1k_plugins.errors import R1KError
-    from r1k_plugins.io import write_jsonl
+    from r1k_plugins.core.record import read_records
+    from r1k_plugins.core.errors import R1KError
+    from r1k_plugins.core.io import write_jsonl
     from r1k_plugins.training.data import load_data
 
     recs = read_records(data["train"])

@@ -1,5 +1,5 @@
-"""r1k data layer: one record schema shared by every command, harness task and trainer."""
+"""Stage 1, data: load s1K (hub or local files) or synthesise the embedded default, invert forward
+items into reverse ones (LLM teacher or masking), verify them, build SFT mixes and DPO pairs.
 
-from .schema import ANSWER_TYPES, DIRECTIONS, Record, read_records, write_records
-
-__all__ = ["ANSWER_TYPES", "DIRECTIONS", "Record", "read_records", "write_records"]
+Builds on :mod:`r1k_plugins.core` (the record type, vocabulary and rendering) only.
+"""

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import R1KError
-from ..io import check_out_path, write_jsonl
-from ..eval.prompts import TRACE_FORMATS
-from .schema import Record, read_records, write_records
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import check_out_path, write_jsonl
+from r1k_plugins.core.vocab import TRACE_FORMATS
+from r1k_plugins.core.record import Record, read_records, write_records
 
 
 MAX_SYNTH_PAIRS = 200_000  # documented limit (docs/errors.md): ~7 s, ~1 GB of memory, ~150 MB of JSONL
@@ -46,7 +46,7 @@ def data():
               help="Output folder; train.jsonl and test.jsonl are written there (created if missing).")
 def synth_cmd(n, seed, test_frac, out):
     """Write the embedded default: procedural arithmetic word problems, forward + reverse."""
-    from .synth import generate
+    from r1k_plugins.data.synth import generate
 
     outdir = Path(out)
     if outdir.exists() and not outdir.is_dir():
@@ -80,7 +80,7 @@ def import_cmd(source, preset, out, trace, split, config, seed, limit):
     Gold short answers are extracted where the source has none as a column (a short solution
     as is, '### Answer:', else the last \\boxed{}); items with none become answer_type text.
     """
-    from .importers import PRESETS, import_records, load_rows
+    from r1k_plugins.data.importers import PRESETS, import_records, load_rows
 
     check_out_path(out, inputs=[source])
     if preset not in PRESETS:
@@ -166,7 +166,7 @@ def invert_cmd(file, strategy, out, seed, teacher_spec, teacher_model, teacher_u
     resumable: finished items are appended to OUT.partial as they arrive (kill -9 safe), and a
     rerun of the same command asks only for the rest; answers are also kept in the response cache.
     """
-    from .invert import MaskStrategy, invert_records
+    from r1k_plugins.data.invert import MaskStrategy, invert_records
 
     check_out_path(out, inputs=[file])
     strategy = strategy or ("teacher" if (teacher_spec or teacher_model) else "mask")
@@ -192,11 +192,11 @@ def _invert_teacher_cmd(file, out, teacher_spec, teacher_model, teacher_url, pro
                         progress):
     import time
 
-    from ..io import atomic_write_text, sha256_file
-    from .invert import TeacherStrategy, invert_teacher
-    from .teacher.backends import parse_spec
-    from .teacher.engine import RunStats
-    from .teacher.prompts import DEFAULT_PROMPT, get_prompt
+    from r1k_plugins.core.io import atomic_write_text, sha256_file
+    from r1k_plugins.data.invert import TeacherStrategy, invert_teacher
+    from r1k_plugins.data.teacher.backends import parse_spec
+    from r1k_plugins.data.teacher.engine import RunStats
+    from r1k_plugins.data.teacher.prompts import DEFAULT_PROMPT, get_prompt
 
     if teacher_spec and teacher_model:
         raise R1KError("give either --teacher SPEC or --teacher-model NAME (with --teacher-url), not both")
@@ -262,7 +262,7 @@ def _invert_teacher_cmd(file, out, teacher_spec, teacher_model, teacher_url, pro
               help="Output JSONL in TRL's conversational prompt/completion format.")
 def mix_cmd(file, mode, ratio, direction_tags, trace_format, seed, out):
     """Build SFT data (TRL prompt/completion) from r1k records."""
-    from .mix import build_sft_rows
+    from r1k_plugins.data.mix import build_sft_rows
 
     check_out_path(out, inputs=[file])
     if ratio is not None and not (0 <= ratio <= 1):  # also NaN
@@ -288,7 +288,7 @@ def mix_cmd(file, mode, ratio, direction_tags, trace_format, seed, out):
               help="Output JSONL of DPO rows (prompt/chosen/rejected, conversational).")
 def pairs_cmd(file, trace_format, direction_tags, out):
     """Build DPO pairs as the paper did: the matching-direction trace is chosen, the other rejected."""
-    from .mix import build_dpo_rows
+    from r1k_plugins.data.mix import build_dpo_rows
 
     check_out_path(out, inputs=[file])
     stats: dict = {}
@@ -323,8 +323,8 @@ def verify_cmd(file, solver_spec, filter_, out, report, api_key_env, max_connect
     and traces whose final answer is not the gold; with --solver, also answers that the solver
     gets wrong. Flags go into meta.verify; a reverse item is verified when it has none.
     """
-    from ..io import atomic_write_text
-    from .verify import verify_quality, verify_records
+    from r1k_plugins.core.io import atomic_write_text
+    from r1k_plugins.data.verify import verify_quality, verify_records
 
     if filter_ and not out:
         raise R1KError("--filter needs --out FILE (where the verified records go)")
@@ -333,7 +333,7 @@ def verify_cmd(file, solver_spec, filter_, out, report, api_key_env, max_connect
             check_out_path(path)
     solver = None
     if solver_spec:
-        from .teacher.backends import parse_spec
+        from r1k_plugins.data.teacher.backends import parse_spec
 
         parse_spec(solver_spec, "--solver")
         solver = {"spec": solver_spec, "api_key_env": api_key_env, "max_connections": max_connections,

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import R1KError
-from ..eval.markers import S1_ANSWER, S1_THINK
-from .schema import Record
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.vocab import S1_ANSWER, S1_THINK
+from r1k_plugins.core.record import Record
 
 TRACE_SOURCES = ("deepseek", "gemini")
 
@@ -39,8 +39,8 @@ def load_rows(source: str, split: str | None = None, config: str | None = None) 
 
 
 def _load_local(p: Path) -> list[dict]:
-    """Rows of a local source through the one reader (r1k_plugins.validate.readers)."""
-    from ..validate.readers import check_input_file, iter_jsonl, load_json_file, read_parquet_rows
+    """Rows of a local source through the one reader (r1k_plugins.core.readers)."""
+    from r1k_plugins.core.readers import check_input_file, iter_jsonl, load_json_file, read_parquet_rows
 
     suffix = p.suffix.lower()
     check_input_file(p, "source file")
@@ -136,7 +136,7 @@ def _extract_gold(text: str | None) -> str | None:
     m = re.search(r"###\s*Answer\s*:\s*(.+)", t)
     if m:
         return m.group(1).strip().strip("$ ").strip() or None
-    from ..eval.scoring import extract_answer
+    from r1k_plugins.core.scoring import extract_answer
 
     ans = extract_answer(t, "expression")
     if ans and len(ans) <= 200:
@@ -167,7 +167,7 @@ def _answer_fields(gold: str | None, fallback: str | None) -> tuple[str, str]:
 
 
 def _req(row: dict, cols: Iterable[str], preset: str, lineno: int) -> None:
-    from ..validate.schemas import check_source_row
+    from r1k_plugins.core.schemas import check_source_row
 
     check_source_row(preset, row, f"row {lineno}")
     missing = [c for c in cols if c not in row]
@@ -338,7 +338,7 @@ def import_records(source: str, preset: str, *, trace: str | None = None, split:
         records = p.convert(rows, trace=trace, seed=seed)
     except R1KError as e:
         raise R1KError(f"{source}: {e}") from None
-    from .schema import validate
+    from r1k_plugins.core.record import validate
 
     seen: set[str] = set()
     unique = []

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import R1KError
-from ..io import dumps_line
-from .schema import FIELDS, Record
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import dumps_line
+from r1k_plugins.core.record import FIELDS, Record
 
 
 class Skip(Exception):
@@ -114,8 +114,8 @@ def parse_teacher_reply(text: str) -> dict:
     answer; a JSON draft inside the thinking is never used, and an unclosed thinking section fails.
     Returns ``{"reverse_question", "reverse_answer", "reasoning"}`` (strings) or raises BadReply(reason).
     """
-    from ..eval.scoring import split_reasoning
-    from .teacher.engine import BadReply
+    from r1k_plugins.core.scoring import split_reasoning
+    from r1k_plugins.data.teacher.engine import BadReply
 
     _, final, finished = split_reasoning(text or "")
     if not finished:
@@ -176,7 +176,7 @@ class TeacherStrategy:
 
 def load_partial(path: Path) -> dict[str, Record]:
     """pair_id -> reverse record from an append-only partial file; a line cut short by a kill is dropped."""
-    from ..io import read_whole_lines
+    from r1k_plugins.core.io import read_whole_lines
 
     done: dict[str, Record] = {}
     if not path.exists():
@@ -201,10 +201,10 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
     ``partial``), skipped (why) or failed (why). Reverse records are appended to ``partial`` as
     they arrive (one line each, flushed), so a killed run resumes with nothing lost or repeated.
     """
-    from .importers import classify_answer
-    from .teacher.backends import GenParams, make_backend, parse_spec
-    from .teacher.engine import Job, ResponseCache, RunStats, head_digest, item_key, run_jobs
-    from .teacher.prompts import get_prompt
+    from r1k_plugins.data.importers import classify_answer
+    from r1k_plugins.data.teacher.backends import GenParams, make_backend, parse_spec
+    from r1k_plugins.data.teacher.engine import Job, ResponseCache, RunStats, head_digest, item_key, run_jobs
+    from r1k_plugins.data.teacher.prompts import get_prompt
 
     spec = parse_spec(strat.spec)
     prompt = get_prompt(strat.prompt_version)

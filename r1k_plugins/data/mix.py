@@ -5,22 +5,10 @@ from __future__ import annotations
 import random
 from typing import Iterable
 
-from ..errors import R1KError
-from ..eval.prompts import TRACE_FORMATS, chat_messages, final_answer_text, format_trace
-from .schema import Record, pair_index
-
-MODES = ("forward", "reverse", "mixed")
-
-
-def completion_text(rec: Record, trace_format: str = "s1") -> str:
-    """The assistant's trace for a record: its reasoning in ``trace_format``, then its final answer."""
-    return format_trace(rec.reasoning, final_answer_text(rec.answer, rec.response), trace_format)
-
-
-def prompt_messages(rec: Record, direction_tags: bool = False) -> list[dict]:
-    return chat_messages(rec.question, answer_type=rec.answer_type, direction=rec.direction,
-                         direction_tags=direction_tags)
-
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.vocab import MODES, TRACE_FORMATS
+from r1k_plugins.core.render import completion_text, prompt_messages
+from r1k_plugins.core.record import Record, pair_index
 
 def _check_trace_format(trace_format: str) -> None:
     if trace_format not in TRACE_FORMATS:

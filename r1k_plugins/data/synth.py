@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
-from .schema import Record
+from r1k_plugins.core.record import Record
 
 DEFAULT_N = 1000
 DEFAULT_SEED = 1234

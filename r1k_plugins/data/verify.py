@@ -4,7 +4,7 @@ the quality of reverse items (``verify_quality``): text flags, and solving by a 
 Flags (always): a reverse question that states its own answer, one that does not give the forward
 answer, a trace whose final answer is not the gold. With a solver (a backend SPEC, see
 ``r1k_plugins.data.teacher.backends``), each reverse question is asked as the harness tasks ask it
-and the reply is scored against its gold with the shared scorer (``r1k_plugins.eval.scoring``).
+and the reply is scored against its gold with the shared scorer (``r1k_plugins.core.scoring``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from fractions import Fraction
 
-from .schema import Record, pair_index
+from r1k_plugins.core.record import Record, pair_index
 
 
 def verify_records(records: list[Record]) -> tuple[list[str], list[str]]:
@@ -82,7 +82,7 @@ def mentions(text: str, value: str) -> bool:
 
 def quality_flags(rev: Record, fwd: Record | None) -> list[str]:
     """Text checks of one reverse record (no model needed)."""
-    from ..eval.scoring import extract_answer, is_equivalent
+    from r1k_plugins.core.scoring import extract_answer, is_equivalent
 
     flags = []
     if rev.answer_type != "choice" and mentions(rev.question, rev.answer):
@@ -143,14 +143,14 @@ def verify_quality(records: list[Record], solver=None, progress: bool = True) ->
             "by_cot_type": {k: _rate(*v) for k, v in sorted(by_cot.items())}, "solver": solver_report}
 
 
-SOLVE_PROMPT_VERSION = "solve-v1 (r1k_plugins.eval.prompts.user_prompt)"
+SOLVE_PROMPT_VERSION = "solve-v1 (r1k_plugins.core.render.user_prompt)"
 
 
 def _solve(rev: list[Record], cfg: dict, solved: dict, progress: bool) -> dict:
-    from ..eval.prompts import chat_messages
-    from ..eval.scoring import score_response
-    from .teacher.backends import GenParams, make_backend, parse_spec
-    from .teacher.engine import Job, ResponseCache, RunStats, cache_key, run_jobs
+    from r1k_plugins.core.render import chat_messages
+    from r1k_plugins.core.scoring import score_response
+    from r1k_plugins.data.teacher.backends import GenParams, make_backend, parse_spec
+    from r1k_plugins.data.teacher.engine import Job, ResponseCache, RunStats, cache_key, run_jobs
 
     spec = parse_spec(cfg["spec"], "--solver")
     gen = GenParams(temperature=cfg.get("temperature", 0.0), max_tokens=cfg.get("max_tokens", 8192))

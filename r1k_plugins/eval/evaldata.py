@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.mix import completion_text
-from ..data.schema import Record
-from ..errors import R1KError
-from .prompts import user_prompt
+from r1k_plugins.core.render import completion_text
+from r1k_plugins.core.record import Record
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.render import user_prompt
 
 
 @dataclass(frozen=True)
@@ -40,14 +40,14 @@ TASKS: dict[str, TaskSpec] = {
 
 def _read_any(path: str, spec: TaskSpec) -> list[Record]:
     """An r1k JSONL file as is; anything else through the task's importer preset."""
-    from ..data.importers import import_records, load_rows
-    from ..data.schema import looks_like_record, read_records
+    from r1k_plugins.data.importers import import_records, load_rows
+    from r1k_plugins.core.record import looks_like_record, read_records
 
     p = Path(path).expanduser()
     if not p.exists():
         raise R1KError(f"{p}: data file for {spec.name} not found (check the path given to the task)")
     if p.suffix == ".jsonl":
-        from ..io import iter_jsonl
+        from r1k_plugins.core.io import iter_jsonl
 
         first = next((obj for _, obj in iter_jsonl(p)), None)
         if first is not None and looks_like_record(first):
@@ -64,17 +64,17 @@ def load_task_records(task: str, data: str | None = None, limit: int | None = No
     if data:
         records = _read_any(data, spec)
     elif spec.preset is None:
-        from ..data.synth import default_split
+        from r1k_plugins.data.synth import default_split
 
         records = default_split("test")
     else:
-        from ..data.importers import import_records
+        from r1k_plugins.data.importers import import_records
 
         records = import_records(spec.hub, spec.preset, split=spec.hub_split, config=spec.hub_config)
     if spec.direction is not None:
         records = [r for r in records if r.direction == spec.direction]
     if task == "r1k_direction":
-        from ..data.schema import pair_index
+        from r1k_plugins.core.record import pair_index
 
         complete = {pid for pid, d in pair_index(records).items()
                     if len(d) == 2 and all(x.reasoning for x in d.values())}
@@ -97,7 +97,7 @@ def generation_doc(r: Record, trace_format: str | None = None) -> dict:
 
 def direction_docs(records: list[Record], trace_format: str = "s1") -> list[dict]:
     """One doc per record of a complete pair: its prompt, its own trace and the other direction's trace."""
-    from ..data.schema import pair_index
+    from r1k_plugins.core.record import pair_index
 
     pairs = pair_index(records)
     docs = []

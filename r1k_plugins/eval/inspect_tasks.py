@@ -1,6 +1,6 @@
 """The r1k tasks for Inspect: ``inspect eval r1k_plugins/r1k_reverse --model ...``.
 
-Registered through the ``inspect_ai`` entry point (``r1k_plugins.eval._registry``). Data, prompts and
+Registered through the ``inspect_ai`` entry point (``r1k_plugins.eval.registry``). Data, prompts and
 scoring are the ones the lm-eval tasks use (``r1k_plugins.eval.evaldata``, ``.prompts``, ``.scoring``).
 
 Task parameters (``-T key=value``):
@@ -22,17 +22,17 @@ from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
-from .evaldata import generation_doc, load_task_records
+from r1k_plugins.eval.evaldata import generation_doc, load_task_records
 
 DEFAULT_MAX_TOKENS = 16384
 
 
 @scorer(metrics=[accuracy(), stderr()])
 def r1k_scorer():
-    """The shared r1k scorer (r1k_plugins.eval.scoring.score_response); the extracted answer is logged."""
+    """The shared r1k scorer (r1k_plugins.core.scoring.score_response); the extracted answer is logged."""
     import anyio
 
-    from .scoring import score_response
+    from r1k_plugins.core.scoring import score_response
 
     async def score(state: TaskState, target: Target) -> Score:
         answer_type = state.metadata.get("answer_type", "expression")
@@ -51,7 +51,7 @@ def _records_or_prerequisite_error(name: str, data, limit):
     """Bad -T values -> Inspect's PrerequisiteError, which it prints as one plain line (no trace)."""
     from inspect_ai._util.error import PrerequisiteError
 
-    from ..errors import R1KError
+    from r1k_plugins.core.errors import R1KError
 
     try:
         if data is not None and not isinstance(data, str):

@@ -7,6 +7,6 @@ The JSON schema (``r1k_leaderboard/1``) is documented in docs/leaderboard.md.
 
 from __future__ import annotations
 
-from .export import export
+from r1k_plugins.leaderboard.export import export
 
 __all__ = ["export"]

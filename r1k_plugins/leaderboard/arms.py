@@ -95,7 +95,7 @@ def arm_for(key: str) -> ArmInfo:
             return ArmInfo("base", None, f"{key}: model folder not found here, so no r1k_run.json could be read; "
                                          "arm shown as 'base'")
         return ArmInfo("base", None)
-    from .ingest import display_path
+    from r1k_plugins.leaderboard.ingest import display_path
 
     try:
         m = json.loads(mf.read_text(encoding="utf-8"))

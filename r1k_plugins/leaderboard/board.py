@@ -13,11 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import R1KError
-from .arms import arm_for, arm_sort_key, is_local, model_key
-from .ingest import (HARNESSES, INSPECT, LMEVAL, Figure, Skipped, Source, _Reject, discover, display_path,
-                     load_sample_scores, read_file, run_label)
+from r1k_plugins import __version__
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.leaderboard.arms import arm_for, arm_sort_key, is_local, model_key
+from r1k_plugins.leaderboard.ingest import (
+    HARNESSES,
+    INSPECT,
+    LMEVAL,
+    Figure,
+    Skipped,
+    Source,
+    _Reject,
+    discover,
+    display_path,
+    load_sample_scores,
+    read_file,
+    run_label,
+)
 
 SCHEMA = "r1k_leaderboard/1"
 # Known r1k columns first, in this order; any other task follows alphabetically.
@@ -93,7 +105,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
     disc = discover(inputs, exclude)
     skipped: list[Skipped] = list(disc.skipped)
     warnings: list[str] = []
-    from .dynamics import read_probes, split_probe_files
+    from r1k_plugins.leaderboard.dynamics import read_probes, split_probe_files
 
     probe_files, result_files = split_probe_files(disc.files)
     probe = read_probes(probe_files, skipped, warnings)

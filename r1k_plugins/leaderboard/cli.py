@@ -29,7 +29,7 @@ def export_cmd(results, out, baseline, keep_all, no_plots):
     column per task: score ± stderr, n and harness. Unusable files are listed as skipped,
     with the reason, here and in the outputs. Same inputs give byte-identical CSV/JSON/MD.
     """
-    from .export import export
+    from r1k_plugins.leaderboard.export import export
 
     t0 = time.perf_counter()
     doc, written = export(list(results), out, baseline=baseline, keep_all=keep_all, plots=not no_plots)

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .ingest import Skipped, display_path
+from r1k_plugins.leaderboard.ingest import Skipped, display_path
 
 SCHEMA = "r1k_probe/1"
 DIRS = ("forward", "reverse", "all")
@@ -95,7 +95,7 @@ def read_probes(files: list[Path], skipped: list[Skipped], warnings: list[str]) 
         warnings.append("probe outputs were made with different data, max_tokens or trace formats; "
                         "compare their directional distinctions with care")
     cks = list(merged.values())
-    from .arms import arm_sort_key
+    from r1k_plugins.leaderboard.arms import arm_sort_key
 
     cks.sort(key=lambda c: (arm_sort_key(c["arm"]), c["run"] or "", c["step"] if c["step"] is not None else -1))
     return {"definition": docs[-1][2].get("definition"), "checkpoints": cks, "table": _last_per_arm(cks),
@@ -169,7 +169,7 @@ EXPLAIN = ("Per-token directional distinction (`r1k probe direction`, the paper'
 
 
 def markdown_section(probe: dict, has_plot: bool) -> list[str]:
-    from .render import _md  # the board's one Markdown-cell escaper
+    from r1k_plugins.leaderboard.render import _md  # the board's one Markdown-cell escaper
 
     out = ["## Directional distinction per token (probe)", "", EXPLAIN, "",
            "| " + " | ".join(HEADER) + " |", "|---|---|---:|" + "---:|" * (len(HEADER) - 3)]
@@ -181,7 +181,7 @@ def markdown_section(probe: dict, has_plot: bool) -> list[str]:
 
 
 def html_section(probe: dict, png_b64: str | None) -> str:
-    from .render import _e as e  # the board's one HTML escaper
+    from r1k_plugins.leaderboard.render import _e as e  # the board's one HTML escaper
 
     head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
     num = ' class="num"'
@@ -261,7 +261,7 @@ def _draw(ax, curves: list[dict]) -> None:
 
 
 def dynamics_png(probe: dict) -> bytes | None:
-    from .plots import _new_figure, _png
+    from r1k_plugins.leaderboard.plots import _new_figure, _png
 
     deltas, ys, sft_end = _curves(probe)
     if not any(len(c["x"]) for c in deltas):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import R1KError
-from ..io import atomic_write_bytes, atomic_write_text
-from .board import build
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import atomic_write_bytes, atomic_write_text
+from r1k_plugins.leaderboard.board import build
 
 
 def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep_all: bool = False,
@@ -16,15 +16,15 @@ def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep
     if outdir.exists() and not outdir.is_dir():
         raise R1KError(f"{outdir}: exists and is not a folder; give --out a folder")
     doc = build(list(inputs), baseline=baseline, keep_all=keep_all, exclude=outdir)
-    from .render import to_csv, to_html, to_json, to_markdown
+    from r1k_plugins.leaderboard.render import to_csv, to_html, to_json, to_markdown
 
     images: dict[str, bytes] = {}
     if plots:
-        from .plots import render_plots
+        from r1k_plugins.leaderboard.plots import render_plots
 
         images = render_plots(doc)
         if doc.get("probe"):
-            from .dynamics import dynamics_png
+            from r1k_plugins.leaderboard.dynamics import dynamics_png
 
             png = dynamics_png(doc["probe"])
             if png is not None:
@@ -44,7 +44,7 @@ def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep
     for name in doc["plots"]:
         put(name, images[name])
     if doc.get("probe"):
-        from .dynamics import to_csv as dynamics_csv
+        from r1k_plugins.leaderboard.dynamics import to_csv as dynamics_csv
 
         put("dynamics.csv", dynamics_csv(doc["probe"]))
     put("leaderboard.csv", to_csv(doc))

@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from .board import DIRECTION_TASK
-from .ingest import INSPECT, LMEVAL
+from r1k_plugins.leaderboard.board import DIRECTION_TASK
+from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL
 
 MAX_ROWS = 24  # bars per task group; the tables always hold every row
 _FAMILY = {  # arm family -> shades (light to dark)

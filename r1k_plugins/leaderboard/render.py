@@ -9,8 +9,8 @@ import io
 import json
 from typing import Any
 
-from .board import AGREE_ALPHA, AGREE_SIGMAS, SIGNIFICANT_Z
-from .ingest import HARNESSES, INSPECT, LMEVAL
+from r1k_plugins.leaderboard.board import AGREE_ALPHA, AGREE_SIGMAS, SIGNIFICANT_Z
+from r1k_plugins.leaderboard.ingest import HARNESSES, INSPECT, LMEVAL
 
 HARNESS_LABEL = {LMEVAL: "lm-eval", INSPECT: "Inspect"}
 
@@ -224,7 +224,7 @@ def to_markdown(doc: dict, plots: list[str]) -> str:
         out.append("")
 
     if doc.get("probe"):
-        from .dynamics import markdown_section
+        from r1k_plugins.leaderboard.dynamics import markdown_section
 
         out += markdown_section(doc["probe"], "dynamics.png" in plots)
     plots = [p for p in plots if p != "dynamics.png"]
@@ -377,7 +377,7 @@ def to_html(doc: dict, plots: dict[str, bytes]) -> str:
         o.append("</tbody></table>")
 
     if doc.get("probe"):
-        from .dynamics import html_section
+        from r1k_plugins.leaderboard.dynamics import html_section
 
         dyn = plots.get("dynamics.png")
         o.append(html_section(doc["probe"], base64.b64encode(dyn).decode("ascii") if dyn else None))

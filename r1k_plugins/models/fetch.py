@@ -24,9 +24,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from ..errors import R1KError
-from ..io import atomic_write_text, sha256_file
-from .registry import ModelSpec, get_spec
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import atomic_write_text, sha256_file
+from r1k_plugins.models.registry import ModelSpec, get_spec
 
 MANIFEST = "r1k_model.json"
 SOURCE_JSON = "source.json"

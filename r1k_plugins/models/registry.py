@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from ..cli import R1KGroup, run_cli
-from ..errors import R1KError
+from r1k_plugins.cli import R1KGroup, run_cli
+from r1k_plugins.core.errors import R1KError
 
 _SET_HELP = ("Override a recipe key, KEY=VALUE, repeatable. Any TRL SFTConfig/DPOConfig (TrainingArguments) "
              "key, any TRL ModelConfig key (use_peft, lora_r, lora_alpha, lora_dropout, lora_target_modules, "
@@ -41,7 +41,7 @@ def _common(f):
 
 
 def _run(stage: str, config, model, data, mode, output_dir, sets, use_peft, resume, overwrite):
-    from .recipe import load_recipe, parse_set
+    from r1k_plugins.training.recipe import load_recipe, parse_set
 
     _quiet_warnings()
     rec = load_recipe(stage, config, parse_set(sets))
@@ -51,7 +51,7 @@ def _run(stage: str, config, model, data, mode, output_dir, sets, use_peft, resu
         rec.data["mode"] = mode
     if use_peft:
         rec.model_args["use_peft"] = True
-    from .run import run
+    from r1k_plugins.training.run import run
 
     manifest = run(rec, data_path=data, output_dir=output_dir, resume=resume, overwrite=overwrite,
                    argv=["r1k-train", *sys.argv[1:]] if sys.argv else None)
@@ -104,13 +104,13 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
         raise R1KError(f"--out {out}: parent folder {p.parent} does not exist (mkdir -p {p.parent})")
     records = None
     if data:
-        from ..data.schema import read_records
+        from r1k_plugins.core.record import read_records
 
         dp = Path(data).expanduser()
         if not dp.is_file():
             raise R1KError(f"--data {data}: file not found (check the path)")
         records = read_records(dp)
-    from .tiny import DEFAULT_VOCAB, build_tiny_model
+    from r1k_plugins.training.tiny import DEFAULT_VOCAB, build_tiny_model
 
     import os
     import shutil
@@ -119,7 +119,7 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
     except OSError as e:
-        from ..io import os_error
+        from r1k_plugins.core.io import os_error
 
         raise os_error(p.parent, e, "cannot create the model folder") from None
     try:  # build beside the target, then move in: no half-written model folder on failure
@@ -130,7 +130,7 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
             msg = " ".join(str(e).split())
             if not isinstance(e, OSError) and "os error" not in msg and "I/O error" not in msg:
                 raise
-            from ..errors import R1KOSError
+            from r1k_plugins.core.errors import R1KOSError
 
             raise R1KOSError(f"--out {out}: cannot write the model ({msg[:200]}); free some disk space and rerun; "
                              "nothing was replaced") from None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 STAGES = ("sft", "dpo")
 R1K_KEYS = ("stage", "model_name_or_path", "data", "max_prompt_length", "effective_batch_size")
@@ -77,7 +77,7 @@ def model_fields() -> dict[str, dataclasses.Field]:
 
 
 def recipe_names() -> list[str]:
-    from ..paths import recipes_dir
+    from r1k_plugins.paths import recipes_dir
 
     d = recipes_dir()
     return sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
@@ -85,7 +85,7 @@ def recipe_names() -> list[str]:
 
 def find_recipe(spec: str) -> Path:
     """A recipe path, or the name of a bundled recipe (``tiny-sft``, ``tiny-sft.yaml``)."""
-    from ..paths import recipes_dir
+    from r1k_plugins.paths import recipes_dir
 
     p = Path(spec).expanduser()
     if p.is_file():
@@ -139,7 +139,7 @@ def yaml_load(text: str):
 
 
 def read_yaml(path: Path) -> dict:
-    from ..validate.readers import load_yaml_file
+    from r1k_plugins.core.readers import load_yaml_file
 
     obj = load_yaml_file(path, loader=yaml_loader(), what="recipe")
     if obj is None:
@@ -267,7 +267,7 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
             entries.append((k, v, str(path)))
     entries += [(k, v, "--set") for k, v in sets]
     rec.from_set = {ALIASES.get(k, k) if k == "warmup_ratio" else k for k, _ in sets}
-    from ..validate.schemas import check_recipe_values
+    from r1k_plugins.core.schemas import check_recipe_values
 
     check_recipe_values(entries)  # declared types/ranges (data.*, learning rate, steps, batch sizes) first
 

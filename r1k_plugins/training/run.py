@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import R1KError
-from ..io import atomic_write_text, note, write_jsonl
-from .recipe import Recipe
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import atomic_write_text, note, write_jsonl
+from r1k_plugins.training.recipe import Recipe
 
 SCHEMA = "r1k_run/1"
 MANIFEST = "r1k_run.json"
@@ -131,7 +131,7 @@ def promote(work: Path, out: Path, *, overwrite: bool) -> None:
             os.replace(item, target)
         work.rmdir()
     except OSError as e:
-        from ..io import os_error
+        from r1k_plugins.core.io import os_error
 
         raise os_error(out, e, f"cannot move the finished run in from {work}") from None
 
@@ -182,7 +182,7 @@ def resolve_batch(rec: Recipe) -> None:
     eff = rec.effective_batch_size
     if eff is None:
         return
-    from .recipe import _fields, config_class
+    from r1k_plugins.training.recipe import _fields, config_class
 
     flds = _fields(config_class(rec.stage))
     ta = rec.trainer_args
@@ -240,7 +240,7 @@ def device_policy(rec: Recipe) -> str:
 
 
 def build_config(rec: Recipe, output_dir: Path):
-    from .recipe import config_class
+    from r1k_plugins.training.recipe import config_class
 
     cls = config_class(rec.stage)
     kw = dict(rec.trainer_args)
@@ -369,7 +369,7 @@ def versions() -> dict:
         except PackageNotFoundError:
             out[name] = None
     if out["r1k_plugins"] is None:
-        from .. import __version__
+        from r1k_plugins import __version__
 
         out["r1k_plugins"] = __version__
     out["python"] = platform.python_version()
@@ -380,7 +380,7 @@ def read_parent(model_dir: str) -> dict | None:
     p = Path(model_dir) / MANIFEST
     if not p.is_file():
         return None
-    from ..validate.readers import load_json_file
+    from r1k_plugins.core.readers import load_json_file
 
     try:
         obj = load_json_file(p, "run manifest")
@@ -426,7 +426,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     if not data_path:
         raise R1KError("no training data: pass --data FILE or set data.path in the recipe "
                        "(r1k records, or SFT/DPO JSONL)")
-    from .data import load_data
+    from r1k_plugins.training.data import load_data
 
     opts = dict(rec.data)
     if opts.get("seed") is None:
@@ -434,7 +434,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     data = load_data(data_path, stage, opts)
 
     # 2. recipe keys against TRL, config, tokenizer, models (heavy imports from here)
-    from .recipe import resolve_keys
+    from r1k_plugins.training.recipe import resolve_keys
 
     resolve_keys(rec)
     resolve_batch(rec)
@@ -451,7 +451,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         raise R1KError(f"--model {model_spec}: its tokenizer has no chat template, which conversational data needs; "
                        "set chat_template_path in the recipe or use a model with one (r1k-train tiny-model has one)")
     if rec.max_prompt_length:
-        from .data import truncate_prompts
+        from r1k_plugins.training.data import truncate_prompts
 
         n_cut = truncate_prompts(data.rows, tokenizer, rec.max_prompt_length)
         data.counts["prompts_truncated"] = n_cut
@@ -476,7 +476,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         try:
             work.mkdir()
         except OSError as e:
-            from ..io import os_error
+            from r1k_plugins.core.io import os_error
 
             raise os_error(work.parent, e, "cannot create the run folder") from None
     state.wait_for_everyone()

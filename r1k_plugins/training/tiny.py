@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from ..eval.markers import THINK_CLOSE, THINK_OPEN
+from r1k_plugins.core.vocab import THINK_CLOSE, THINK_OPEN
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 PAD = "<|endoftext|>"
@@ -57,8 +57,9 @@ def render_chatml(messages: list[dict], add_generation_prompt: bool = False) -> 
 
 def corpus_from_records(records) -> list[str]:
     """The texts the tokenizer is trained on: every record in every trace format, chat and plain."""
-    from ..data.mix import completion_text, prompt_messages
-    from ..eval.prompts import TRACE_FORMATS, plain_prompt
+    from r1k_plugins.core.render import completion_text, prompt_messages
+    from r1k_plugins.core.vocab import TRACE_FORMATS
+    from r1k_plugins.core.render import plain_prompt
 
     texts = []
     for rec in records:
@@ -97,7 +98,7 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     if records is None:
-        from ..data.synth import generate
+        from r1k_plugins.data.synth import generate
 
         train, test = generate()
         records = train + test

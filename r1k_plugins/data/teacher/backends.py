@@ -14,7 +14,7 @@ passed only when the user writes it.
 A backend returns :class:`Completion` objects. The HTTP backend raises :class:`Retryable` for
 what a retry may cure (429, 5xx, timeouts, dropped connections, malformed bodies, empty choices,
 truncation, refusals, null content), :class:`Failure` for what it cannot (a 400), and
-:class:`~r1k_plugins.errors.R1KError` for what ends the run (unreachable endpoint, refused key,
+:class:`~r1k_plugins.core.errors.R1KError` for what ends the run (unreachable endpoint, refused key,
 unknown model or URL). Model output is parsed with ``json.loads`` only, never evaluated.
 """
 
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from ...errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 SPEC_HELP = ("openai:MODEL@BASE_URL (an OpenAI-compatible server), vllm:MODEL_OR_PATH (vLLM offline engine), "
              "hf:PATH (transformers, local folder)")

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ...io import dumps_line, read_whole_lines
-from .backends import Completion, Failure, Retryable
+from r1k_plugins.core.io import dumps_line, read_whole_lines
+from r1k_plugins.data.teacher.backends import Completion, Failure, Retryable
 
 INITIAL_DELAY, MAX_DELAY = 0.5, 8.0
 
@@ -147,7 +147,7 @@ def run_jobs(backend, jobs: list[Job], accept: Callable[[Job, Completion], objec
              progress: bool = True, desc: str = "teacher") -> None:
     """Send every job; call ``on_success(job, value, from_cache)`` or ``on_failure(job, reason)`` exactly once per job.
 
-    An :class:`~r1k_plugins.errors.R1KError` from the backend (unreachable endpoint, refused key)
+    An :class:`~r1k_plugins.core.errors.R1KError` from the backend (unreachable endpoint, refused key)
     stops the run and propagates; everything finished before it was already reported.
     """
     from tqdm import tqdm

@@ -138,7 +138,7 @@ DEFAULT_PROMPT = "invert-v1"
 
 
 def get_prompt(version: str) -> InvertPrompt:
-    from ...errors import R1KError
+    from r1k_plugins.core.errors import R1KError
 
     if version not in PROMPTS:
         raise R1KError(f"unknown teacher prompt version {version!r}; known: {', '.join(PROMPTS)}")

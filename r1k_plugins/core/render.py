@@ -12,7 +12,8 @@ Trace formats
 
 from __future__ import annotations
 
-from .markers import S1_ANSWER, S1_THINK, THINK_CLOSE, THINK_OPEN, TRACE_FORMATS
+from r1k_plugins.core.record import Record
+from r1k_plugins.core.vocab import S1_ANSWER, S1_THINK, THINK_CLOSE, THINK_OPEN, TRACE_FORMATS
 
 INSTRUCTION = "Think step by step, then give the final answer as \\boxed{...}."
 CHOICE_INSTRUCTION = "Think step by step, then give the letter of the correct option as \\boxed{...}."
@@ -67,3 +68,13 @@ def plain_prompt(question: str, **kw) -> str:
 
 def chat_messages(question: str, **kw) -> list[dict]:
     return [{"role": "user", "content": user_prompt(question, **kw)}]
+
+
+def completion_text(rec: Record, trace_format: str = "s1") -> str:
+    """The assistant's trace for a record: its reasoning in ``trace_format``, then its final answer."""
+    return format_trace(rec.reasoning, final_answer_text(rec.answer, rec.response), trace_format)
+
+
+def prompt_messages(rec: Record, direction_tags: bool = False) -> list[dict]:
+    return chat_messages(rec.question, answer_type=rec.answer_type, direction=rec.direction,
+                         direction_tags=direction_tags)

@@ -1,5 +1,5 @@
 """The worker pool: every math_verify/sympy comparison runs in a child process with a hard
-time bound (see :mod:`r1k_plugins.eval.scoring`, 'Time bound'). Nothing here uses ``signal`` in the
+time bound (see :mod:`r1k_plugins.core.scoring`, 'Time bound'). Nothing here uses ``signal`` in the
 calling process, so all functions are safe from any thread."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class _Worker:
         pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         boot = (
             "import sys; sys.path.insert(0, %r); "
-            "from r1k_plugins.eval.pool import _worker_main; _worker_main()" % pkg_parent
+            "from r1k_plugins.core.pool import _worker_main; _worker_main()" % pkg_parent
         )
         env = dict(os.environ)
         env["R1K_NO_LMEVAL_HOOK"] = "1"

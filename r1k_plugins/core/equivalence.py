@@ -3,7 +3,7 @@
 A cheap normalised-string check, then exact rational checks for plain numbers, sets / tuples /
 intervals / bare lists of them, mixed numbers and matrices entry by entry; what that cannot decide
 goes to math_verify in the worker pool (:mod:`.pool`) under a hard time bound. The rules are
-listed in :mod:`r1k_plugins.eval.scoring`.
+listed in :mod:`r1k_plugins.core.scoring`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import unicodedata
 from fractions import Fraction
 
-from .extraction import (
+from r1k_plugins.core.extraction import (
     _BOX_CMDS,
     _WRAPPERS,
     MAX_EXTRACT_CHARS,
@@ -21,7 +21,7 @@ from .extraction import (
     _choice_from_snippet,
     _extract_from_final,
 )
-from .pool import DEFAULT_TIMEOUT, _math_verify_equal
+from r1k_plugins.core.pool import DEFAULT_TIMEOUT, _math_verify_equal
 
 __all__ = ["MAX_ANSWER_CHARS", "is_equivalent"]
 

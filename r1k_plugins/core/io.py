@@ -11,13 +11,34 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import R1KError, R1KOSError
-from .validate.paths import check_not_input
+from r1k_plugins.core.errors import R1KError, R1KOSError
 
 
 def note(msg: str) -> None:
     """A one-line remark on stderr (``note: ...``) that does not stop the command."""
     print(f"note: {msg}", file=sys.stderr, flush=True)
+
+
+def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """True when ``a`` and ``b`` name the same file (resolved, links followed, or same inode)."""
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+    except OSError:
+        pass
+    try:
+        return pa.resolve() == pb.resolve()
+    except (OSError, RuntimeError):  # symlink loops
+        return os.path.abspath(pa) == os.path.abspath(pb)
+
+
+def check_not_input(out: str | os.PathLike, inputs: Iterable[str | os.PathLike | None], flag: str = "--out") -> None:
+    """Refuse an output path that is also one of the inputs (writing it would replace the input)."""
+    for inp in inputs:
+        if inp is not None and same_path(out, inp):
+            raise R1KError(f"{flag} {out}: is also the input file {inp}; writing it would replace the input "
+                           "(give another output path)")
 
 
 def read_whole_lines(path: str | os.PathLike, take) -> int:
@@ -140,8 +161,8 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield (line_number, object); blank lines are skipped; bad lines raise R1KError file:line
-    (the one reader: r1k_plugins.validate.readers)."""
-    from .validate.readers import iter_jsonl as _iter
+    (the one reader: :mod:`r1k_plugins.core.readers`)."""
+    from r1k_plugins.core.readers import iter_jsonl as _iter
 
     yield from _iter(path)
 

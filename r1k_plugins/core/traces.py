@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-from .markers import END_TOKENS as _END_TOKENS
-from .markers import S1_ANSWER as _S1_ANSWER
-from .markers import S1_THINK as _S1_THINK
-from .markers import THINK_CLOSE, THINK_OPEN
+from r1k_plugins.core.vocab import END_TOKENS as _END_TOKENS
+from r1k_plugins.core.vocab import S1_ANSWER as _S1_ANSWER
+from r1k_plugins.core.vocab import S1_THINK as _S1_THINK
+from r1k_plugins.core.vocab import THINK_CLOSE, THINK_OPEN
 
 __all__ = ["split_reasoning"]
 

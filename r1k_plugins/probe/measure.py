@@ -3,7 +3,7 @@
 For every record of a complete forward/reverse pair, under that record's own prompt:
 
 - the prompt is the model tokenizer's chat template applied to the same user turn the tasks and
-  SFT use (``r1k_plugins.data.mix.prompt_messages``), with the generation prompt added;
+  SFT use (``r1k_plugins.core.render.prompt_messages``), with the generation prompt added;
 - y+ is the record's own completion text (the exact string SFT trains on,
   ``completion_text(record)``), y- the other direction's completion text;
 - each continuation is tokenized on its own, without special tokens, and appended to the
@@ -25,8 +25,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..errors import R1KError
-from ..io import note
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import note
 
 PROMPT_DIRECTIONS = ("forward", "reverse")
 # Rows of logits materialised at once: at most this many bytes of float32 logits per chunk.
@@ -54,8 +54,8 @@ def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: 
     ``limit`` keeps the first ``limit`` complete pairs (both of their records), in file order.
     Returns the items and counts of what was used and what was left out, and why.
     """
-    from ..data.mix import completion_text, prompt_messages
-    from ..data.schema import pair_index
+    from r1k_plugins.core.render import completion_text, prompt_messages
+    from r1k_plugins.core.record import pair_index
 
     records = list(records)
     pairs = pair_index(records)

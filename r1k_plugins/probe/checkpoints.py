@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
            "pytorch_model.bin.index.json")
@@ -58,7 +58,7 @@ def folder_kind(p: Path) -> str | None:
 
 
 def _arm(path: Path) -> tuple[str, str | None]:
-    from ..leaderboard.arms import arm_for
+    from r1k_plugins.leaderboard.arms import arm_for
 
     info = arm_for(str(path.resolve()))
     return info.arm, (info.manifest or {}).get("stage")
@@ -97,7 +97,7 @@ def run_refs(spec: str) -> list[ModelRef]:
     root = root.resolve()
     arm, stage = _arm(root)
     manifest = _read_json(root / MANIFEST) or {}
-    from ..training.run import list_checkpoints
+    from r1k_plugins.training.run import list_checkpoints
 
     refs: list[ModelRef] = []
     for step, c, state in list_checkpoints(root):

@@ -7,11 +7,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..errors import R1KError
-from ..io import iter_jsonl, write_jsonl
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import iter_jsonl, write_jsonl
+from r1k_plugins.core.vocab import ANSWER_TYPES, DIRECTIONS
 
-DIRECTIONS = ("forward", "reverse")
-ANSWER_TYPES = ("numeric", "expression", "choice", "text")
 REQUIRED = ("id", "pair_id", "direction", "question", "answer", "answer_type", "source")
 OPTIONAL = {"reasoning": None, "response": None, "meta": dict}
 FIELDS = REQUIRED + tuple(OPTIONAL)
@@ -77,7 +76,7 @@ def validate(obj: dict, where: str = "<record>") -> dict:
     if not isinstance(out["meta"], dict):
         raise R1KError(f"{where}: field 'meta' must be an object")
     if out["meta"]:  # the declared schema (nested meta.inversion fields included)
-        from ..validate.schemas import RecordModel, validate_model
+        from r1k_plugins.core.schemas import RecordModel, validate_model
 
         validate_model(RecordModel, out, where)
     return out

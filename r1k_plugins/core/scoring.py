@@ -72,11 +72,11 @@ against ``timeout``; :func:`warm_up` starts them ahead of time).
 
 from __future__ import annotations
 
-from ..data.schema import ANSWER_TYPES
-from .equivalence import _compare, is_equivalent
-from .extraction import _check_type, _extract_from_final, extract_answer
-from .pool import DEFAULT_TIMEOUT, STATS, shutdown, warm_up
-from .traces import split_reasoning
+from r1k_plugins.core.vocab import ANSWER_TYPES
+from r1k_plugins.core.equivalence import _compare, is_equivalent
+from r1k_plugins.core.extraction import _check_type, _extract_from_final, extract_answer
+from r1k_plugins.core.pool import DEFAULT_TIMEOUT, STATS, shutdown, warm_up
+from r1k_plugins.core.traces import split_reasoning
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 _CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -58,7 +58,7 @@ def direction(models, runs, with_start, data, out, per_item, max_tokens, trace_f
     checkpoints are skipped. Example:
       r1k probe direction --run runs/mixed-sft --run runs/mixed-dpo --data test.jsonl --out probe.json
     """
-    from .checkpoints import model_ref, resolve_device, run_refs, start_ref
+    from r1k_plugins.probe.checkpoints import model_ref, resolve_device, run_refs, start_ref
 
     if not models and not runs:
         raise R1KError("no model given: pass --model DIR and/or --run DIR")
@@ -75,15 +75,15 @@ def direction(models, runs, with_start, data, out, per_item, max_tokens, trace_f
             seen.add(key)
             unique.append(r)
     if data:
-        from ..data.schema import read_records
-        from ..io import sha256_file
+        from r1k_plugins.core.record import read_records
+        from r1k_plugins.core.io import sha256_file
 
         records, label, sha = read_records(data), data, sha256_file(data)
     else:
-        from ..data.synth import default_split
+        from r1k_plugins.data.synth import default_split
 
         records, label, sha = default_split("test"), "embedded default (test split)", None
-    from .probe_run import run_probe
+    from r1k_plugins.probe.run import run_probe
 
     doc = run_probe(unique, records, data_label=label, data_sha256=sha, out=out, per_item=per_item,
                     max_tokens=max_tokens, trace_format=trace_format, direction_tags=direction_tags,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..data.schema import ANSWER_TYPES
-from .traces import split_reasoning
+from r1k_plugins.core.vocab import ANSWER_TYPES
+from r1k_plugins.core.traces import split_reasoning
 
 __all__ = ["MAX_EXTRACT_CHARS", "extract_answer"]
 
@@ -216,7 +216,7 @@ def _numeric_candidate(ans: str) -> str:
     """For numeric answers, reduce prose like 'The area is 25 square units' to '25'."""
     if re.search(r"[\\^{}]", ans) or not _prose_words(ans):
         return ans
-    from .equivalence import _normalize_math  # equivalence builds on extraction, not the reverse
+    from r1k_plugins.core.equivalence import _normalize_math  # equivalence builds on extraction, not the reverse
 
     clean, _, value, _ = _normalize_math(ans, "numeric")
     if value is not None:  # '25 square units' -> '25', '12.5 percent' -> '12.5\\%'

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import R1KError
-from ..io import atomic_write_text, check_out_path, dumps_line, read_whole_lines, write_jsonl
-from .checkpoints import ModelRef, adapter_base, load
-from .probe import build_items, probe_model, summarize
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.io import atomic_write_text, check_out_path, dumps_line, read_whole_lines, write_jsonl
+from r1k_plugins.probe.checkpoints import ModelRef, adapter_base, load
+from r1k_plugins.probe.measure import build_items, probe_model, summarize
 
 SCHEMA = "r1k_probe/1"
 DEFINITION = ("prompt = the model's chat template over the task/SFT user turn with the generation prompt; "

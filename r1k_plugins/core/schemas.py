@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 
-from ..errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 
 def _short(v: Any) -> str:

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import R1KError
+from r1k_plugins.core.errors import R1KError
 
 MAX_DEPTH = 64  # no r1k input needs more; deeper JSON would hit Python's recursion limit downstream
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")

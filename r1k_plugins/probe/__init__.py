@@ -1,0 +1,6 @@
+"""The directional probe (the paper's measurement): per-token log-prob of the direction-matching
+trace minus the other direction's, on every checkpoint of a run.
+
+:mod:`.cli` (``r1k probe direction``) -> :mod:`.run` (resumable run over models) ->
+:mod:`.checkpoints` (finding and loading checkpoints) and :mod:`.measure` (the batched scorer).
+"""
