@@ -28,6 +28,24 @@ def run(cmd, *args, cwd=None, env=None, timeout=900, check=False):
     return proc
 
 
+_PROCESS_MARKS = ("e2e", "slow", "real_model")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request, monkeypatch):
+    """The unit loop (``-m "not e2e and not slow and not real_model"``) stays fast because no unit
+    test starts a console script or a harness: a test that does must be marked ``e2e``. This guard
+    makes a forgotten mark a failing test instead of a slow unit loop. (Session fixtures such as
+    ``tiny_model`` are built before it applies.)"""
+    if any(request.node.get_closest_marker(m) for m in _PROCESS_MARKS):
+        return
+    def guarded(self, args, *a, **kw):
+        raise AssertionError(f"{request.node.nodeid} starts a process ({str(args)[:120]}); "
+                             "mark the test @pytest.mark.e2e")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", guarded)  # undone by monkeypatch after the test
+
+
 def assert_one_line_error(proc, *needles):
     assert proc.returncode != 0, proc.stdout
     err = proc.stderr.strip()
