@@ -298,7 +298,7 @@ def test_fast_inspect_header_matches_read_eval_log(fx):
                 s = ingest._read_inspect(p, data, fast=fast)
                 got.append((s.model_id, s.run, s.dedupe_key,
                             [(f.task, f.metric, f.score, f.stderr, f.n, f.metrics) for f in s.figures]))
-            except ingest._Reject as e:
+            except ingest.Reject as e:
                 got.append(str(e))
         assert got[0] == got[1], p.name
         if "direction" in p.name:  # per-sample scores for paired deltas: direct read == Inspect's reader
