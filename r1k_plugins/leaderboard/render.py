@@ -131,7 +131,7 @@ figure { margin: 6px 0 16px; } figcaption { color: var(--muted); font-size: 12px
 img.plot { max-width: 100%; border: 1px solid var(--line); }
 #warnings li { color: var(--warnfg); }
 details summary { cursor: pointer; color: var(--muted); margin: 4px 0; }
-code { font-size: 12px; }
+code { font-size: 12px; } h2 code, h3 code { font-size: inherit; }
 """
 
 _HTML_TAG = {"code": "code", "em": "em", "strong": "strong"}

@@ -64,7 +64,10 @@ def delta_text(d: dict) -> str:
 
 
 def decoding_text(d: dict | None) -> str:
-    if not d or d.get("greedy") is None:
+    """greedy / sampled T=...; – for a task that generates nothing (log-likelihood), ? when unknown."""
+    if not d:
+        return MISSING
+    if d.get("greedy") is None:
         return "?"
     if d["greedy"]:
         return "greedy"
@@ -196,7 +199,8 @@ def _cross_harness(doc: dict) -> Section | None:
             common = Cell(f"{c['n_common']} (of {c['n_lmeval']} / {c['n_inspect']})", value=c["n_common"])
             ident = Cell(f"{c['identical']:.1%}", value=c["identical"])
             test = Cell(f"p={c['p_value']:.3g}", value=c["p_value"])
-            first = Cell(", ".join(map(str, c["first_differing"])) or MISSING, flags=frozenset({"mono"}))
+            ids = ", ".join(map(str, c["first_differing"]))
+            first = Cell(ids, flags=frozenset({"mono"})) if ids else Cell(MISSING)
         else:
             common, ident, first = Cell(MISSING), Cell(MISSING), Cell(MISSING)
             test = Cell(fmt(c.get("threshold")), value=c.get("threshold"))
