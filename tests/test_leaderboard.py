@@ -369,14 +369,16 @@ def _unmd(s: str) -> str:
 
 
 def _md_board(md: str) -> list:
-    """[(level, title, [table: [row: [cell text]]])] of a leaderboard.md."""
+    """[(level, title, [table: [row: [cell text]]], [bullet])] of a leaderboard.md."""
     secs: list = []
     table = None
     for line in md.splitlines():
         m = re.match(r"^(#{2,3}) (.*)$", line)
         if m:
-            secs.append((len(m[1]), _unmd(m[2]), []))
+            secs.append((len(m[1]), _unmd(m[2]), [], []))
             table = None
+        elif line.startswith("- ") and secs:
+            secs[-1][3].append(_unmd(line[2:]))
         elif line.startswith("|") and secs:
             cells = [_unmd(c) for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
             if all(re.fullmatch(r"-+:?", c) for c in cells):
@@ -397,7 +399,7 @@ class _HtmlBoard(HTMLParser):
         self.buf: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("h2", "h3", "th", "td"):
+        if tag in ("h2", "h3", "th", "td", "li"):
             self.buf = []
         elif tag == "br" and self.buf is not None:
             self.buf.append("\n")
@@ -408,10 +410,12 @@ class _HtmlBoard(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag in ("h2", "h3"):
-            self.secs.append((int(tag[1]), "".join(self.buf).strip(), []))
+            self.secs.append((int(tag[1]), "".join(self.buf).strip(), [], []))
+        elif tag == "li":
+            self.secs[-1][3].append("".join(self.buf).strip())
         elif tag in ("th", "td"):
             self.secs[-1][2][-1][-1].append("".join(self.buf).strip())
-        if tag in ("h2", "h3", "th", "td"):
+        if tag in ("h2", "h3", "th", "td", "li"):
             self.buf = None
 
     def handle_data(self, data):
@@ -430,7 +434,7 @@ def _model_board(board) -> list:
 
     return [(s.level, plain(s.title),
              [[[c.text for c in t.columns]] + [[plain(c.text).strip() for c in r.cells] for r in t.rows]
-              for t in s.tables]) for s in board.sections]
+              for t in s.tables], [plain(b) for b in s.bullets]) for s in board.sections]
 
 
 def _same_board(md: str, html: str, board=None) -> list:
@@ -450,7 +454,7 @@ def test_markdown_and_html_show_the_same_board(board):
     md = (out / "leaderboard.md").read_text(encoding="utf-8")
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
     secs = _same_board(md, html, board_model({k: v for k, v in doc.items() if k != "board"}))
-    titles = [t for _, t, _ in secs]
+    titles = [s[1] for s in secs]
     assert titles == ["Scores", "Deltas vs baseline base", "Cross-harness agreement", "Plots",
                       f"Inputs ({len(doc['sources'])} used, {len(doc['skipped'])} skipped)", "Skipped", "Warnings"]
     # the HTML has the item-by-item comparison too (it once showed only |Δ| / threshold)
@@ -483,3 +487,26 @@ def test_probe_section_same_in_markdown_and_html():
     assert [r[0] for r in rows[1:]] == [t["arm"] for t in doc["probe"]["table"]]
     last = doc["probe"]["table"][-1]["summary"]["all"]["delta"]
     assert rows[-1][5] == f"{last['mean']:+.3f} [{last['ci_low']:+.3f}, {last['ci_high']:+.3f}]"
+
+
+def test_sampled_runs_section_same_in_markdown_and_html():
+    """A document with sampled runs (k answers per item, doc["sampled"]) gets their section in
+    every format: one more function in sections.py, no renderer code."""
+    from r1k_plugins.leaderboard.render import to_html, to_markdown
+    from r1k_plugins.leaderboard.sections import board_model
+
+    doc = json.loads((Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default" /
+                      "leaderboard.json").read_text(encoding="utf-8"))
+    doc["sampled"] = {
+        "rows": [{"model": "tiny", "task": "r1k_reverse", "harness": "lm-eval", "k": 4, "pass_k": 4,
+                  "temperature": 1.0, "top_p": 0.95, "n_items": 3, "avg@k": {"value": 0.25, "stderr": 0.1},
+                  "pass@k": {"value": 0.5, "stderr": None}, "maj@k": {"value": 1 / 3, "stderr": 0.2}}],
+        "cross_harness": [{"model": "tiny", "task": "r1k_reverse", "mean_diff": 0.0, "n_common": 3,
+                           "p_value": 1.0, "agree": True, "note": None}]}
+    b = board_model(doc)
+    md = to_markdown(b)
+    secs = _same_board(md, to_html(b, {}), b)
+    titles = [s[1] for s in secs]
+    assert titles.index("Sampled runs (k answers per item)") == titles.index("Cross-harness agreement") + 1
+    assert "| tiny | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 3 | 0.2500 ± 0.1000 | pass@4 0.5000 | 0.3333 ± 0.2000 |" in md
+    assert "- tiny / r1k_reverse: mean difference +0.0000 over 3 items, p=1: agree" in md

@@ -24,7 +24,9 @@ def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep
     doc = build(list(inputs), baseline=baseline, keep_all=keep_all, exclude=outdir)
     images: dict[str, bytes] = {}
     if plots:
-        from r1k_plugins.leaderboard.plots import render_plots  # imports matplotlib: only when drawing
+        from r1k_plugins.leaderboard.plots import (
+            render_plots,  # imports matplotlib: only when drawing
+        )
 
         images = render_plots(doc)
     return doc, write_board(doc, images, outdir)

@@ -17,7 +17,15 @@ import re
 from typing import Any
 
 from r1k_plugins.leaderboard.board import verdict
-from r1k_plugins.leaderboard.model import Board, Cell, Section, Span, Table, Text, to_dict
+from r1k_plugins.leaderboard.model import (
+    Board,
+    Cell,
+    Section,
+    Span,
+    Table,
+    Text,
+    to_dict,
+)
 
 # --------------------------------------------------------------------------- escaping
 
