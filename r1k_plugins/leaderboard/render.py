@@ -121,8 +121,8 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 caption { caption-side: top; text-align: left; color: var(--muted); padding: 2px 0 6px; }
 th, td { border: 1px solid var(--line); padding: 5px 9px; vertical-align: top; }
 th { background: var(--head); text-align: left; font-weight: 600; }
-th.num { text-align: right; }
-td.num { text-align: right; white-space: nowrap; }
+th.num, td.num { text-align: right; }
+td { white-space: nowrap; } #inputs td, #skipped td { white-space: normal; }
 tbody tr:hover td { background: #f3f6fa; }
 td.missing { color: var(--muted); }
 td.disagree, tbody tr:hover td.disagree { background: var(--warn); }
@@ -130,7 +130,7 @@ td.agree { color: var(--ok); } td.disagree strong { color: var(--bad); }
 td.better { color: var(--ok); font-weight: 600; } td.worse { color: var(--bad); font-weight: 600; }
 tr.baseline td { font-weight: 600; }
 tr.history td { color: var(--muted); }
-td.mono { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+td.mono { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; white-space: normal; min-width: 9em; }
 .arm { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 12px; background: #eef1f4;
        white-space: nowrap; font-weight: 400; }
 .arm.forward { background: #ddf4ff; } .arm.reverse { background: #fff1e5; } .arm.mixed { background: #dafbe1; }
