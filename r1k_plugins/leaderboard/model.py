@@ -84,6 +84,11 @@ def prose(s: str) -> Text:
     return tuple(out)
 
 
+def spans(t: Text | str) -> Text:
+    """A plain string as one plain span; a :data:`Text` as it is."""
+    return text(t) if isinstance(t, str) else t
+
+
 def plain(t: Text | str) -> str:
     """The text without styles (what a reader sees)."""
     return t if isinstance(t, str) else "".join(s.text for s in t)
@@ -95,15 +100,14 @@ class Cell:
     ``ci`` are the number behind it (JSON), ``flags`` its meaning (see :data:`CELL_FLAGS`),
     ``title`` a longer note (HTML hover, JSON)."""
 
-    text: Text
+    text: Text | str  # a str is one plain span
     value: float | None = None
     ci: tuple[float | None, float | None] | None = None
     flags: frozenset[str] = frozenset()
     title: str | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.text, str):
-            self.text = text(self.text)
+        self.text = spans(self.text)
         self.flags = frozenset(self.flags)
 
 

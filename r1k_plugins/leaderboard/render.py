@@ -24,6 +24,7 @@ from r1k_plugins.leaderboard.model import (
     Span,
     Table,
     Text,
+    spans,
     to_dict,
 )
 
@@ -63,7 +64,7 @@ def _md_text(t: Text, cell: bool = False) -> str:
 def _md_cell(c: Cell) -> str:
     # a line break inside a cell: each line escaped, joined by <br>
     lines: list[list[Span]] = [[]]
-    for s in c.text:
+    for s in spans(c.text):
         for i, part in enumerate(s.text.split("\n")):
             if i:
                 lines.append([])
@@ -160,7 +161,7 @@ def _class(names: list[str]) -> str:
 
 
 def _html_cell(c: Cell, numeric: bool) -> str:
-    body = _html_text(c.text)
+    body = _html_text(spans(c.text))
     flags = sorted(f for f in c.flags if ":" not in f and f != "arm")
     if "arm" in c.flags:
         fams = sorted(f.split(":", 1)[1] for f in c.flags if f.startswith("family:"))
