@@ -510,3 +510,17 @@ def test_sampled_runs_section_same_in_markdown_and_html():
     assert titles.index("Sampled runs (k answers per item)") == titles.index("Cross-harness agreement") + 1
     assert "| tiny | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 3 | 0.2500 ± 0.1000 | pass@4 0.5000 | 0.3333 ± 0.2000 |" in md
     assert "- tiny / r1k_reverse: mean difference +0.0000 over 3 items, p=1: agree" in md
+
+
+def test_probe_figure_and_csv_from_the_document():
+    """dynamics.png and dynamics.csv come from the document's probe part alone: the committed demo
+    board's dynamics.csv is made again byte for byte, and the figure is drawn."""
+    from r1k_plugins.leaderboard.dynamics import to_csv
+    from r1k_plugins.leaderboard.plots import render_plots
+
+    board = Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default"
+    doc = json.loads((board / "leaderboard.json").read_text(encoding="utf-8"))
+    assert to_csv(doc["probe"]) == (board / "dynamics.csv").read_text(encoding="utf-8")
+    pngs = render_plots(doc)
+    assert sorted(pngs) == ["direction.png", "dynamics.png", "scores.png"]
+    assert pngs["dynamics.png"][:8] == b"\x89PNG\r\n\x1a\n" and len(pngs["dynamics.png"]) > 20_000
