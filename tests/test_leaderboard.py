@@ -7,8 +7,10 @@ import csv
 import io
 import json
 import math
+import re
 import shutil
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -298,7 +300,7 @@ def test_fast_inspect_header_matches_read_eval_log(fx):
                 s = ingest._read_inspect(p, data, fast=fast)
                 got.append((s.model_id, s.run, s.dedupe_key,
                             [(f.task, f.metric, f.score, f.stderr, f.n, f.metrics) for f in s.figures]))
-            except ingest._Reject as e:
+            except ingest.Reject as e:
                 got.append(str(e))
         assert got[0] == got[1], p.name
         if "direction" in p.name:  # per-sample scores for paired deltas: direct read == Inspect's reader
@@ -357,3 +359,168 @@ def test_cross_harness_refuses_sampled_vs_greedy():
     assert c["agree"] is True and c["method"] == "unpaired"  # no per-sample logs: the stderr rule
     # exact McNemar: 0 vs 6 discordant pairs -> p = 2/64; 3 vs 3 -> 1
     assert sign_test_p(0, 6) == pytest.approx(2 / 64) and sign_test_p(3, 3) == 1.0 and sign_test_p(0, 0) == 1.0
+
+
+# ---- one board model: Markdown and HTML show the same sections and cells --------------------------
+def _unmd(s: str) -> str:
+    s = s.replace("<br>", "\n").replace("**", "")
+    s = re.sub(r"(?<!\\)`", "", s).replace("\\`", "`").replace("\\|", "|")
+    return s.replace("&lt;", "<").replace("&amp;", "&").strip()
+
+
+def _md_board(md: str) -> list:
+    """[(level, title, [table: [row: [cell text]]], [bullet])] of a leaderboard.md."""
+    secs: list = []
+    table = None
+    for line in md.splitlines():
+        m = re.match(r"^(#{2,3}) (.*)$", line)
+        if m:
+            secs.append((len(m[1]), _unmd(m[2]), [], []))
+            table = None
+        elif line.startswith("- ") and secs:
+            secs[-1][3].append(_unmd(line[2:]))
+        elif line.startswith("|") and secs:
+            cells = [_unmd(c) for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if all(re.fullmatch(r"-+:?", c) for c in cells):
+                continue
+            if table is None:
+                table = []
+                secs[-1][2].append(table)
+            table.append(cells)
+        else:
+            table = None
+    return secs
+
+
+class _HtmlBoard(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.secs: list = []
+        self.buf: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h2", "h3", "th", "td", "li"):
+            self.buf = []
+        elif tag == "br" and self.buf is not None:
+            self.buf.append("\n")
+        elif tag == "table":
+            self.secs[-1][2].append([])
+        elif tag == "tr":
+            self.secs[-1][2][-1].append([])
+
+    def handle_endtag(self, tag):
+        if tag in ("h2", "h3"):
+            self.secs.append((int(tag[1]), "".join(self.buf).strip(), [], []))
+        elif tag == "li":
+            self.secs[-1][3].append("".join(self.buf).strip())
+        elif tag in ("th", "td"):
+            self.secs[-1][2][-1][-1].append("".join(self.buf).strip())
+        if tag in ("h2", "h3", "th", "td", "li"):
+            self.buf = None
+
+    def handle_data(self, data):
+        if self.buf is not None:
+            self.buf.append(data)
+
+
+def _html_board(html: str) -> list:
+    p = _HtmlBoard()
+    p.feed(html)
+    return p.secs
+
+
+def _model_board(board) -> list:
+    from r1k_plugins.leaderboard.model import plain
+
+    return [(s.level, plain(s.title),
+             [[[c.text for c in t.columns]] + [[plain(c.text).strip() for c in r.cells] for r in t.rows]
+              for t in s.tables], [plain(b) for b in s.bullets]) for s in board.sections]
+
+
+def _same_board(md: str, html: str, board=None) -> list:
+    a, b = _md_board(md), _html_board(html)
+    assert [s[:2] for s in a] == [s[:2] for s in b]
+    for sa, sb in zip(a, b):
+        assert sa == sb, sa[1]
+    if board is not None:
+        assert _model_board(board) == a
+    return a
+
+
+def test_markdown_and_html_show_the_same_board(board):
+    _, out, doc = board
+    from r1k_plugins.leaderboard.sections import board_model
+
+    md = (out / "leaderboard.md").read_text(encoding="utf-8")
+    html = (out / "leaderboard.html").read_text(encoding="utf-8")
+    secs = _same_board(md, html, board_model({k: v for k, v in doc.items() if k != "board"}))
+    titles = [s[1] for s in secs]
+    assert titles == ["Scores", "Deltas vs baseline base", "Cross-harness agreement", "Plots",
+                      f"Inputs ({len(doc['sources'])} used, {len(doc['skipped'])} skipped)", "Skipped", "Warnings"]
+    # the HTML has the item-by-item comparison too (it once showed only |Δ| / threshold)
+    cross = secs[2][2][0]
+    assert cross[0] == ["Model", "Task", "Metric", "lm-eval", "Inspect", "decoding", "method", "common items",
+                        "identical", "p / threshold", "first differing", "verdict"]
+    rev = next(r for r in cross if r[0] == "rev-sft")
+    c = next(c for c in doc["cross_harness"] if c["row"] == "rev-sft")
+    assert rev[7:10] == ["20 (of 20 / 20)", f"{c['identical']:.1%}", f"p={c['p_value']:.3g}"]
+    assert rev[-1] == "DISAGREE ⚠"
+    assert 'class="num disagree"' in html
+    # the JSON carries the same board
+    j = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))["board"]
+    assert [s["title"] for s in j["sections"]] == titles
+    assert [[c["text"].strip() for c in r["cells"]] for r in j["sections"][2]["tables"][0]["rows"]] == cross[1:]
+
+
+def test_probe_section_same_in_markdown_and_html():
+    """The committed demo board's document (with its probe part) renders to the same sections."""
+    from r1k_plugins.leaderboard.render import to_html, to_markdown
+    from r1k_plugins.leaderboard.sections import board_model
+
+    doc = json.loads((Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default" /
+                      "leaderboard.json").read_text(encoding="utf-8"))
+    b = board_model(doc)
+    secs = _same_board(to_markdown(b), to_html(b, {}), b)
+    probe = next(s for s in secs if s[1] == "Directional distinction per token (probe)")
+    rows = probe[2][0]
+    assert rows[0][:4] == ["Arm", "Checkpoint", "Step", "Δ forward prompts [95% CI]"]
+    assert [r[0] for r in rows[1:]] == [t["arm"] for t in doc["probe"]["table"]]
+    last = doc["probe"]["table"][-1]["summary"]["all"]["delta"]
+    assert rows[-1][5] == f"{last['mean']:+.3f} [{last['ci_low']:+.3f}, {last['ci_high']:+.3f}]"
+
+
+def test_sampled_runs_section_same_in_markdown_and_html():
+    """A document with sampled runs (k answers per item, doc["sampled"]) gets their section in
+    every format: one more function in sections.py, no renderer code."""
+    from r1k_plugins.leaderboard.render import to_html, to_markdown
+    from r1k_plugins.leaderboard.sections import board_model
+
+    doc = json.loads((Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default" /
+                      "leaderboard.json").read_text(encoding="utf-8"))
+    doc["sampled"] = {
+        "rows": [{"model": "tiny", "task": "r1k_reverse", "harness": "lm-eval", "k": 4, "pass_k": 4,
+                  "temperature": 1.0, "top_p": 0.95, "n_items": 3, "avg@k": {"value": 0.25, "stderr": 0.1},
+                  "pass@k": {"value": 0.5, "stderr": None}, "maj@k": {"value": 1 / 3, "stderr": 0.2}}],
+        "cross_harness": [{"model": "tiny", "task": "r1k_reverse", "mean_diff": 0.0, "n_common": 3,
+                           "p_value": 1.0, "agree": True, "note": None}]}
+    b = board_model(doc)
+    md = to_markdown(b)
+    secs = _same_board(md, to_html(b, {}), b)
+    titles = [s[1] for s in secs]
+    assert titles.index("Sampled runs (k answers per item)") == titles.index("Cross-harness agreement") + 1
+    assert "| tiny | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 3 | 0.2500 ± 0.1000 | pass@4 0.5000 | 0.3333 ± 0.2000 |" in md
+    assert "- tiny / r1k_reverse: mean difference +0.0000 over 3 items, p=1: agree" in md
+
+
+def test_probe_figure_and_csv_from_the_document():
+    """dynamics.png and dynamics.csv come from the document's probe part alone: the committed demo
+    board's dynamics.csv is made again byte for byte, and the figure is drawn."""
+    from r1k_plugins.leaderboard.dynamics import to_csv
+    from r1k_plugins.leaderboard.plots import render_plots
+
+    board = Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default"
+    doc = json.loads((board / "leaderboard.json").read_text(encoding="utf-8"))
+    assert to_csv(doc["probe"]) == (board / "dynamics.csv").read_text(encoding="utf-8")
+    pngs = render_plots(doc)
+    assert sorted(pngs) == ["direction.png", "dynamics.png", "scores.png"]
+    assert pngs["dynamics.png"][:8] == b"\x89PNG\r\n\x1a\n" and len(pngs["dynamics.png"]) > 20_000

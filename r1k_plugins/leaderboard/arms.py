@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from r1k_plugins.core.vocab import MODES
+from r1k_plugins.leaderboard.ingest import display_path
+
 MANIFEST = "r1k_run.json"
-MODE_ORDER = {"forward": 0, "reverse": 1, "mixed": 2}
+MODE_ORDER = {m: i for i, m in enumerate(MODES)}
+FAMILIES = ("base", *MODES, "other")
+"""An arm's family: its first stage's data mode (forward / reverse / mixed), base, or other. It
+picks the arm's colour on the plots and the HTML board."""
 
 
 @dataclass
@@ -95,8 +101,6 @@ def arm_for(key: str) -> ArmInfo:
             return ArmInfo("base", None, f"{key}: model folder not found here, so no r1k_run.json could be read; "
                                          "arm shown as 'base'")
         return ArmInfo("base", None)
-    from r1k_plugins.leaderboard.ingest import display_path
-
     try:
         m = json.loads(mf.read_text(encoding="utf-8"))
         if not isinstance(m, dict):
@@ -116,6 +120,19 @@ def arm_for(key: str) -> ArmInfo:
         "parent_arm": _arm_from_manifest(parent) if isinstance(parent, dict) else None,
     }
     return ArmInfo(_arm_from_manifest(m), summary, warning)
+
+
+def arm_family(arm: str) -> str:
+    """The family (:data:`FAMILIES`) of an arm name: ``mixed-SFT -> DPO`` is ``mixed``."""
+    if arm == "base":
+        return "base"
+    first = arm.split(" -> ")[0].split("-")[0]
+    return first if first in MODES else "other"
+
+
+def is_dpo(arm: str) -> bool:
+    """Whether the arm ends in (or is) a DPO stage."""
+    return "DPO" in arm
 
 
 def arm_sort_key(arm: str) -> tuple:

@@ -1,6 +1,7 @@
-"""Assemble the leaderboard document (the content of leaderboard.json) from the input files.
+"""Assemble the leaderboard document (the data of leaderboard.json) from the input files.
 
-Every other output (CSV, Markdown, HTML, plots) is rendered from this one document, so they
+Every output is made from this one document: the CSV and the plots directly, the Markdown, HTML
+and the JSON's ``board`` through the board model (sections.py -> model.py -> render.py), so they
 always agree. The document holds no timestamps of its own and sorts everything, so the same
 inputs give byte-identical files.
 """
@@ -16,14 +17,15 @@ from typing import Any
 from r1k_plugins import __version__
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.leaderboard.arms import arm_for, arm_sort_key, is_local, model_key
+from r1k_plugins.leaderboard.dynamics import read_probes, split_probe_files
 from r1k_plugins.leaderboard.ingest import (
     HARNESSES,
     INSPECT,
     LMEVAL,
     Figure,
+    Reject,
     Skipped,
     Source,
-    _Reject,
     discover,
     display_path,
     load_sample_scores,
@@ -105,8 +107,6 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
     disc = discover(inputs, exclude)
     skipped: list[Skipped] = list(disc.skipped)
     warnings: list[str] = []
-    from r1k_plugins.leaderboard.dynamics import read_probes, split_probe_files
-
     probe_files, result_files = split_probe_files(disc.files)
     probe = read_probes(probe_files, skipped, warnings)
 
@@ -116,7 +116,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
     for f in result_files:
         try:
             read.append(read_file(f))
-        except _Reject as e:
+        except Reject as e:
             skipped.append(Skipped(display_path(f), str(e)))
         except Exception as e:  # noqa: BLE001 - a bug in one reader must not sink the export
             skipped.append(Skipped(display_path(f), f"unreadable: {type(e).__name__}: {str(e)[:160]}"))
@@ -418,4 +418,13 @@ def _agreement(row: str, task: str, a: Figure, b: Figure, cache: dict | None = N
     return doc
 
 
-__all__ = ["SCHEMA", "build"]
+def verdict(c: dict) -> str:
+    """A ``cross_harness`` entry's verdict as shown: ``agree``, ``DISAGREE`` or ``not judged``."""
+    if c["agree"] is True:
+        return "agree"
+    if c["agree"] is False:
+        return "DISAGREE"
+    return "not judged"
+
+
+__all__ = ["SCHEMA", "build", "verdict"]

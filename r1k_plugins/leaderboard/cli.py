@@ -15,7 +15,8 @@ def leaderboard():
 @leaderboard.command("export")
 @click.argument("results", nargs=-1, type=click.Path())
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True,
-              help="Output folder (created if missing): leaderboard.{csv,json,md,html}, scores.png, direction.png.")
+              help="Output folder (created if missing): leaderboard.{csv,json,md,html}, scores.png, direction.png; "
+                   "with probe outputs among RESULTS also dynamics.png and dynamics.csv.")
 @click.option("--baseline", default=None, metavar="NAME",
               help="Row name or arm (e.g. base, forward-SFT) to report deltas against.")
 @click.option("--all", "keep_all", is_flag=True,

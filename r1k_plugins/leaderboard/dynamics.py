@@ -1,11 +1,9 @@
-"""The paper's measurement on the board: ``r1k probe direction`` outputs (schema ``r1k_probe/1``).
+"""The paper's measurement on the board: read ``r1k probe direction`` outputs (schema
+``r1k_probe/1``) into the document's ``probe`` part (every checkpoint, and the last one of each
+arm for the table), and write them as ``dynamics.csv`` (every checkpoint x prompt direction).
 
-- a per-token directional-distinction table: the last checkpoint of each arm, Δ per prompt
-  direction with 95% CIs, y+ and y-;
-- ``dynamics.png``: Δ against epoch for every arm and test direction (D_f/T_f, D_f/T_r, D_r/T_r,
-  D_r/T_f, D_m), DPO checkpoints continuing the mixed arm, with CI bands; and a panel with y+ and y-
-  of the mixed and DPO arms (the paper's learning-dynamics figure);
-- ``dynamics.csv``: every checkpoint x prompt direction, the same numbers as the JSON.
+The per-token table is a section of the board (sections.py), the figure ``dynamics.png`` is
+drawn by plots.py.
 """
 
 from __future__ import annotations
@@ -17,13 +15,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from r1k_plugins.core.vocab import DIRECTIONS
+from r1k_plugins.leaderboard.arms import arm_sort_key
 from r1k_plugins.leaderboard.ingest import Skipped, display_path
 
 SCHEMA = "r1k_probe/1"
-DIRS = ("forward", "reverse", "all")
+DIRS = (*DIRECTIONS, "all")  # prompt directions of the probe summary
 _HEAD = b'"schema": "r1k_probe/1"'
-COLORS = {"forward": "#0969da", "reverse": "#e16f24", "mixed": "#2da44e", "dpo": "#8250df", "base": "#6e7781",
-          "other": "#57606a"}
 
 
 def is_probe_file(path: Path) -> bool:
@@ -95,8 +93,6 @@ def read_probes(files: list[Path], skipped: list[Skipped], warnings: list[str]) 
         warnings.append("probe outputs were made with different data, max_tokens or trace formats; "
                         "compare their directional distinctions with care")
     cks = list(merged.values())
-    from r1k_plugins.leaderboard.arms import arm_sort_key
-
     cks.sort(key=lambda c: (arm_sort_key(c["arm"]), c["run"] or "", c["step"] if c["step"] is not None else -1))
     return {"definition": docs[-1][2].get("definition"), "checkpoints": cks, "table": _last_per_arm(cks),
             "files": [display_path(f) for _, f, _ in docs]}
@@ -114,20 +110,8 @@ def _last_per_arm(cks: list[dict]) -> list[dict]:
     return list(last.values())
 
 
-# ---- text outputs --------------------------------------------------------------------------------
-def _f(x: float | None, signed: bool = True) -> str:
-    return "–" if x is None else (f"{x:+.3f}" if signed else f"{x:.3f}")
-
-
-def ci_text(s: dict) -> str:
-    if s["mean"] is None:
-        return "–"
-    if s["ci_low"] is None:
-        return _f(s["mean"])
-    return f"{_f(s['mean'])} [{_f(s['ci_low'])}, {_f(s['ci_high'])}]"
-
-
 def to_csv(probe: dict) -> str:
+    """``dynamics.csv``: one line per checkpoint and prompt direction, the numbers of the JSON."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["arm", "run", "model", "label", "step", "epoch", "prompt_direction", "n", "y_plus", "y_plus_ci_low",
@@ -142,150 +126,3 @@ def to_csv(probe: dict) -> str:
                         *("" if v is None else f"{v:.6f}" for v in vals),
                         "" if c["max_tokens"] is None else c["max_tokens"]])
     return buf.getvalue()
-
-
-def _step_text(c: dict) -> str:
-    ep = "" if c["epoch"] is None else f" (epoch {c['epoch']:.3g})"
-    return f"{c['step'] if c['step'] is not None else '–'}{ep}"
-
-
-def table_rows(probe: dict) -> list[list[str]]:
-    rows = []
-    for c in probe["table"]:
-        s = c["summary"]
-        rows.append([c["arm"], c["label"], _step_text(c), ci_text(s["forward"]["delta"]),
-                     ci_text(s["reverse"]["delta"]), ci_text(s["all"]["delta"]), _f(s["all"]["y_plus"]["mean"]),
-                     _f(s["all"]["y_minus"]["mean"]), str(s["all"]["n"])])
-    return rows
-
-
-HEADER = ["Arm", "Checkpoint", "Step", "Δ forward prompts [95% CI]", "Δ reverse prompts [95% CI]",
-          "Δ all [95% CI]", "y+", "y−", "n"]
-EXPLAIN = ("Per-token directional distinction (`r1k probe direction`, the paper's measure): under each item's own "
-           "prompt, Δ = mean log-prob per token of the direction-matching trace (y+) minus the other direction's "
-           "trace (y−), first N tokens, nats/token; last checkpoint of each arm. Unlike lm-eval's `r1k_direction` "
-           "(whole traces, per UTF-8 byte, end of training only) it uses the model's own tokens and follows every "
-           "checkpoint (dynamics.png, dynamics.csv).")
-
-
-def markdown_section(probe: dict, has_plot: bool) -> list[str]:
-    from r1k_plugins.leaderboard.render import _md  # the board's one Markdown-cell escaper
-
-    out = ["## Directional distinction per token (probe)", "", EXPLAIN, "",
-           "| " + " | ".join(HEADER) + " |", "|---|---|---:|" + "---:|" * (len(HEADER) - 3)]
-    out += ["| " + " | ".join(_md(x) for x in r) + " |" for r in table_rows(probe)]
-    out.append("")
-    if has_plot:
-        out += ["![Directional distinction over training (probe)](dynamics.png)", ""]
-    return out
-
-
-def html_section(probe: dict, png_b64: str | None) -> str:
-    from r1k_plugins.leaderboard.render import _e as e  # the board's one HTML escaper
-
-    head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
-    num = ' class="num"'
-    body = "".join("<tr>" + "".join(f"<td{num if i >= 2 else ''}>{e(x)}</td>" for i, x in enumerate(r))
-                   + "</tr>" for r in table_rows(probe))
-    img = (f'<img class="plot" alt="Directional distinction over training" '
-           f'src="data:image/png;base64,{png_b64}">') if png_b64 else ""
-    return (f"<h2>Directional distinction per token (probe)</h2><p class=\"note\">{e(EXPLAIN)}</p>"
-            f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{img}")
-
-
-# ---- the figure ----------------------------------------------------------------------------------
-def _family(arm: str) -> str:
-    if "DPO" in arm:
-        return "dpo"
-    first = arm.split(" -> ")[0].split("-")[0]
-    return first if first in ("forward", "reverse", "mixed", "base") else "other"
-
-
-def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
-    """Δ curves [(label, color, style, xs, stat list)] and y± curves, and where DPO begins on x
-    (at the last epoch of the SFT arm it continues)."""
-    runs: dict[tuple[str, str | None], list[dict]] = {}
-    for c in probe["checkpoints"]:
-        if c["arm"] == "base":
-            continue
-        runs.setdefault((c["arm"], c["run"]), []).append(c)
-    ends: dict[str, float] = {}
-    for (arm, _), cs in runs.items():
-        if _family(arm) != "dpo":
-            ends[arm] = max([ends.get(arm, 0.0)] + [c["epoch"] or 0.0 for c in cs])
-    sft_end = max(ends.values(), default=0.0)
-    dpo_start = None
-    deltas, ys = [], []
-    for (arm, run), cs in runs.items():
-        fam = _family(arm)
-        cs = sorted(cs, key=lambda c: (c["step"] if c["step"] is not None else -1))
-        if fam == "dpo":
-            steps = [c["step"] or 0 for c in cs]
-            top = max(steps) or 1
-            start = ends.get(arm.split(" -> ")[0], sft_end)  # where its SFT parent arm ended
-            dpo_start = start if dpo_start is None else min(dpo_start, start)
-            xs = [start + s / top for s in steps]  # DPO continues its parent arm over one x unit
-        else:
-            xs = [c["epoch"] if c["epoch"] is not None else float(i + 1) for i, c in enumerate(cs)]
-        color = COLORS.get(fam, COLORS["other"])
-        short = {"forward": "D_f", "reverse": "D_r", "mixed": "D_m", "dpo": "D_m→DPO"}.get(fam, arm)
-        if fam in ("forward", "reverse"):
-            own, other = ("forward", "reverse") if fam == "forward" else ("reverse", "forward")
-            deltas.append({"label": f"{short}/T_{own[0]}", "color": color, "style": "-", "x": xs,
-                           "s": [c["summary"][own]["delta"] for c in cs]})
-            deltas.append({"label": f"{short}/T_{other[0]}", "color": color, "style": "--", "x": xs,
-                           "s": [c["summary"][other]["delta"] for c in cs]})
-        else:
-            deltas.append({"label": short if fam in ("mixed", "dpo") else arm, "color": color, "style": "-",
-                           "x": xs, "s": [c["summary"]["all"]["delta"] for c in cs]})
-        if fam in ("mixed", "dpo"):
-            ys.append({"label": f"{short} y+", "color": color, "style": "-", "x": xs,
-                       "s": [c["summary"]["all"]["y_plus"] for c in cs]})
-            ys.append({"label": f"{short} y−", "color": color, "style": ":", "x": xs,
-                       "s": [c["summary"]["all"]["y_minus"] for c in cs]})
-    return deltas, ys, sft_end if dpo_start is None else dpo_start
-
-
-def _draw(ax, curves: list[dict]) -> None:
-    for cv in curves:
-        pts = [(x, s) for x, s in zip(cv["x"], cv["s"]) if s["mean"] is not None]
-        if not pts:
-            continue
-        xs = [p[0] for p in pts]
-        ax.plot(xs, [p[1]["mean"] for p in pts], cv["style"], color=cv["color"], marker="o", ms=3.5, lw=1.6,
-                label=cv["label"])
-        band = [(x, s["ci_low"], s["ci_high"]) for x, s in pts if s["ci_low"] is not None]
-        if len(band) > 1:
-            ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=cv["color"],
-                            alpha=0.15, lw=0)
-
-
-def dynamics_png(probe: dict) -> bytes | None:
-    from r1k_plugins.leaderboard.plots import _new_figure, _png
-
-    deltas, ys, sft_end = _curves(probe)
-    if not any(len(c["x"]) for c in deltas):
-        return None
-    has_dpo = any(_family(c["arm"]) == "dpo" for c in probe["checkpoints"])
-    fig = _new_figure(12.5 if ys else 7.5, 4.6)
-    ax = fig.add_subplot(1, 2, 1) if ys else fig.add_subplot(1, 1, 1)
-    _draw(ax, deltas)
-    ax.axhline(0, color="#8c959f", lw=0.8)
-    ax.set_title("Directional distinction Δ = y+ − y− (nats/token)", fontsize=11)
-    ax.set_xlabel("SFT epoch" + (" | then DPO steps (scaled to one unit)" if has_dpo else ""))
-    ax.set_ylabel("Δ (95% CI band)")
-    panels = [ax]
-    if ys:
-        ax2 = fig.add_subplot(1, 2, 2)
-        _draw(ax2, ys)
-        ax2.set_title("Mixed SFT → DPO: y+ and y− (mean log-prob per token)", fontsize=11)
-        ax2.set_xlabel("SFT epoch" + (" | then DPO steps" if has_dpo else ""))
-        ax2.set_ylabel("mean log-prob per token")
-        panels.append(ax2)
-    for a in panels:
-        if has_dpo:
-            a.axvspan(sft_end, sft_end + 1, color="#8250df", alpha=0.06, lw=0)
-            a.axvline(sft_end, color="#8250df", lw=0.8, ls="--")
-        a.grid(alpha=0.3)
-        a.legend(fontsize=8, ncol=2, frameon=False)
-    return _png(fig)

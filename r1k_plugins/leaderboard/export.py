@@ -1,4 +1,5 @@
-"""Write every leaderboard output atomically into one folder."""
+"""Write every leaderboard output atomically into one folder: build the document (board.py), draw
+the plots (plots.py), build the board model (sections.py) and render it (render.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import atomic_write_bytes, atomic_write_text
 from r1k_plugins.leaderboard.board import build
+from r1k_plugins.leaderboard.dynamics import to_csv as dynamics_csv
+from r1k_plugins.leaderboard.render import to_csv, to_html, to_json, to_markdown
+from r1k_plugins.leaderboard.sections import board_model
+
+PLOT_FILES = ("scores.png", "direction.png", "dynamics.png")
 
 
 def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep_all: bool = False,
@@ -16,20 +22,21 @@ def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep
     if outdir.exists() and not outdir.is_dir():
         raise R1KError(f"{outdir}: exists and is not a folder; give --out a folder")
     doc = build(list(inputs), baseline=baseline, keep_all=keep_all, exclude=outdir)
-    from r1k_plugins.leaderboard.render import to_csv, to_html, to_json, to_markdown
-
     images: dict[str, bytes] = {}
     if plots:
-        from r1k_plugins.leaderboard.plots import render_plots
+        from r1k_plugins.leaderboard.plots import (
+            render_plots,  # imports matplotlib: only when drawing
+        )
 
         images = render_plots(doc)
-        if doc.get("probe"):
-            from r1k_plugins.leaderboard.dynamics import dynamics_png
+    return doc, write_board(doc, images, outdir)
 
-            png = dynamics_png(doc["probe"])
-            if png is not None:
-                images["dynamics.png"] = png
+
+def write_board(doc: dict, images: dict[str, bytes], outdir: Path) -> list[Path]:
+    """Write the document ``doc`` and its ``images`` (PNG bytes by file name) as the board's files
+    into ``outdir``; sets ``doc["plots"]``. Returns the paths written."""
     doc["plots"] = sorted(images)[::-1]  # scores.png first
+    board = board_model(doc, doc["plots"])
     written: list[Path] = []
     outdir.mkdir(parents=True, exist_ok=True)
 
@@ -44,15 +51,13 @@ def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep
     for name in doc["plots"]:
         put(name, images[name])
     if doc.get("probe"):
-        from r1k_plugins.leaderboard.dynamics import to_csv as dynamics_csv
-
         put("dynamics.csv", dynamics_csv(doc["probe"]))
     put("leaderboard.csv", to_csv(doc))
-    put("leaderboard.json", to_json(doc))
-    put("leaderboard.md", to_markdown(doc, doc["plots"]))
-    put("leaderboard.html", to_html(doc, {k: images[k] for k in doc["plots"]}))
+    put("leaderboard.json", to_json(doc, board))
+    put("leaderboard.md", to_markdown(board))
+    put("leaderboard.html", to_html(board, {k: images[k] for k in doc["plots"]}))
     # plots left by an earlier export into the same folder would contradict this board
-    for name in ("scores.png", "direction.png", "dynamics.png", "dynamics.csv"):
+    for name in (*PLOT_FILES, "dynamics.csv"):
         if name not in images and not (name == "dynamics.csv" and doc.get("probe")) and (outdir / name).is_file():
             (outdir / name).unlink()
-    return doc, written
+    return written

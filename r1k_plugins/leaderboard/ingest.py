@@ -19,6 +19,7 @@ from typing import Any
 LMEVAL = "lm-eval"
 INSPECT = "inspect"
 HARNESSES = (LMEVAL, INSPECT)
+HARNESS_LABEL = {LMEVAL: "lm-eval", INSPECT: "Inspect"}  # as shown on the board
 
 # Primary metric preference (then the task config's metric order, then alphabetical).
 METRIC_PREFERENCE = ("acc", "accuracy", "exact_match", "acc_norm", "mean", "f1", "mcc", "pass@1", "bleu")
@@ -116,8 +117,10 @@ class Skipped:
     reason: str
 
 
-class _Reject(Exception):
-    """A file that is not used; the message is the reason shown to the user."""
+class Reject(Exception):
+    """Raised by :func:`read_file` for a file that is not used; the message is the reason shown
+    to the user (it starts with one of the reasons in docs/leaderboard.md: ``unreadable:``,
+    ``partial:``, ``foreign:``, ``no usable metrics:``)."""
 
 
 # --------------------------------------------------------------------------- discovery
@@ -201,7 +204,7 @@ def discover(inputs: list[str], exclude: Path | None = None) -> Discovery:
 
 
 def read_file(path: Path) -> Source:
-    """Parse one candidate file; raises _Reject(reason) when it is not usable."""
+    """Parse one candidate file; raises Reject(reason) when it is not usable."""
     if path.suffix == ".eval":
         return _read_inspect(path)
     try:
@@ -211,28 +214,28 @@ def read_file(path: Path) -> Source:
                 head = fh.read(4096)
             if _looks_inspect(head):
                 return _read_inspect(path)
-            raise _Reject(f"foreign: {size} bytes of JSON with no Inspect log header "
+            raise Reject(f"foreign: {size} bytes of JSON with no Inspect log header "
                           "(too large for an lm-eval results file)")
         raw = path.read_bytes()
     except OSError as e:
-        raise _Reject(f"unreadable: {e.strerror or e}") from None
+        raise Reject(f"unreadable: {e.strerror or e}") from None
     inspect_like = _looks_inspect(raw[:4096])
     try:
         data = json.loads(raw)
     except RecursionError:
-        raise _Reject("unreadable: JSON nested too deeply") from None
+        raise Reject("unreadable: JSON nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         msg = e.msg if isinstance(e, json.JSONDecodeError) else "not UTF-8 text"
         where = f" at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
         if inspect_like:  # let Inspect's reader judge a damaged log
             return _read_inspect(path, fast=False)
-        raise _Reject(f"unreadable: malformed JSON ({msg}{where})") from None
+        raise Reject(f"unreadable: malformed JSON ({msg}{where})") from None
     if isinstance(data, dict) and "version" in data and "eval" in data and "status" in data:
         return _read_inspect(path, data)
     if isinstance(data, dict) and isinstance(data.get("schema"), str) and data["schema"].startswith("r1k_leaderboard/"):
-        raise _Reject("foreign: an r1k leaderboard export, not a result file")
+        raise Reject("foreign: an r1k leaderboard export, not a result file")
     if isinstance(data, dict) and data.get("schema") == "r1k_run/1":
-        raise _Reject("foreign: an r1k run manifest, not a result file")
+        raise Reject("foreign: an r1k run manifest, not a result file")
     return _read_lmeval(path, raw, data)
 
 
@@ -258,12 +261,12 @@ def parse_model_args(ma: Any) -> dict[str, Any]:
 
 def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     if not isinstance(data, dict):
-        raise _Reject(f"foreign: JSON {type(data).__name__}, not an lm-eval results file or Inspect log")
+        raise Reject(f"foreign: JSON {type(data).__name__}, not an lm-eval results file or Inspect log")
     results = data.get("results")
     markers = ("config", "configs", "versions", "n-shot", "n-samples", "lm_eval_version")
     if not isinstance(results, dict) or not any(k in data for k in markers):
         keys = ", ".join(sorted(str(k) for k in data)[:6]) or "none"
-        raise _Reject(f"foreign: JSON with keys [{keys}], not an lm-eval results file or Inspect log")
+        raise Reject(f"foreign: JSON with keys [{keys}], not an lm-eval results file or Inspect log")
     config = data.get("config") if isinstance(data.get("config"), dict) else {}
     args = parse_model_args(config.get("model_args"))
     model_id = next((str(args[k]) for k in _MODEL_ARG_KEYS if args.get(k)), None)
@@ -317,7 +320,7 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
         fig.source = src
         src.figures.append(fig)
     if not src.figures:
-        raise _Reject("no usable metrics: an lm-eval results file without numeric task metrics")
+        raise Reject("no usable metrics: an lm-eval results file without numeric task metrics")
     return src
 
 
@@ -422,12 +425,12 @@ def _header_slow(path: Path) -> dict:
     try:
         from inspect_ai.log import read_eval_log
     except ImportError:  # pragma: no cover - inspect-ai is a dependency
-        raise _Reject("unreadable: inspect-ai is not installed") from None
+        raise Reject("unreadable: inspect-ai is not installed") from None
     try:
         log = read_eval_log(str(path), header_only=True)
     except Exception as e:  # noqa: BLE001 - any parse failure is a skip, never a crash
         msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise _Reject(f"unreadable: {type(e).__name__}{': ' + msg[:160] if msg else ''}") from None
+        raise Reject(f"unreadable: {type(e).__name__}{': ' + msg[:160] if msg else ''}") from None
     return log.model_dump(mode="json", exclude={"samples", "reductions"})
 
 
@@ -441,12 +444,12 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
         err = h.get("error")
         if isinstance(err, dict) and err.get("message"):
             detail = ": " + str(err["message"]).strip().splitlines()[0][:160]
-        raise _Reject(f"partial: Inspect log status '{status}'{detail}")
+        raise Reject(f"partial: Inspect log status '{status}'{detail}")
     ev = h["eval"]
     res = h.get("results") if isinstance(h.get("results"), dict) else None
     scores = [sc for sc in (res or {}).get("scores") or [] if isinstance(sc, dict)]
     if not scores:
-        raise _Reject("partial: Inspect log has no scores")
+        raise Reject("partial: Inspect log has no scores")
     args = dict(ev.get("model_args") or {})
     model_id = next((str(args[k]) for k in _MODEL_ARG_KEYS if isinstance(args.get(k), str) and args[k]), None)
     if model_id is None:
@@ -480,7 +483,7 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
     first = scores[0]
     cands = [m for m in first.get("metrics") or {} if m != "stderr" and mval(first, m) is not None]
     if not cands:
-        raise _Reject("no usable metrics: Inspect log without a numeric score")
+        raise Reject("no usable metrics: Inspect log without a numeric score")
     if headline.get("metric") in cands:
         primary = headline["metric"]
     else:

@@ -1,4 +1,5 @@
-"""PNG plots of the leaderboard: grouped score bars and the directional-distinction chart.
+"""PNG plots of the leaderboard: grouped score bars (scores.png), the directional-distinction
+chart (direction.png) and the probe's learning dynamics (dynamics.png), from the document.
 
 Uses matplotlib's object API with the Agg canvas (no pyplot, no global backend change).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from r1k_plugins.leaderboard.arms import arm_family, is_dpo
 from r1k_plugins.leaderboard.board import DIRECTION_TASK
 from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL
 
@@ -24,13 +26,6 @@ _FAMILY = {  # arm family -> shades (light to dark)
 _CMAP = {"base": "Greys", "forward": "Blues", "reverse": "Oranges", "mixed": "Greens", "other": "Purples"}
 
 
-def _family(arm: str) -> str:
-    first = arm.split(" -> ")[0].split("-")[0]
-    if arm == "base":
-        return "base"
-    return first if first in ("forward", "reverse", "mixed") else "other"
-
-
 def _dark(hex_color: str) -> bool:
     r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.55
@@ -39,7 +34,7 @@ def _dark(hex_color: str) -> bool:
 def _colors(rows: list[dict]) -> list[str]:
     """One colour per row: the arm family's hue (base grey, forward blue, reverse orange, mixed
     green, other purple), in distinct shades when a family has several rows."""
-    fams = [_family(r["arm"]) for r in rows]
+    fams = [arm_family(r["arm"]) for r in rows]
     count = {f: fams.count(f) for f in set(fams)}
     seen: dict[str, int] = {}
     out = []
@@ -80,7 +75,8 @@ def _plot_rows(doc: dict) -> tuple[list[dict], str]:
     return rows, note
 
 
-def _new_figure(w: float, h: float):
+def new_figure(w: float, h: float):
+    """A matplotlib Figure of w x h inches on its own Agg canvas (no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -89,7 +85,8 @@ def _new_figure(w: float, h: float):
     return fig
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes, tightly cropped, without a software/date stamp."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
     return buf.getvalue()
@@ -110,7 +107,7 @@ def scores_png(doc: dict) -> bytes:
     group_w = 0.8
     bar_w = group_w / nrows
     width = min(30.0, max(7.0, 1.5 + ntasks * (0.22 * nrows + 0.5)))
-    fig = _new_figure(width, 4.8)
+    fig = new_figure(width, 4.8)
     ax = fig.add_subplot(1, 1, 1)
     colors = _colors(rows)
     any_inspect_only = False
@@ -162,11 +159,11 @@ def scores_png(doc: dict) -> bytes:
         ax.text(0, -0.15 if len(tasks) else -0.08, "; ".join(foot), transform=ax.transAxes, fontsize=8,
                 color="#59636e", va="top")
     if not tasks:
-        return _png(fig)
+        return png_bytes(fig)
     ncol = 1 if nrows <= 12 else 2
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, ncol=ncol,
               title="model (arm)", title_fontsize=8)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def direction_png(doc: dict) -> bytes | None:
@@ -182,7 +179,7 @@ def direction_png(doc: dict) -> bytes | None:
     has_margin = any(m.get("value") is not None for m in margins)
     n = len(rows)
     height = max(2.4, 0.9 + 0.38 * n)
-    fig = _new_figure(11.0 if has_margin else 7.0, height)
+    fig = new_figure(11.0 if has_margin else 7.0, height)
     colors = _colors([r for r, _, _ in rows])
     labels = [f"{r['name']}\n({r['arm']})" if len(r["name"]) > 18 else f"{r['name']} ({r['arm']})" for r, _, _ in rows]
     ys = list(range(n))[::-1]
@@ -250,12 +247,118 @@ def direction_png(doc: dict) -> bytes | None:
     if note:
         fig.text(0.01, -0.02, note, fontsize=8, color="#59636e")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def render_plots(doc: dict) -> dict[str, bytes]:
+    """Every PNG of the board, by file name: scores.png, and direction.png / dynamics.png when the
+    document has r1k_direction results / probe outputs."""
     out: dict[str, Any] = {"scores.png": scores_png(doc)}
     d = direction_png(doc)
     if d is not None:
         out["direction.png"] = d
+    if doc.get("probe"):
+        png = dynamics_png(doc["probe"])
+        if png is not None:
+            out["dynamics.png"] = png
     return out
+
+
+# ---- dynamics.png: the probe over training ------------------------------------------------------
+DYNAMICS_COLORS = {"forward": "#0969da", "reverse": "#e16f24", "mixed": "#2da44e", "dpo": "#8250df",
+                   "base": "#6e7781", "other": "#57606a"}
+
+
+def _dyn_family(arm: str) -> str:
+    return "dpo" if is_dpo(arm) else arm_family(arm)
+
+
+def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
+    """Δ curves [(label, color, style, xs, stat list)] and y± curves, and where DPO begins on x
+    (at the last epoch of the SFT arm it continues)."""
+    runs: dict[tuple[str, str | None], list[dict]] = {}
+    for c in probe["checkpoints"]:
+        if c["arm"] == "base":
+            continue
+        runs.setdefault((c["arm"], c["run"]), []).append(c)
+    ends: dict[str, float] = {}
+    for (arm, _), cs in runs.items():
+        if _dyn_family(arm) != "dpo":
+            ends[arm] = max([ends.get(arm, 0.0)] + [c["epoch"] or 0.0 for c in cs])
+    sft_end = max(ends.values(), default=0.0)
+    dpo_start = None
+    deltas, ys = [], []
+    for (arm, run), cs in runs.items():
+        fam = _dyn_family(arm)
+        cs = sorted(cs, key=lambda c: (c["step"] if c["step"] is not None else -1))
+        if fam == "dpo":
+            steps = [c["step"] or 0 for c in cs]
+            top = max(steps) or 1
+            start = ends.get(arm.split(" -> ")[0], sft_end)  # where its SFT parent arm ended
+            dpo_start = start if dpo_start is None else min(dpo_start, start)
+            xs = [start + s / top for s in steps]  # DPO continues its parent arm over one x unit
+        else:
+            xs = [c["epoch"] if c["epoch"] is not None else float(i + 1) for i, c in enumerate(cs)]
+        color = DYNAMICS_COLORS.get(fam, DYNAMICS_COLORS["other"])
+        short = {"forward": "D_f", "reverse": "D_r", "mixed": "D_m", "dpo": "D_m→DPO"}.get(fam, arm)
+        if fam in ("forward", "reverse"):
+            own, other = ("forward", "reverse") if fam == "forward" else ("reverse", "forward")
+            deltas.append({"label": f"{short}/T_{own[0]}", "color": color, "style": "-", "x": xs,
+                           "s": [c["summary"][own]["delta"] for c in cs]})
+            deltas.append({"label": f"{short}/T_{other[0]}", "color": color, "style": "--", "x": xs,
+                           "s": [c["summary"][other]["delta"] for c in cs]})
+        else:
+            deltas.append({"label": short if fam in ("mixed", "dpo") else arm, "color": color, "style": "-",
+                           "x": xs, "s": [c["summary"]["all"]["delta"] for c in cs]})
+        if fam in ("mixed", "dpo"):
+            ys.append({"label": f"{short} y+", "color": color, "style": "-", "x": xs,
+                       "s": [c["summary"]["all"]["y_plus"] for c in cs]})
+            ys.append({"label": f"{short} y−", "color": color, "style": ":", "x": xs,
+                       "s": [c["summary"]["all"]["y_minus"] for c in cs]})
+    return deltas, ys, sft_end if dpo_start is None else dpo_start
+
+
+def _draw(ax, curves: list[dict]) -> None:
+    for cv in curves:
+        pts = [(x, s) for x, s in zip(cv["x"], cv["s"]) if s["mean"] is not None]
+        if not pts:
+            continue
+        xs = [p[0] for p in pts]
+        ax.plot(xs, [p[1]["mean"] for p in pts], cv["style"], color=cv["color"], marker="o", ms=3.5, lw=1.6,
+                label=cv["label"])
+        band = [(x, s["ci_low"], s["ci_high"]) for x, s in pts if s["ci_low"] is not None]
+        if len(band) > 1:
+            ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=cv["color"],
+                            alpha=0.15, lw=0)
+
+
+def dynamics_png(probe: dict) -> bytes | None:
+    """The paper's learning-dynamics figure from the document's ``probe`` part: Δ against epoch for
+    every arm and test direction (D_f/T_f, D_f/T_r, D_r/T_r, D_r/T_f, D_m), DPO continuing the mixed
+    arm, with CI bands; and y+ / y- of the mixed and DPO arms. None when there is no curve."""
+    deltas, ys, sft_end = _curves(probe)
+    if not any(len(c["x"]) for c in deltas):
+        return None
+    has_dpo = any(_dyn_family(c["arm"]) == "dpo" for c in probe["checkpoints"])
+    fig = new_figure(12.5 if ys else 7.5, 4.6)
+    ax = fig.add_subplot(1, 2, 1) if ys else fig.add_subplot(1, 1, 1)
+    _draw(ax, deltas)
+    ax.axhline(0, color="#8c959f", lw=0.8)
+    ax.set_title("Directional distinction Δ = y+ − y− (nats/token)", fontsize=11)
+    ax.set_xlabel("SFT epoch" + (" | then DPO steps (scaled to one unit)" if has_dpo else ""))
+    ax.set_ylabel("Δ (95% CI band)")
+    panels = [ax]
+    if ys:
+        ax2 = fig.add_subplot(1, 2, 2)
+        _draw(ax2, ys)
+        ax2.set_title("Mixed SFT → DPO: y+ and y− (mean log-prob per token)", fontsize=11)
+        ax2.set_xlabel("SFT epoch" + (" | then DPO steps" if has_dpo else ""))
+        ax2.set_ylabel("mean log-prob per token")
+        panels.append(ax2)
+    for a in panels:
+        if has_dpo:
+            a.axvspan(sft_end, sft_end + 1, color="#8250df", alpha=0.06, lw=0)
+            a.axvline(sft_end, color="#8250df", lw=0.8, ls="--")
+        a.grid(alpha=0.3)
+        a.legend(fontsize=8, ncol=2, frameon=False)
+    return png_bytes(fig)
