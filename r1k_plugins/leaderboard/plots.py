@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from r1k_plugins.core.runs import arm_family
 from r1k_plugins.leaderboard.board import DIRECTION_TASK
 from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL
 
@@ -24,11 +25,7 @@ _FAMILY = {  # arm family -> shades (light to dark)
 _CMAP = {"base": "Greys", "forward": "Blues", "reverse": "Oranges", "mixed": "Greens", "other": "Purples"}
 
 
-def _family(arm: str) -> str:
-    first = arm.split(" -> ")[0].split("-")[0]
-    if arm == "base":
-        return "base"
-    return first if first in ("forward", "reverse", "mixed") else "other"
+_family = arm_family  # the colour family of an arm (core.runs)
 
 
 def _dark(hex_color: str) -> bool:

@@ -9,6 +9,7 @@ import io
 import json
 from typing import Any
 
+from r1k_plugins.core.runs import arm_family, arm_has_dpo
 from r1k_plugins.leaderboard.board import AGREE_ALPHA, AGREE_SIGMAS, SIGNIFICANT_Z
 from r1k_plugins.leaderboard.ingest import HARNESSES, INSPECT, LMEVAL
 
@@ -290,10 +291,10 @@ def _e(s: Any) -> str:
 
 def _arm_class(arm: str) -> str:
     cls = ["arm"]
-    first = arm.split(" -> ")[0].split("-")[0]
-    if first in ("forward", "reverse", "mixed"):
-        cls.append(first)
-    if "DPO" in arm:
+    fam = arm_family(arm)
+    if fam not in ("base", "other"):
+        cls.append(fam)
+    if arm_has_dpo(arm):
         cls.append("dpo")
     return " ".join(cls)
 
