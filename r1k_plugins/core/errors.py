@@ -7,6 +7,7 @@ while writing; one line naming the path, exit 1. Nothing written before is lost 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -28,7 +29,7 @@ def short_repr(v: Any) -> str:
     return r if len(r) <= 40 else r[:37] + "..."
 
 
-def pydantic_message(err: dict, prefix: str = "field") -> str:
+def pydantic_message(err: Mapping[str, Any], prefix: str = "field") -> str:
     """One pydantic error (``e.errors()[0]``) as ``field 'a.b': <what is wrong> (got <type> <value>)``."""
     loc = ".".join(str(x) for x in err["loc"]) or "(row)"
     msg = err["msg"]

@@ -94,7 +94,7 @@ def run_refs(spec: str) -> list[ModelRef]:
                        "give a training output folder (r1k-train --output-dir)")
     root = root.resolve()
     arm, stage = _arm(root)
-    manifest = RunManifest.read_or_none(root) or RunManifest()
+    manifest = RunManifest.read_or_none(root) or RunManifest.model_validate({})
     refs: list[ModelRef] = []
     for step, c, state in list_checkpoints(root):
         kind = folder_kind(c)
@@ -105,13 +105,13 @@ def run_refs(spec: str) -> list[ModelRef]:
                              arm, stage))
     final_kind = folder_kind(root)
     if final_kind is not None:
-        step, epoch = manifest.final_step, manifest.final_epoch
-        if step is None and refs:
-            step = refs[-1].step
-        if refs and refs[-1].step == step:
-            epoch = refs[-1].epoch if epoch is None else epoch
+        final_step, final_epoch = manifest.final_step, manifest.final_epoch
+        if final_step is None and refs:
+            final_step = refs[-1].step
+        if refs and refs[-1].step == final_step:
+            final_epoch = refs[-1].epoch if final_epoch is None else final_epoch
             refs.pop()  # the last checkpoint is the final model: score it once
-        refs.append(ModelRef(str(root), final_kind, "final", str(root), step, epoch, arm, stage))
+        refs.append(ModelRef(str(root), final_kind, "final", str(root), final_step, final_epoch, arm, stage))
     if not refs:
         raise R1KError(f"--run {spec}: no checkpoint-* folders and no final model there (save checkpoints with "
                        "save_strategy=epoch or steps, see docs/training.md)")
