@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.runs import RUN_MANIFEST
 
 ARMS = ("forward", "reverse", "mixed")
 
@@ -230,7 +231,7 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
         steps.append(Step(f"SFT on {arm} data", [_exe("r1k-train"), "sft", "--config", spec["sft"], "--model",
                                                  str(base), "--data", str(train), "--mode", arm, "--output-dir",
                                                  str(d), "--overwrite", *extra],
-                          skip_if=d / "r1k_run.json", after=(base_step,)))
+                          skip_if=d / RUN_MANIFEST, after=(base_step,)))
     if dpo:
         d = root / "models" / "mixed-sft-dpo"
         models["mixed-sft-dpo"] = d
@@ -242,7 +243,7 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
         steps.append(Step("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", spec["dpo"],
                                                "--model", str(models["mixed-sft"]), "--data", str(train),
                                                "--output-dir", str(d), "--overwrite", *dextra],
-                          skip_if=d / "r1k_run.json", after=("SFT on mixed data",)))
+                          skip_if=d / RUN_MANIFEST, after=("SFT on mixed data",)))
 
     probe_cmd = [_exe("r1k"), "probe", "direction", "--model", str(base.resolve())]
     for name, path in models.items():

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -42,11 +43,12 @@ def check_not_input(out: str | os.PathLike, inputs: Iterable[str | os.PathLike |
 
 
 def read_whole_lines(path: str | os.PathLike, take) -> int:
-    """Feed each whole, well-formed JSON line of an append-only file to ``take``; return the byte
-    offset after the last whole line.
+    """Read an append-only JSONL file a killed run may have left, and make it safe to append to.
 
-    For files that a killed run may have left: a last line cut short (no newline) ends the reading,
-    a damaged or foreign line (``take`` raising ValueError, KeyError or TypeError) is skipped.
+    Each whole, well-formed JSON line goes to ``take``; a damaged or foreign line (``take`` raising
+    ValueError, KeyError or TypeError) is skipped. A last line cut short (no newline) ends the
+    reading and is cut off the file, so the next append starts on a line of its own. Returns the
+    number of bytes kept (the file's new size).
     """
     good = 0
     with open(path, "rb") as fh:
@@ -58,7 +60,89 @@ def read_whole_lines(path: str | os.PathLike, take) -> int:
             except (ValueError, KeyError, TypeError):
                 pass
             good += len(raw)
+    if good < os.path.getsize(path):
+        os.truncate(path, good)
     return good
+
+
+def share_folder(folder: str | os.PathLike) -> None:
+    """Give a finished folder and everything in it the usual modes (0777/0666 minus the umask):
+    mkdtemp makes 0700 folders and some writers 0600 files, which others could not read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    root = Path(folder)
+    os.chmod(root, 0o777 & ~umask)
+    for p in root.rglob("*"):
+        if not p.is_symlink():
+            os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~umask)
+
+
+def move_into(src: str | os.PathLike, dest: str | os.PathLike, *, last: str | None = None) -> None:
+    """Move every entry of folder ``src`` into folder ``dest`` (same file system), replacing entries
+    of the same name; the entry named ``last`` moves last (a marker that the folder is complete);
+    ``src`` is removed. Other entries of ``dest`` stay."""
+    src, dest = Path(src), Path(dest)
+    dest.mkdir(exist_ok=True)
+    for item in sorted(src.iterdir(), key=lambda c: c.name == last):
+        target = dest / item.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(item, target)
+    src.rmdir()
+
+
+@contextlib.contextmanager
+def building_folder(final: str | os.PathLike, *, existing: str = "keep", last: str | None = None):
+    """Build a folder in a temp folder beside ``final`` and put it in place only when the block succeeds.
+
+    Yields the temp folder. On success it gets the usual modes (:func:`share_folder`) and becomes
+    ``final``; where ``final`` already exists, ``existing`` decides: ``"keep"`` the existing one (a
+    concurrent builder finished first; the new one is dropped), ``"replace"`` it (swapped out, then
+    removed), or ``"merge"`` the new entries into it (:func:`move_into`, ``last`` moved last). An
+    exception or Ctrl-C removes the temp folder and leaves ``final`` as it was.
+    """
+    if existing not in ("keep", "replace", "merge"):
+        raise ValueError(f"existing={existing!r}")
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as e:
+        raise os_error(final.parent, e, "cannot create a folder here") from None
+    try:
+        yield tmp
+        share_folder(tmp)
+        if not final.exists():
+            os.replace(tmp, final)
+        elif existing == "replace":
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        elif existing == "merge":
+            move_into(tmp, final, last=last)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def package_versions(*dists: str, python: bool = False) -> dict[str, str | None]:
+    """Installed versions of distributions (None where not installed), for run and model manifests;
+    ``python=True`` adds the interpreter's version. ``r1k-plugins`` falls back to the source tree's."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for dist in dists:
+        key = dist.replace("-", "_") if dist == "r1k-plugins" else dist
+        try:
+            out[key] = version(dist)
+        except PackageNotFoundError:
+            out[key] = None
+    if "r1k_plugins" in out and out["r1k_plugins"] is None:  # run from a source tree (PYTHONPATH)
+        out["r1k_plugins"] = getattr(sys.modules.get("r1k_plugins"), "__version__", None)
+    if python:
+        out["python"] = platform.python_version()
+    return out
 
 
 def check_out_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:

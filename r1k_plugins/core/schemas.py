@@ -1,6 +1,6 @@
 """One declared schema per input kind (pydantic), and one way to report a violation.
 
-Input kinds: r1k records (``RecordModel``, incl. ``meta.inversion``), import source rows
+Input kinds (the r1k record itself is :class:`r1k_plugins.core.record.Record`): import source rows
 (``SOURCE_TEXT_COLUMNS``), prebuilt SFT / DPO rows, recipe ``data.*`` keys and the numeric/bool
 trainer keys every recipe uses (``RecipeNumbers``), lm-eval ``--metadata`` values. Each
 violation becomes one ``R1KError`` line: ``WHERE: field 'a.b' <what is wrong> (got <type> <value>)``.
@@ -11,14 +11,13 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
 
-from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.errors import R1KError, pydantic_message, short_repr
+from r1k_plugins.core.vocab import DIRECTIONS
 
 
-def _short(v: Any) -> str:
-    r = repr(v)
-    return r if len(r) <= 40 else r[:37] + "..."
+_short = short_repr
 
 
 def validate_model(model: type[BaseModel], obj: Any, where: str, prefix: str = "field") -> BaseModel:
@@ -26,53 +25,13 @@ def validate_model(model: type[BaseModel], obj: Any, where: str, prefix: str = "
     try:
         return model.model_validate(obj)
     except ValidationError as e:
-        err = e.errors(include_url=False)[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "(row)"
-        msg = err["msg"]
-        msg = msg[len("Value error, "):] if msg.startswith("Value error, ") else msg[0].lower() + msg[1:]
-        got = err.get("input")
-        raise R1KError(f"{where}: {prefix} '{loc}': {msg} (got {type(got).__name__} {_short(got)})") from None
+        raise R1KError(f"{where}: {pydantic_message(e.errors(include_url=False)[0], prefix)}") from None
     except RecursionError:
         raise R1KError(f"{where}: nested too deeply") from None
 
 
-# ---- r1k records ---------------------------------------------------------------------------------
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-Scalar = Union[StrictStr, StrictInt, StrictFloat, None]
-
-
-class Inversion(_Open):
-    """``meta.inversion``: how a reverse record was made (strategy-specific keys are allowed)."""
-
-    strategy: Optional[StrictStr] = None
-    span: Optional[tuple[StrictInt, StrictInt]] = None
-    hidden_value: Scalar = None
-    given_answer: Scalar = None
-    from_id: Optional[StrictStr] = None
-    variable: Optional[StrictStr] = None
-
-
-class RecordMeta(_Open):
-    inversion: Optional[Inversion] = None
-
-
-class RecordModel(BaseModel):
-    """An r1k record (docs/data.md). Missing / unknown fields are reported by data.schema first."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: StrictStr
-    pair_id: StrictStr
-    direction: Literal["forward", "reverse"]
-    question: StrictStr
-    answer: StrictStr
-    answer_type: Literal["numeric", "expression", "choice", "text"]
-    source: StrictStr
-    reasoning: Optional[StrictStr] = None
-    response: Optional[StrictStr] = None
-    meta: Optional[RecordMeta] = None
 
 
 # ---- prebuilt TRL rows ---------------------------------------------------------------------------
@@ -86,7 +45,7 @@ Turns = Union[StrictStr, Conversation]
 
 
 class _Row(_Open):
-    direction: Optional[Literal["forward", "reverse"]] = None
+    direction: Optional[Literal[DIRECTIONS]] = None  # type: ignore[valid-type]
 
 
 class PromptCompletionRow(_Row):

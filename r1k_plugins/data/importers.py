@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from pydantic import ValidationError
+
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.vocab import S1_ANSWER, S1_THINK
-from r1k_plugins.core.record import Record
+from r1k_plugins.core.record import Record, record_error
 
 TRACE_SOURCES = ("deepseek", "gemini")
 
@@ -335,15 +337,15 @@ def import_records(source: str, preset: str, *, trace: str | None = None, split:
     if not rows:
         raise R1KError(f"{source}: no rows to import (empty input)")
     try:
-        records = p.convert(rows, trace=trace, seed=seed)
+        records = p.convert(rows, trace=trace, seed=seed)  # Record(...) validates each item
     except R1KError as e:
         raise R1KError(f"{source}: {e}") from None
-    from r1k_plugins.core.record import validate
+    except ValidationError as e:
+        raise R1KError(record_error(e, f"{source}: a converted item")) from None
 
     seen: set[str] = set()
     unique = []
-    for i, r in enumerate(records, 1):
-        validate(r.to_dict(), f"{source}: converted item {i} ({r.id})")
+    for r in records:
         if r.id in seen:  # duplicate questions in a source: keep the first
             continue
         seen.add(r.id)

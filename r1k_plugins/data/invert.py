@@ -16,7 +16,6 @@ it over a whole file with bounded concurrency, retries, a response cache and res
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from dataclasses import dataclass
@@ -187,9 +186,7 @@ def load_partial(path: Path) -> dict[str, Record]:
         if rec.direction == "reverse":
             done.setdefault(rec.pair_id, rec)
 
-    good = read_whole_lines(path, take)
-    if good < path.stat().st_size:
-        os.truncate(path, good)
+    read_whole_lines(path, take)  # also cuts a line a kill left half-written off the file
     return done
 
 

@@ -1,21 +1,17 @@
-"""Model identity and training arm: from the model path's ``r1k_run.json`` manifest."""
+"""Model identity on the board, and each row's training arm (read from the model path's
+``r1k_run.json`` through :mod:`r1k_plugins.core.runs`, with the board's warnings)."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from r1k_plugins.core.runs import RUN_MANIFEST, RUN_SCHEMA, arm_name, model_arm
 from r1k_plugins.core.vocab import MODES
-from r1k_plugins.leaderboard.ingest import display_path
 
-MANIFEST = "r1k_run.json"
 MODE_ORDER = {m: i for i, m in enumerate(MODES)}
-FAMILIES = ("base", *MODES, "other")
-"""An arm's family: its first stage's data mode (forward / reverse / mixed), base, or other. It
-picks the arm's colour on the plots and the HTML board."""
 
 
 @dataclass
@@ -45,94 +41,34 @@ def is_local(key: str) -> bool:
     return key.startswith("/") and os.path.exists(key)
 
 
-def _arm_from_manifest(m: dict, depth: int = 0) -> str:
-    stage = str(m.get("stage") or "").lower()
-    mode = m.get("data_mode")
-    parent = m.get("parent")
-    if depth > 8:
-        return "?"
-    if stage == "sft":
-        return f"{mode}-SFT" if mode else "SFT"
-    if stage == "dpo":
-        if isinstance(parent, dict):
-            return f"{_arm_from_manifest(parent, depth + 1)} -> DPO"
-        base = _manifest_at(m.get("base_model"))
-        if base is not None:
-            return f"{_arm_from_manifest(base, depth + 1)} -> DPO"
-        return f"{mode}-DPO" if mode else "DPO"
-    return stage or "unknown"
-
-
-def _manifest_at(path: Any) -> dict | None:
-    if not isinstance(path, str) or not path:
-        return None
-    f = Path(path) / MANIFEST
-    try:
-        if f.is_file():
-            obj = json.loads(f.read_text(encoding="utf-8"))
-            return obj if isinstance(obj, dict) else None
-    except (OSError, ValueError, RecursionError):
-        return None
-    return None
-
-
-def find_manifest(key: str) -> Path | None:
-    """``<model>/r1k_run.json``, or the run folder's one for ``<run>/checkpoint-N``."""
-    if not key.startswith("/"):
-        return None
-    p = Path(key)
-    cands = [p / MANIFEST]
-    if p.name.startswith("checkpoint-"):
-        cands.append(p.parent / MANIFEST)
-    for c in cands:
-        try:
-            if c.is_file():
-                return c
-        except OSError:
-            return None
-    return None
-
-
 def arm_for(key: str) -> ArmInfo:
-    """The arm of a model; a path without a manifest (or a hub id) is ``base``."""
-    mf = find_manifest(key)
-    if mf is None:
-        if key.startswith("/") and not os.path.exists(key):
-            return ArmInfo("base", None, f"{key}: model folder not found here, so no r1k_run.json could be read; "
+    """The arm of a model (core.runs.model_arm); a path without a manifest (or a hub id) is ``base``."""
+    if not key.startswith("/"):
+        return ArmInfo("base", None)
+    info = model_arm(key)
+    if info.path is None:
+        if not os.path.exists(key):
+            return ArmInfo("base", None, f"{key}: model folder not found here, so no {RUN_MANIFEST} could be read; "
                                          "arm shown as 'base'")
         return ArmInfo("base", None)
-    try:
-        m = json.loads(mf.read_text(encoding="utf-8"))
-        if not isinstance(m, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError, RecursionError) as e:
-        return ArmInfo("unknown", {"path": display_path(mf)},
-                       f"{display_path(mf)}: unreadable run manifest ({e}); arm shown as 'unknown'")
+    from r1k_plugins.leaderboard.ingest import display_path
+
+    shown = display_path(info.path)
+    m = info.manifest
+    if m is None:
+        return ArmInfo("unknown", {"path": shown}, f"{shown}: unreadable run manifest ({info.problem}); "
+                                                   "arm shown as 'unknown'")
     warning = None
-    if m.get("schema") != "r1k_run/1":
-        warning = f"{display_path(mf)}: manifest schema {m.get('schema')!r}, expected 'r1k_run/1'; arm may be wrong"
-    parent = m.get("parent")
+    if m.schema_id != RUN_SCHEMA:
+        warning = f"{shown}: manifest schema {m.schema_id!r}, expected {RUN_SCHEMA!r}; arm may be wrong"
     summary = {
-        "path": display_path(mf),
-        "stage": m.get("stage"),
-        "data_mode": m.get("data_mode"),
-        "base_model": m.get("base_model"),
-        "parent_arm": _arm_from_manifest(parent) if isinstance(parent, dict) else None,
+        "path": shown,
+        "stage": m.stage,
+        "data_mode": m.data_mode,
+        "base_model": m.base_model,
+        "parent_arm": arm_name(m.parent) if m.parent is not None else None,
     }
-    return ArmInfo(_arm_from_manifest(m), summary, warning)
-
-
-def arm_family(arm: str) -> str:
-    """The family (:data:`FAMILIES`) of an arm name: ``mixed-SFT -> DPO`` is ``mixed``."""
-    if arm == "base":
-        return "base"
-    first = arm.split(" -> ")[0].split("-")[0]
-    return first if first in MODES else "other"
-
-
-def is_dpo(arm: str) -> bool:
-    """Whether the arm ends in (or is) a DPO stage."""
-    return "DPO" in arm
+    return ArmInfo(info.arm, summary, warning)
 
 
 def arm_sort_key(arm: str) -> tuple:

@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from r1k_plugins.core.vocab import DIRECTIONS
+from r1k_plugins.core.documents import PROBE, document_kind
+from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.probe_doc import PROBE_DIRECTIONS as DIRS
+from r1k_plugins.core.probe_doc import ProbeCheckpoint, ProbeDocument, Stat
 from r1k_plugins.leaderboard.arms import arm_sort_key
 from r1k_plugins.leaderboard.ingest import Skipped, display_path
 
-SCHEMA = "r1k_probe/1"
-DIRS = (*DIRECTIONS, "all")  # prompt directions of the probe summary
-_HEAD = b'"schema": "r1k_probe/1"'
-
 
 def is_probe_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(256)
-    except OSError:
-        return False
-    return _HEAD in head or b'"schema":"r1k_probe/1"' in head
+    """A probe output: its ``schema`` field says so (core.documents.document_kind)."""
+    return document_kind(path) == PROBE
 
 
 def split_probe_files(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -42,59 +36,52 @@ def _finite(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
-def _stat(d: Any) -> dict:
-    d = d if isinstance(d, dict) else {}
-    return {"mean": _finite(d.get("mean")), "ci_low": _finite(d.get("ci_low")), "ci_high": _finite(d.get("ci_high")),
-            "n": d.get("n") if isinstance(d.get("n"), int) else None}
+def _stat(s: Stat) -> dict:
+    return {"mean": _finite(s.mean), "ci_low": _finite(s.ci_low), "ci_high": _finite(s.ci_high), "n": s.n}
 
 
-def _checkpoint(c: Any, src: str, settings: dict) -> dict | None:
-    if not isinstance(c, dict) or not isinstance(c.get("summary"), dict) or not isinstance(c.get("model"), str):
-        return None
+def _checkpoint(c: ProbeCheckpoint, src: str, settings: dict) -> dict:
     summ = {}
     for d in DIRS:
-        s = c["summary"].get(d) if isinstance(c["summary"].get(d), dict) else {}
-        summ[d] = {"n": s.get("n") if isinstance(s.get("n"), int) else 0,
-                   **{k: _stat(s.get(k)) for k in ("y_plus", "y_minus", "delta")}}
-    return {"model": display_path(c["model"]), "run": display_path(c["run"]) if isinstance(c.get("run"), str) else None,
-            "label": str(c.get("label") or ""), "arm": str(c.get("arm") or "base"),
-            "step": c.get("step") if isinstance(c.get("step"), int) else None, "epoch": _finite(c.get("epoch")),
+        s = c.summary.get(d)
+        summ[d] = {"n": s.n if s else 0,
+                   **{k: _stat(getattr(s, k) if s else Stat()) for k in ("y_plus", "y_minus", "delta")}}
+    return {"model": display_path(c.model), "run": display_path(c.run) if c.run is not None else None,
+            "label": c.label or "", "arm": c.arm or "base", "step": c.step, "epoch": _finite(c.epoch),
             "summary": summ, "source": src, "max_tokens": settings.get("max_tokens"),
             "data": settings.get("data")}
 
 
 def read_probes(files: list[Path], skipped: list[Skipped], warnings: list[str]) -> dict | None:
     """Merge probe files; the newest file wins for a checkpoint probed twice (same run and model)."""
-    docs = []
+    docs: list[tuple[str, Path, ProbeDocument]] = []
     for f in files:
         try:
-            d = json.loads(f.read_bytes())
-        except (OSError, ValueError, RecursionError) as e:
-            skipped.append(Skipped(display_path(f), f"unreadable probe output: {type(e).__name__}"))
+            d = ProbeDocument.read(f)
+        except R1KError as e:
+            msg = str(e)
+            skipped.append(Skipped(display_path(f), "unreadable probe output: "
+                                   + (msg[len(f"{f}: "):] if msg.startswith(f"{f}: ") else msg)))
             continue
-        if not isinstance(d, dict) or d.get("schema") != SCHEMA or not isinstance(d.get("checkpoints"), list):
-            skipped.append(Skipped(display_path(f), "probe output without a checkpoints list"))
-            continue
-        docs.append((str(d.get("created_utc") or ""), f, d))
+        docs.append((d.created_utc or "", f, d))
     if not docs:
         return None
     docs.sort(key=lambda t: (t[0], t[1].as_posix()))
     merged: dict[tuple, dict] = {}
     settings_seen = set()
     for _, f, d in docs:
-        settings = d.get("settings") if isinstance(d.get("settings"), dict) else {}
+        settings = d.settings
         settings_seen.add((settings.get("max_tokens"), settings.get("data_sha256") or settings.get("data"),
                            settings.get("trace_format")))
-        for c in d["checkpoints"]:
+        for c in d.checkpoints:
             ck = _checkpoint(c, display_path(f), settings)
-            if ck is not None:
-                merged[(ck["run"], ck["model"], ck["label"])] = ck
+            merged[(ck["run"], ck["model"], ck["label"])] = ck
     if len(settings_seen) > 1:
         warnings.append("probe outputs were made with different data, max_tokens or trace formats; "
                         "compare their directional distinctions with care")
     cks = list(merged.values())
     cks.sort(key=lambda c: (arm_sort_key(c["arm"]), c["run"] or "", c["step"] if c["step"] is not None else -1))
-    return {"definition": docs[-1][2].get("definition"), "checkpoints": cks, "table": _last_per_arm(cks),
+    return {"definition": docs[-1][2].definition, "checkpoints": cks, "table": _last_per_arm(cks),
             "files": [display_path(f) for _, f, _ in docs]}
 
 

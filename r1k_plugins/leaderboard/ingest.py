@@ -16,6 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from r1k_plugins.core.documents import LEADERBOARD, PROBE, RUN, document_kind
+from r1k_plugins.core.runs import RUN_MANIFEST
+
 LMEVAL = "lm-eval"
 INSPECT = "inspect"
 HARNESSES = (LMEVAL, INSPECT)
@@ -188,7 +191,7 @@ def discover(inputs: list[str], exclude: Path | None = None) -> Discovery:
                 if fn.startswith("."):
                     skipped.append(Skipped(display_path(fp), "hidden file, not read"))
                     continue
-                if fn == "r1k_run.json":
+                if fn == RUN_MANIFEST:
                     skipped.append(Skipped(display_path(fp),
                                            "r1k run manifest (read through the model path, not as a result)"))
                     continue
@@ -232,10 +235,13 @@ def read_file(path: Path) -> Source:
         raise Reject(f"unreadable: malformed JSON ({msg}{where})") from None
     if isinstance(data, dict) and "version" in data and "eval" in data and "status" in data:
         return _read_inspect(path, data)
-    if isinstance(data, dict) and isinstance(data.get("schema"), str) and data["schema"].startswith("r1k_leaderboard/"):
+    kind = document_kind(data)  # an r1k document, by its schema field
+    if kind == LEADERBOARD:
         raise Reject("foreign: an r1k leaderboard export, not a result file")
-    if isinstance(data, dict) and data.get("schema") == "r1k_run/1":
+    if kind == RUN:
         raise Reject("foreign: an r1k run manifest, not a result file")
+    if kind == PROBE:
+        raise Reject("foreign: an r1k probe output, read by the dynamics section")
     return _read_lmeval(path, raw, data)
 
 

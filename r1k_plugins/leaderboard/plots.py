@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from r1k_plugins.leaderboard.arms import arm_family, is_dpo
+from r1k_plugins.core.runs import arm_family, arm_has_dpo
 from r1k_plugins.leaderboard.board import DIRECTION_TASK
 from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL
 
@@ -270,7 +270,7 @@ DYNAMICS_COLORS = {"forward": "#0969da", "reverse": "#e16f24", "mixed": "#2da44e
 
 
 def _dyn_family(arm: str) -> str:
-    return "dpo" if is_dpo(arm) else arm_family(arm)
+    return "dpo" if arm_has_dpo(arm) else arm_family(arm)
 
 
 def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from r1k_plugins.leaderboard.arms import arm_family, is_dpo
+from r1k_plugins.core.runs import arm_family, arm_has_dpo
 from r1k_plugins.leaderboard.board import (
     AGREE_ALPHA,
     AGREE_SIGMAS,
@@ -96,7 +96,7 @@ def ci_text(s: dict) -> str:
 
 
 def arm_cell(arm: str) -> Cell:
-    flags = {"arm", f"family:{arm_family(arm)}"} | ({"family:dpo"} if is_dpo(arm) else set())
+    flags = {"arm", f"family:{arm_family(arm)}"} | ({"family:dpo"} if arm_has_dpo(arm) else set())
     return Cell(arm, flags=frozenset(flags))
 
 

@@ -28,10 +28,10 @@ def models():
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help=_CACHE_HELP)
 def list_models(cache_dir):
     """List the models `r1k models fetch` knows, with their source and whether they are cached."""
-    from r1k_plugins.models.fetch import DTYPES, _complete, _model_root
+    from r1k_plugins.models.fetch import DTYPES, complete, model_root
 
     for name, spec in sorted(MODELS.items()):
-        cached = [d for d in DTYPES if _complete(_model_root(spec, cache_dir) / d)]
+        cached = [d for d in DTYPES if complete(model_root(spec, cache_dir) / d)]
         click.echo(f"{name}\t{spec.requirement} ({spec.quantization} GGUF, {spec.license})\t"
                    f"cached: {', '.join(cached) or 'no'}\n    {spec.description}")
 

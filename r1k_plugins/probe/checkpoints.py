@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.runs import RunManifest, list_checkpoints, model_arm
 
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
            "pytorch_model.bin.index.json")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
-MANIFEST = "r1k_run.json"
 
 
 @dataclass
@@ -58,10 +58,8 @@ def folder_kind(p: Path) -> str | None:
 
 
 def _arm(path: Path) -> tuple[str, str | None]:
-    from r1k_plugins.leaderboard.arms import arm_for
-
-    info = arm_for(str(path.resolve()))
-    return info.arm, (info.manifest or {}).get("stage")
+    info = model_arm(path.resolve())
+    return info.arm, info.stage
 
 
 def check_model_folder(spec: str, flag: str = "--model") -> tuple[Path, str]:
@@ -96,9 +94,7 @@ def run_refs(spec: str) -> list[ModelRef]:
                        "give a training output folder (r1k-train --output-dir)")
     root = root.resolve()
     arm, stage = _arm(root)
-    manifest = _read_json(root / MANIFEST) or {}
-    from r1k_plugins.training.run import list_checkpoints
-
+    manifest = RunManifest.read_or_none(root) or RunManifest.model_validate({})
     refs: list[ModelRef] = []
     for step, c, state in list_checkpoints(root):
         kind = folder_kind(c)
@@ -109,15 +105,13 @@ def run_refs(spec: str) -> list[ModelRef]:
                              arm, stage))
     final_kind = folder_kind(root)
     if final_kind is not None:
-        fm = manifest.get("final_metrics") if isinstance(manifest.get("final_metrics"), dict) else {}
-        step = fm.get("global_step")
-        epoch = fm.get("epoch")
-        if step is None and refs:
-            step = refs[-1].step
-        if refs and refs[-1].step == step:
-            epoch = refs[-1].epoch if epoch is None else epoch
+        final_step, final_epoch = manifest.final_step, manifest.final_epoch
+        if final_step is None and refs:
+            final_step = refs[-1].step
+        if refs and refs[-1].step == final_step:
+            final_epoch = refs[-1].epoch if final_epoch is None else final_epoch
             refs.pop()  # the last checkpoint is the final model: score it once
-        refs.append(ModelRef(str(root), final_kind, "final", str(root), step, epoch, arm, stage))
+        refs.append(ModelRef(str(root), final_kind, "final", str(root), final_step, final_epoch, arm, stage))
     if not refs:
         raise R1KError(f"--run {spec}: no checkpoint-* folders and no final model there (save checkpoints with "
                        "save_strategy=epoch or steps, see docs/training.md)")
@@ -126,9 +120,9 @@ def run_refs(spec: str) -> list[ModelRef]:
 
 def start_ref(run: ModelRef) -> ModelRef | None:
     """The model a run started from (step 0), from its manifest's base_model, when it is a local folder."""
-    manifest = _read_json(Path(run.run or run.path) / MANIFEST) or {}
-    base = manifest.get("base_model")
-    if not isinstance(base, str) or not Path(base).is_dir():
+    manifest = RunManifest.read_or_none(Path(run.run or run.path))
+    base = manifest.base_model if manifest is not None else None
+    if not base or not Path(base).is_dir():
         return None
     p = Path(base).resolve()
     kind = folder_kind(p)

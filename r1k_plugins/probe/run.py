@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Sequence
 
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.io import atomic_write_text, check_out_path, dumps_line, read_whole_lines, write_jsonl
+from r1k_plugins.core.io import check_out_path, dumps_line, read_whole_lines, write_jsonl
+from r1k_plugins.core.probe_doc import PROBE_SCHEMA, ProbeDocument
 from r1k_plugins.probe.checkpoints import ModelRef, adapter_base, load
 from r1k_plugins.probe.measure import build_items, probe_model, summarize
 
-SCHEMA = "r1k_probe/1"
 DEFINITION = ("prompt = the model's chat template over the task/SFT user turn with the generation prompt; "
               "y+ = the record's own completion text, y- = the other direction's; each continuation "
               "tokenized on its own without special tokens and appended to the tokenized prompt; score = "
@@ -35,8 +35,9 @@ def _fingerprint(settings: dict) -> str:
 
 
 def _read_partial(path: Path, fp: str) -> dict[str, list[dict]]:
-    """model path -> its rows, from a previous interrupted run with the same settings (a line cut by
-    a kill is cut off the file, so the next row starts on a line of its own: that checkpoint is redone)."""
+    """model path -> its rows, from a previous interrupted run with the same settings (the reader cuts
+    a line a kill left half-written off the file, so the next row starts on a line of its own: that
+    checkpoint is redone)."""
     done: dict[str, list[dict]] = {}
 
     def take(row):
@@ -44,9 +45,7 @@ def _read_partial(path: Path, fp: str) -> dict[str, list[dict]]:
             done[row["model"]] = row["rows"]
 
     if path.is_file():
-        good = read_whole_lines(path, take)
-        if good < path.stat().st_size:
-            os.truncate(path, good)
+        read_whole_lines(path, take)
     return done
 
 
@@ -119,11 +118,12 @@ def run_probe(refs: Sequence[ModelRef], records, *, data_label: str, data_sha256
         entry.update(n_items=len(rows), tokens_scored=sum(r["n_plus"] + r["n_minus"] for r in rows),
                      seconds=None if secs is None else round(secs, 3), summary=summarize(rows))
         checkpoints.append(entry)
-    doc = {"schema": SCHEMA, "definition": DEFINITION,
-           "settings": {k: v for k, v in settings.items() if k != "items"} | {"batch_size": batch_size,
-                                                                                 "device": device},
-           "counts": counts, "checkpoints": checkpoints,
-           "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    doc = ProbeDocument.model_validate({
+        "schema": PROBE_SCHEMA, "definition": DEFINITION,
+        "settings": {k: v for k, v in settings.items() if k != "items"} | {"batch_size": batch_size,
+                                                                          "device": device},
+        "counts": counts, "checkpoints": checkpoints,
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     if per_p is not None:
         def per_rows():
             for ref, rows, _ in results:
@@ -135,6 +135,6 @@ def run_probe(refs: Sequence[ModelRef], records, *, data_label: str, data_sha256
                            "n_plus": r["n_plus"], "n_minus": r["n_minus"], "y_plus": r["y_plus"],
                            "y_minus": r["y_minus"]}
         write_jsonl(per_p, per_rows())
-    atomic_write_text(out_p, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    doc.write(out_p)
     partial.unlink(missing_ok=True)
-    return doc
+    return doc.to_dict()

@@ -12,6 +12,7 @@ import click
 
 from r1k_plugins.cli import R1KGroup, run_cli
 from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.runs import RUN_MANIFEST
 
 _SET_HELP = ("Override a recipe key, KEY=VALUE, repeatable. Any TRL SFTConfig/DPOConfig (TrainingArguments) "
              "key, any TRL ModelConfig key (use_peft, lora_r, lora_alpha, lora_dropout, lora_target_modules, "
@@ -55,12 +56,11 @@ def _run(stage: str, config, model, data, mode, output_dir, sets, use_peft, resu
 
     manifest = run(rec, data_path=data, output_dir=output_dir, resume=resume, overwrite=overwrite,
                    argv=["r1k-train", *sys.argv[1:]] if sys.argv else None)
-    if manifest:
-        fm = manifest["final_metrics"]
-        loss = fm.get("train_loss")
-        click.echo(f"saved {manifest['output_dir']} ({stage}, {fm.get('global_step')} steps, "
-                   f"train_loss {loss:.4f}, r1k_run.json)" if isinstance(loss, float) else
-                   f"saved {manifest['output_dir']} ({stage}, r1k_run.json)")
+    if manifest is not None:  # None: not the main process
+        loss = manifest.final_metrics.get("train_loss")
+        click.echo(f"saved {manifest.output_dir} ({stage}, {manifest.final_step} steps, "
+                   f"train_loss {loss:.4f}, {RUN_MANIFEST})" if isinstance(loss, float) else
+                   f"saved {manifest.output_dir} ({stage}, {RUN_MANIFEST})")
 
 
 @click.group(cls=R1KGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,20 +112,12 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
         records = read_records(dp)
     from r1k_plugins.training.tiny import DEFAULT_VOCAB, build_tiny_model
 
-    import os
-    import shutil
-    import tempfile
+    from r1k_plugins.core.io import building_folder
 
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
-    except OSError as e:
-        from r1k_plugins.core.io import os_error
-
-        raise os_error(p.parent, e, "cannot create the model folder") from None
-    try:  # build beside the target, then move in: no half-written model folder on failure
+    # build beside the target, then move in: no half-written model folder on failure
+    with building_folder(p, existing="merge") as tmp:
         try:
             info = build_tiny_model(tmp, records, vocab_size=vocab_size or DEFAULT_VOCAB, seed=seed)
-            _normal_permissions(tmp)
         except Exception as e:  # noqa: BLE001 - OSError, or safetensors' own error for the same full disk
             msg = " ".join(str(e).split())
             if not isinstance(e, OSError) and "os error" not in msg and "I/O error" not in msg:
@@ -134,28 +126,10 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
 
             raise R1KOSError(f"--out {out}: cannot write the model ({msg[:200]}); free some disk space and rerun; "
                              "nothing was replaced") from None
-        if p.is_dir():
-            for f in tmp.iterdir():
-                os.replace(f, p / f.name)
-        else:
-            os.replace(tmp, p)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     a = info["arch"]
     click.echo(f"saved {p} (llama, {info['parameters']:,} parameters, {a['num_hidden_layers']} layers, "
                f"hidden {a['hidden_size']}, vocab {info['vocab_size']}; tokenizer trained on "
                f"{info['records']} records)")
-
-
-def _normal_permissions(folder) -> None:
-    """mkdtemp makes a 0700 folder; the model is shared like any output: 0777/0666 minus the umask."""
-    import os
-
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
-    for f in folder.rglob("*"):
-        os.chmod(f, (0o777 if f.is_dir() else 0o666) & ~umask)
 
 
 @train.command("sft", short_help="Supervised fine-tuning (TRL SFTTrainer) from a recipe.")

@@ -5,7 +5,6 @@ Every bad input is checked before anything heavy is loaded and before the output
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -16,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.io import atomic_write_text, note, write_jsonl
+from r1k_plugins.core.io import move_into, note, package_versions, write_jsonl
+from r1k_plugins.core.runs import CHECKPOINT_RE, RUN_MANIFEST, RunManifest, list_checkpoints, new_manifest
 from r1k_plugins.training.recipe import Recipe
 
-SCHEMA = "r1k_run/1"
-MANIFEST = "r1k_run.json"
 LOG_HISTORY = "log_history.jsonl"
 ADAPTER_DIR = "adapter"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "spiece.model")
-_CKPT = re.compile(r"^checkpoint-(\d+)$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -54,22 +51,6 @@ def check_model_path(spec: str | None, flag: str = "--model") -> str:
     if looks_local:
         raise R1KError(f"{flag} {spec}: model folder not found (check the path)")
     return spec
-
-
-def list_checkpoints(out: Path) -> list[tuple[int, Path, dict]]:
-    """The ``checkpoint-N`` folders of a run in step order: (N, folder, its trainer_state.json or {})."""
-    if not out.is_dir():
-        return []
-    found = []
-    for c in out.iterdir():
-        m = _CKPT.match(c.name)
-        if m and c.is_dir():
-            try:
-                state = json.loads((c / "trainer_state.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError, RecursionError):
-                state = {}
-            found.append((int(m.group(1)), c, state if isinstance(state, dict) else {}))
-    return sorted(found, key=lambda t: t[0])
 
 
 def find_checkpoint(out: Path) -> Path | None:
@@ -102,10 +83,10 @@ def check_output_dir(out: str | None, *, resume: bool, overwrite: bool) -> tuple
 
 def clear_previous_run(out: Path) -> None:
     """--overwrite: remove what a previous r1k-train run left (manifest first), never unrelated files."""
-    for name in (MANIFEST, LOG_HISTORY):
+    for name in (RUN_MANIFEST, LOG_HISTORY):
         (out / name).unlink(missing_ok=True)
     for c in out.iterdir() if out.is_dir() else ():
-        if c.is_dir() and (_CKPT.match(c.name) or c.name in (ADAPTER_DIR, "runs")):
+        if c.is_dir() and (CHECKPOINT_RE.match(c.name) or c.name in (ADAPTER_DIR, "runs")):
             shutil.rmtree(c)
     for name in ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin"):
         (out / name).unlink(missing_ok=True)
@@ -122,14 +103,7 @@ def promote(work: Path, out: Path, *, overwrite: bool) -> None:
     try:
         if overwrite:
             clear_previous_run(out)
-        out.mkdir(exist_ok=True)
-        items = sorted(work.iterdir(), key=lambda c: c.name == MANIFEST)
-        for item in items:
-            target = out / item.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(item, target)
-        work.rmdir()
+        move_into(work, out, last=RUN_MANIFEST)
     except OSError as e:
         from r1k_plugins.core.io import os_error
 
@@ -357,37 +331,21 @@ def json_safe(obj: Any) -> Any:
 
 
 def versions() -> dict:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name, dist in (("r1k_plugins", "r1k-plugins"), ("trl", "trl"), ("transformers", "transformers"),
-                       ("torch", "torch"), ("peft", "peft"), ("accelerate", "accelerate"),
-                       ("datasets", "datasets")):
-        try:
-            out[name] = version(dist)
-        except PackageNotFoundError:
-            out[name] = None
-    if out["r1k_plugins"] is None:
-        from r1k_plugins import __version__
-
-        out["r1k_plugins"] = __version__
-    out["python"] = platform.python_version()
-    return out
+    """The package versions a run manifest records."""
+    return package_versions("r1k-plugins", "trl", "transformers", "torch", "peft", "accelerate", "datasets",
+                            python=True)
 
 
-def read_parent(model_dir: str) -> dict | None:
-    p = Path(model_dir) / MANIFEST
+def read_parent(model_dir: str) -> RunManifest | None:
+    """The starting model's own run manifest (an SFT run for DPO), or None (a note when unreadable)."""
+    p = Path(model_dir) / RUN_MANIFEST
     if not p.is_file():
         return None
-    from r1k_plugins.core.readers import load_json_file
-
     try:
-        obj = load_json_file(p, "run manifest")
+        return RunManifest.read(p)
     except R1KError as e:
         note(f"{e}; recording parent as null")
         return None
-    return obj if isinstance(obj, dict) else None
 
 
 def _free_memory() -> None:
@@ -416,7 +374,8 @@ def merge_lora(base_path: str, adapter_dir: Path, out: Path, init_kwargs: dict, 
 
 # ---- the run -------------------------------------------------------------------------------------
 def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: bool, overwrite: bool,
-        argv: list[str] | None = None) -> dict:
+        argv: list[str] | None = None) -> RunManifest | None:
+    """Train one run; returns its manifest (None on the non-main processes of a multi-process run)."""
     t0 = time.time()
     stage = rec.stage
     # 1. cheap checks: model folder, output folder, data
@@ -519,7 +478,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
             tokenizer.save_pretrained(work)
     state.wait_for_everyone()
     if not state.is_main_process:
-        return {}
+        return None
 
     history = [json_safe(h) for h in trainer.state.log_history]
     write_jsonl(work / LOG_HISTORY, history)
@@ -532,8 +491,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
                    for step, c, st in list_checkpoints(work)]
     final["epoch"] = trainer.state.epoch
 
-    manifest = {
-        "schema": SCHEMA,
+    manifest = new_manifest(**json_safe({
         "base_model": model_spec,
         "stage": stage,
         "data_mode": data.data_mode,
@@ -555,15 +513,15 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         "wall_time_s": round(time.time() - t0, 3),
         "final_metrics": final,
         "checkpoints": checkpoints,  # step and epoch of every kept checkpoint-N (r1k probe direction --run)
-        "parent": parent,
+        "parent": parent.to_dict() if parent is not None else None,
         "output_dir": str(out.resolve()),
         "seed": cfg.seed,
         "resumed_from": ckpt.name if ckpt else None,
         "recipe": rec.source,
         "command": argv,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    atomic_write_text(work / MANIFEST, json.dumps(json_safe(manifest), indent=2, sort_keys=False) + "\n")
+    }))
+    manifest.write(work / RUN_MANIFEST)
     if work != out:
         promote(work, out, overwrite=overwrite)
     return manifest

@@ -108,9 +108,8 @@ class ResponseCache:
         self.path = Path(folder) / f"{slug}-{hashlib.sha256(teacher.encode()).hexdigest()[:10]}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
-            good = read_whole_lines(self.path, lambda obj: self._mem.__setitem__(obj["key"], Completion(**obj["completion"])))
-            if good < self.path.stat().st_size:
-                os.truncate(self.path, good)
+            # whole lines only; a line a kill left half-written is cut off the file
+            read_whole_lines(self.path, lambda obj: self._mem.__setitem__(obj["key"], Completion(**obj["completion"])))
 
     def get(self, key: str) -> Completion | None:
         return self._mem.get(key)
