@@ -353,3 +353,51 @@ def test_ches_needs_hidden_states():
 
     with pytest.raises(R1KError, match="exposes no hidden states"):
         hidden_model(torch.nn.Linear(2, 2))
+
+
+def _probe_doc(families: bool) -> dict:
+    def stat(m):
+        return {"mean": m, "ci_low": m - 0.1, "ci_high": m + 0.1, "n": 4}
+
+    def ck(arm, run, label, step, epoch, yp, ym, yg, yi, am):
+        s = {"n": 4, "y_plus": stat(yp), "y_minus": stat(ym), "delta": stat(yp - ym)}
+        if families:
+            s |= {"y_greedy": stat(yg), "y_irrelevant": stat(yi), "argmax_share": stat(am)}
+        return {"model": f"{run}/{label}", "run": run, "label": label, "arm": arm, "step": step, "epoch": epoch,
+                "summary": {d: s for d in ("forward", "reverse", "all")}}
+
+    return {"schema": "r1k_probe/1", "settings": {"max_tokens": 1000}, "created_utc": "2026-12-06T00:00:00Z",
+            "checkpoints": [ck("mixed-SFT", "/r/m", "start", 0, 0.0, -6.0, -6.0, -5.0, -6.0, 0.0),
+                            ck("mixed-SFT", "/r/m", "final", 20, 2.0, -1.0, -1.5, -0.8, -3.0, 0.5),
+                            ck("mixed-SFT -> DPO", "/r/d", "checkpoint-8", 8, 0.5, -1.2, -2.5, -0.7, -3.1, 0.55),
+                            ck("mixed-SFT -> DPO", "/r/d", "final", 16, 1.0, -1.4, -4.0, -0.5, -3.3, 0.6)]}
+
+
+def test_dynamics_families_panel(tmp_path):
+    from pathlib import Path
+
+    from r1k_plugins.leaderboard.dynamics import dynamics_png, family_rows, read_probes, to_csv
+
+    widths = {}
+    for fam in (True, False):
+        f = tmp_path / f"probe_{fam}.json"
+        f.write_text(json.dumps(_probe_doc(fam)))
+        probe = read_probes([Path(f)], [], [])
+        rows = family_rows(probe)
+        png = dynamics_png(probe)
+        widths[fam] = int.from_bytes(png[16:20], "big")  # PNG IHDR width
+        if fam:
+            change = {r["stat"]: r["dpo_change"] for r in rows}
+            # DPO (from the mixed arm's final checkpoint to DPO's final): y+ -0.4, y- -2.5, greedy +0.3,
+            # irrelevant -0.3, argmax share +0.1
+            for k, v in {"y_plus": -0.4, "y_minus": -2.5, "y_greedy": 0.3, "y_irrelevant": -0.3,
+                         "argmax_share": 0.1}.items():
+                assert math.isclose(change[k], v, abs_tol=1e-9), (k, change[k])
+            assert all(r["arm"] == "mixed-SFT -> DPO" and len(r["x"]) == 4 for r in rows)
+            assert rows[0]["x"] == [0.0, 2.0, 2.5, 3.0]
+            head, first = to_csv(probe).splitlines()[:2]
+            assert head.endswith("argmax_share,argmax_share_ci_low,argmax_share_ci_high")
+            assert first.endswith("0.000000,-0.100000,0.100000")
+        else:
+            assert {r["stat"] for r in rows} == {"y_plus", "y_minus"}
+    assert widths[True] > widths[False]  # the families panel was added

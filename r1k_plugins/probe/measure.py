@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import note
+from r1k_plugins.core.vocab import PROBE_FAMILIES
 
 PROMPT_DIRECTIONS = ("forward", "reverse")
 # Rows of logits materialised at once: at most this many bytes of float32 logits per chunk.
@@ -344,9 +345,8 @@ def summarize(rows: Sequence[dict]) -> dict[str, dict]:
 
 
 # ---- response families ---------------------------------------------------------------------------
-FAMILIES = ("greedy", "irrelevant", "argmax")
-# the summary / per-item field each family adds
-FAMILY_FIELDS = {"greedy": "y_greedy", "irrelevant": "y_irrelevant", "argmax": "argmax_share"}
+FAMILIES = tuple(PROBE_FAMILIES)
+FAMILY_FIELDS = PROBE_FAMILIES  # the summary / per-item field each family adds
 DEFAULT_FAMILIES = ("irrelevant", "argmax")
 IRRELEVANT_SEED = 0
 
