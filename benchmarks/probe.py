@@ -171,10 +171,12 @@ def _family_costs(model, tok, args, device: str) -> dict:
     # scored positions' logits of one chunk, the only extra work)
     h = torch.randn(min(scorer.chunk_rows, n * T), model.config.hidden_size, device=device)
     lg = model.get_output_embeddings()(h).float()
-    _, t_max = _timed(lambda: [lg.max(dim=1).values for _ in range(5)], device)
-    _, t_arg = _timed(lambda: [lg.max(dim=1) for _ in range(5)], device)
+    def maxes(logits, with_index):
+        return [logits.max(dim=1) if with_index else logits.max(dim=1).values for _ in range(5)]
+
+    _, t_max = _timed(lambda: maxes(lg, False), device)
+    _, t_arg = _timed(lambda: maxes(lg, True), device)
     argmax_s = max(0.0, (t_arg - t_max) / 5) * (2 * n * T / lg.shape[0])
-    del lg
     saved = model.generation_config.eos_token_id
     model.generation_config.eos_token_id = None  # a random-init model: generate the full budget
     try:

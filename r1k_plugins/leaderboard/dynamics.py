@@ -281,7 +281,7 @@ def family_rows(probe: dict) -> list[dict]:
         runs.setdefault((c["arm"], c["run"]), []).append(c)
     xs = _xs(runs)[0]
     chains = []
-    for (arm, run), cs in runs.items():
+    for arm, run in runs:
         if _family(arm) == "dpo":
             parent = arm.split(" -> ")[0]
             sft = [k for k in runs if k[0] == parent and _family(parent) == "mixed"]

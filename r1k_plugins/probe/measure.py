@@ -448,16 +448,15 @@ def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new
             ids, mask = ids.to(dev), mask.to(dev)
             pos = (mask.cumsum(-1) - 1).clamp(min=0)
             res = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **extra)
-            done = torch.zeros(len(idx), dtype=torch.bool, device=dev)
+            done = [False] * len(idx)
             new: list[list[int]] = [[] for _ in idx]
             for step in range(max_new_tokens):
                 nxt = res.logits[:, -1].argmax(dim=-1)
                 for b, t in enumerate(nxt.tolist()):
                     if not done[b]:
                         new[b].append(t)
-                        if t in eos:
-                            done[b] = True
-                if bool(done.all()) or step == max_new_tokens - 1:
+                        done[b] = t in eos
+                if all(done) or step == max_new_tokens - 1:
                     break
                 mask = torch.cat([mask, torch.ones((len(idx), 1), dtype=mask.dtype, device=dev)], dim=1)
                 pos = pos[:, -1:] + 1
@@ -524,7 +523,3 @@ def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int
         rows.append(row)
     return rows
 
-
-def sequences_per_item(families: Sequence[str]) -> int:
-    """Progress units per item: the scored sequences, plus one generation for greedy."""
-    return 2 + ("irrelevant" in families) + 2 * ("greedy" in families)

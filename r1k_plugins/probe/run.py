@@ -19,8 +19,7 @@ from typing import Sequence
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import atomic_write_text, check_out_path, dumps_line, read_whole_lines, write_jsonl
 from r1k_plugins.probe.checkpoints import ModelRef, adapter_base, load
-from r1k_plugins.probe.measure import (IRRELEVANT_SEED, build_items, irrelevant_partners, probe_model,
-                                       sequences_per_item, summarize)
+from r1k_plugins.probe.measure import IRRELEVANT_SEED, build_items, irrelevant_partners, probe_model, summarize
 
 SCHEMA = "r1k_probe/1"
 DEFINITION = ("prompt = the model's chat template over the task/SFT user turn with the generation prompt; "
