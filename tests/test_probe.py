@@ -401,3 +401,48 @@ def test_dynamics_families_panel(tmp_path):
         else:
             assert {r["stat"] for r in rows} == {"y_plus", "y_minus"}
     assert widths[True] > widths[False]  # the families panel was added
+
+
+def test_greedy_batched_left_padded_equals_plain_loop():
+    """A random model whose greedy outputs vary (unlike the tiny model's near-constant ones), prompts of
+    different lengths in one left-padded batch, an EOS that ends some continuations early."""
+    import random
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from r1k_plugins.probe.measure import Scorer, greedy_continuations, reference_scores
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=40, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, initializer_range=0.4, eos_token_id=None,
+                      bos_token_id=None, pad_token_id=None)
+    model = LlamaForCausalLM(cfg).eval()
+    model.generation_config.eos_token_id = None
+
+    class Tok:
+        eos_token_id = None
+        pad_token_id = 0
+
+    rng = random.Random(0)
+    prompts = [[rng.randrange(1, 40) for _ in range(n)] for n in (3, 9, 5, 12, 1, 7)]
+    eos = greedy_continuations(model, Tok(), prompts, 15, batch_size=4)[0][3]  # a token the model does emit
+    model.generation_config.eos_token_id = eos
+    got = greedy_continuations(model, Tok(), prompts, 15, batch_size=4)
+    with torch.no_grad():
+        for p, g in zip(prompts, got):
+            ids, want = list(p), []
+            for _ in range(15):
+                t = int(model(torch.tensor([ids])).logits[0, -1].argmax())
+                want.append(t)
+                ids.append(t)
+                if t == eos:
+                    break
+            assert g == want
+    assert len({tuple(g) for g in got}) > 3 and len(got[0]) <= 4 and got[0][-1] == eos
+    # the argmax share and scores of the batched scorer equal the plain computation
+    seqs = [(p, g) for p, g in zip(prompts, got)] + [(p, [rng.randrange(40) for _ in range(6)]) for p in prompts]
+    fast, ref = Scorer(model, 4).score_detail(seqs), reference_scores(model, seqs)
+    for (a, sa), (b, sb) in zip(fast, ref):
+        assert abs(a - b) < 1e-4 and sa == sb
+    assert all(s == 1.0 for _, s in fast[:len(prompts)])  # greedy tokens are the argmax everywhere
