@@ -1,4 +1,5 @@
-"""``r1k probe direction``: the per-token directional distinction over models and checkpoints."""
+"""``r1k probe direction``: the per-token directional distinction (and response families) over models
+and checkpoints; ``r1k probe ches``: the CHES score of each DPO pair under a model."""
 
 from __future__ import annotations
 
@@ -58,8 +59,8 @@ def probe():
               help="auto (cuda when available, else cpu), cpu, cuda, cuda:N, mps.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow model code from the model folder (off by default).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def direction(models, runs, with_start, data, out, per_item, max_tokens, families, greedy_tokens, trace_format, direction_tags, batch_size,
-              limit, dtype, device, trust_remote_code, quiet):
+def direction(models, runs, with_start, data, out, per_item, max_tokens, families, greedy_tokens, trace_format,
+              direction_tags, batch_size, limit, dtype, device, trust_remote_code, quiet):
     """Directional distinction per token: delta = mean log-prob(y+) - mean log-prob(y-).
 
     \b
