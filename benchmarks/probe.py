@@ -107,10 +107,17 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     ap.add_argument("--sections", default="scorer", help="comma-separated: scorer, families, ches (or all)")
     ap.add_argument("--greedy-tokens", type=int, default=128, help="families: tokens generated per item")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: torch's); on a shared, loaded machine 1 avoids oversubscription")
     ap.add_argument("--only-batched", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--only-ches", choices=["model", "ches"], default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     sections = {"scorer", "families", "ches"} if args.sections == "all" else set(args.sections.split(","))
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch threads: {torch.get_num_threads()}")
     if args.only_ches:
         print(ches_child(args))
         return
