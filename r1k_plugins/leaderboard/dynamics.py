@@ -324,8 +324,8 @@ def _families_panel(ax, probe: dict) -> bool:
         name, color, style = FAMILY_STYLE[r["stat"]]
         ch = r["dpo_change"]
         if ch is not None:
-            verb = "leaves" if abs(ch) < 5e-4 else ("gains" if ch > 0 else "loses")
-            name += f" — DPO {verb} {ch:+.3f}"
+            verb = "unchanged" if abs(ch) < 5e-4 else ("gains" if ch > 0 else "loses")
+            name += f" — DPO: {verb} {ch:+.3f}"
         target = ax
         if r["stat"] == "argmax_share":
             ax_r = ax_r or ax.twinx()
