@@ -251,6 +251,8 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
             probe_cmd += ["--run", str(path.resolve())]
     if "probe_pairs" in spec:
         probe_cmd += ["--limit", str(spec["probe_pairs"])]
+    # every response family (docs/probe.md): the board's dynamics figure shows where DPO moves the mass
+    probe_cmd += ["--families", "greedy,irrelevant,argmax", "--greedy-tokens", str(min(probe_tokens, 128))]
     probe_cmd += ["--with-start", "--data", str(test.resolve()), "--max-tokens", str(probe_tokens),
                   "--out", str((root / "results" / "probe" / "probe.json").resolve()),
                   "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]

@@ -29,19 +29,38 @@ def run(cmd, *args, cwd=None, env=None, timeout=900, check=False):
 
 
 _PROCESS_MARKS = ("e2e", "slow", "real_model")
+_COMMANDS = {"r1k", "r1k-train", "lm_eval", "lm-eval", "inspect", "accelerate", "transformers"}
+
+
+def _drives_a_command(args) -> bool:
+    """Whether a process's argv runs one of the project's console scripts or a harness
+    (directly, or as ``python -m r1k_plugins... / lm_eval / inspect_ai / accelerate``)."""
+    argv = [str(a) for a in ([args] if isinstance(args, (str, os.PathLike)) else args)]
+    if not argv:
+        return False
+    if Path(argv[0].split()[0]).name in _COMMANDS:
+        return True
+    for flag, mod in zip(argv, argv[1:]):
+        if flag == "-m" and mod.split(".")[0] in ("r1k_plugins", "lm_eval", "inspect_ai", "accelerate"):
+            return True
+    return False
 
 
 @pytest.fixture(autouse=True)
-def _unit_tests_start_no_process(request, monkeypatch):
+def _unit_tests_start_no_command(request, monkeypatch):
     """The unit loop (``-m "not e2e and not slow and not real_model"``) stays fast because no unit
-    test starts a console script or a harness: a test that does must be marked ``e2e``. This guard
-    makes a forgotten mark a failing test instead of a slow unit loop. (Session fixtures such as
-    ``tiny_model`` are built before it applies.)"""
+    test drives a console script or a harness: a test that does must be marked ``e2e``. This guard
+    turns a forgotten mark into a failing test. Other processes (the scorer's worker pool) are
+    allowed; session fixtures such as ``tiny_model`` are built before it applies."""
     if any(request.node.get_closest_marker(m) for m in _PROCESS_MARKS):
         return
+    real_init = subprocess.Popen.__init__
+
     def guarded(self, args, *a, **kw):
-        raise AssertionError(f"{request.node.nodeid} starts a process ({str(args)[:120]}); "
-                             "mark the test @pytest.mark.e2e")
+        if _drives_a_command(args):
+            raise AssertionError(f"{request.node.nodeid} runs a command ({str(args)[:120]}); "
+                                 "mark the test @pytest.mark.e2e")
+        real_init(self, args, *a, **kw)
 
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded)  # undone by monkeypatch after the test
 

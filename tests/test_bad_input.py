@@ -104,6 +104,7 @@ def ctx(synth_data, tiny_model, ro_dir, unreadable):
             "ro": ro_dir, "unreadable": unreadable}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, ctx, tmp_path):
     d = tmp_path / "case"
@@ -144,6 +145,7 @@ def test_bad_input(case: Case, ctx, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_ctrl_c_exits_130_and_keeps_existing_output(tmp_path):
     """SIGINT in the middle of a long synth: exit 130, the documented line, the old files as they were."""
     out = tmp_path / "s"
@@ -165,6 +167,7 @@ def test_ctrl_c_exits_130_and_keeps_existing_output(tmp_path):
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.e2e
 def test_failed_overwrite_keeps_the_previous_run(tiny_model, synth_data, tmp_path):
     """--overwrite onto a finished run, failing only once TRL builds the trainer: the old run survives."""
     runs = tmp_path / "run"
@@ -185,6 +188,7 @@ def test_failed_overwrite_keeps_the_previous_run(tiny_model, synth_data, tmp_pat
         assert (runs / name).read_text() == text, name
 
 
+@pytest.mark.e2e
 def test_markdown_board_escapes_html_from_result_files(tmp_path):
     res = tmp_path / "res"
     res.mkdir()

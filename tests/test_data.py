@@ -13,6 +13,7 @@ from conftest import assert_one_line_error, run
 
 
 # ---------------------------------------------------------------- synth
+@pytest.mark.e2e
 def test_synth_is_deterministic_and_split_by_pair(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     run("r1k", "data", "synth", "--n", "300", "--seed", "7", "--out", a, check=True)
@@ -46,6 +47,7 @@ def test_synth_reverse_items_are_consistent():
 
 
 # ---------------------------------------------------------------- import
+@pytest.mark.e2e
 def test_import_r1k_published_sample(tmp_path, r1k_sample):
     r1k_sample, n = r1k_sample
     out = tmp_path / "r1k.jsonl"
@@ -71,6 +73,7 @@ def test_import_r1k_published_sample(tmp_path, r1k_sample):
     assert sum(1 for _ in open(pairs)) == 2 * n
 
 
+@pytest.mark.e2e
 def test_import_s1k_preset_from_s1k11_columns(tmp_path, r1k_sample):
     r1k_sample, n = r1k_sample
     out = tmp_path / "s1k.jsonl"
@@ -89,6 +92,7 @@ def test_import_s1k_preset_from_s1k11_columns(tmp_path, r1k_sample):
     assert {r.pair_id for r in recs} == {r.pair_id for r in read_records(out3)}
 
 
+@pytest.mark.e2e
 def test_import_s1k_v1_layout_and_gold_extraction(tmp_path):
     rows = [
         {"question": "Compute 2+3.", "solution": "5", "cot_type": "math", "source_type": "x",
@@ -110,6 +114,7 @@ def test_import_s1k_v1_layout_and_gold_extraction(tmp_path):
     assert "numeric 1, expression 1, text 1" in p.stdout
 
 
+@pytest.mark.e2e
 def test_benchmark_presets(tmp_path):
     m = tmp_path / "math500.jsonl"
     m.write_text(json.dumps({"problem": "What is $1+1$?", "solution": "It is $\\boxed{2}$.", "answer": "2",
@@ -176,6 +181,7 @@ def test_mask_inversion_hides_a_stated_number():
     assert r.answer == "7"
 
 
+@pytest.mark.e2e
 def test_mask_inversion_skips_and_counts(tmp_path):
     recs = [_fwd(0, UNSEEN[0][0], "75"),
             Record(id="t-f", pair_id="t", direction="forward", question="Name the capital of France.",
@@ -234,6 +240,7 @@ def test_dpo_pairs_follow_the_paper():
     assert build_dpo_rows(train) == rows
 
 
+@pytest.mark.e2e
 def test_mix_and_pairs_cli(tmp_path):
     d = tmp_path / "d"
     run("r1k", "data", "synth", "--n", "20", "--out", d, check=True)
@@ -246,6 +253,7 @@ def test_mix_and_pairs_cli(tmp_path):
 
 
 # ---------------------------------------------------------------- bad input
+@pytest.mark.e2e
 def test_bad_input_errors(tmp_path):
     d = tmp_path / "d"
     run("r1k", "data", "synth", "--n", "10", "--out", d, check=True)
@@ -309,6 +317,7 @@ def test_atomic_write_leaves_no_half_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.jsonl"]
 
 
+@pytest.mark.e2e
 def test_cli_help_lists_every_command():
     p = run("r1k", "--help", check=True)
     for name in ("data", "train", "leaderboard", "demo"):

@@ -55,6 +55,7 @@ def row(doc, name):
     return next(r for r in doc["rows"] if r["name"] == name)
 
 
+@pytest.mark.e2e
 def test_outputs_present_and_consistent(board):
     res, out, doc = board
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)  # and no temp files left behind
@@ -97,6 +98,7 @@ def test_outputs_present_and_consistent(board):
         assert f">{r['name']}<" in html
 
 
+@pytest.mark.e2e
 def test_scores_are_the_harness_figures(board, fx):
     _, _, doc = board
     lm = json.loads(fx["lm_results"]["fwd-sft"].read_text(encoding="utf-8"))["results"]
@@ -113,6 +115,7 @@ def test_scores_are_the_harness_figures(board, fx):
     assert g["metric"] == "acc"  # Inspect 'accuracy' == lm-eval 'acc'
 
 
+@pytest.mark.e2e
 def test_arms_from_manifests(board):
     _, _, doc = board
     assert {r["name"]: r["arm"] for r in doc["rows"]} == ARMS
@@ -121,6 +124,7 @@ def test_arms_from_manifests(board):
     assert row(doc, "base")["manifest"] is None
 
 
+@pytest.mark.e2e
 def test_skipped_files_are_reported(board, fx):
     res, out, doc = board
     reasons = {Path(s["path"]).name: s["reason"] for s in doc["skipped"]}
@@ -148,6 +152,7 @@ def test_skipped_files_are_reported(board, fx):
     assert src["path"].endswith(fx["lm_results"]["fwd-sft"].name) and len(src["samples"]) == 2
 
 
+@pytest.mark.e2e
 def test_same_inputs_byte_identical(board, fx, tmp_path):
     _, out, _ = board
     ins = inputs(fx)[::-1]  # argument order does not matter either
@@ -157,6 +162,7 @@ def test_same_inputs_byte_identical(board, fx, tmp_path):
         assert (tmp_path / "again" / name).read_bytes() == (out / name).read_bytes(), name
 
 
+@pytest.mark.e2e
 def test_output_folder_inside_input_is_not_read(fx, tmp_path):
     lm = tmp_path / "lm"
     shutil.copytree(fx["lm"], lm)
@@ -168,6 +174,7 @@ def test_output_folder_inside_input_is_not_read(fx, tmp_path):
     assert len(doc["rows"]) == 4
 
 
+@pytest.mark.e2e
 def test_cross_harness_agreement_flag(board, fx):
     res, out, doc = board
     verdict = {(c["row"], c["task"]): c["agree"] for c in doc["cross_harness"]}
@@ -212,6 +219,7 @@ def _paired(a: dict, b: dict) -> tuple[float, float]:
     return m, math.sqrt(sum((x - m) ** 2 for x in d) / (len(d) - 1) / len(d))
 
 
+@pytest.mark.e2e
 def test_paired_and_unpaired_deltas(board, fx):
     _, _, doc = board
     assert doc["baseline"] == {"name": "base", "matched_by": "name"}
@@ -242,6 +250,7 @@ def test_paired_and_unpaired_deltas(board, fx):
     assert set(row(doc, "mixed-sft")["deltas"]["r1k_direction"]) == {"inspect"}
 
 
+@pytest.mark.e2e
 def test_baseline_by_arm_and_errors(fx, tmp_path):
     res = export(fx["lm"], "--out", tmp_path / "a", "--baseline", "reverse-SFT", "--no-plots")
     assert res.exit_code == 0, res.output
@@ -252,6 +261,7 @@ def test_baseline_by_arm_and_errors(fx, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.e2e
 def test_all_keeps_older_runs(fx, tmp_path):
     res = export(fx["lm"], "--out", tmp_path, "--all", "--no-plots")
     assert res.exit_code == 0, res.output
@@ -263,6 +273,7 @@ def test_all_keeps_older_runs(fx, tmp_path):
     assert not any(s["reason"].startswith("superseded") for s in doc["skipped"])
 
 
+@pytest.mark.e2e
 def test_single_results_file_finds_its_samples(fx, tmp_path):
     res = export(fx["lm_results"]["rev-sft"], fx["inspect_logs"]["fwd-sft"], "--out", tmp_path, "--no-plots")
     assert res.exit_code == 0, res.output
@@ -273,6 +284,7 @@ def test_single_results_file_finds_its_samples(fx, tmp_path):
     assert not (tmp_path / "direction.png").exists()
 
 
+@pytest.mark.e2e
 def test_nothing_usable_is_one_line_error(fx, tmp_path):
     res = export("--out", tmp_path / "x")
     assert res.exit_code == 2 and res.output.strip().startswith("error: no results given")
@@ -309,6 +321,7 @@ def test_fast_inspect_header_matches_read_eval_log(fx):
             assert fast == slow and len(fast) == 20
 
 
+@pytest.mark.e2e
 def test_model_folder_elsewhere_is_base_with_warning(fx, tmp_path):
     # a real results file evaluated on another machine: its pretrained= path does not exist here
     data = json.loads(fx["lm_results"]["fwd-sft"].read_text(encoding="utf-8"))
@@ -321,6 +334,7 @@ def test_model_folder_elsewhere_is_base_with_warning(fx, tmp_path):
     assert any("model folder not found here" in w for w in doc["warnings"])
 
 
+@pytest.mark.e2e
 def test_runs_over_different_limits_pair_on_common_ids(fx, tmp_path):
     """A run over the first 12 items (--limit 12, its samples in another order) against a full
     baseline: the delta pairs the 12 common record ids, and the board says how many each side had."""
@@ -447,6 +461,7 @@ def _same_board(md: str, html: str, board=None) -> list:
     return a
 
 
+@pytest.mark.e2e
 def test_markdown_and_html_show_the_same_board(board):
     _, out, doc = board
     from r1k_plugins.leaderboard.sections import board_model
@@ -472,6 +487,7 @@ def test_markdown_and_html_show_the_same_board(board):
     assert [[c["text"].strip() for c in r["cells"]] for r in j["sections"][2]["tables"][0]["rows"]] == cross[1:]
 
 
+@pytest.mark.e2e
 def test_probe_section_same_in_markdown_and_html():
     """The committed demo board's document (with its probe part) renders to the same sections."""
     from r1k_plugins.leaderboard.render import to_html, to_markdown
@@ -489,6 +505,7 @@ def test_probe_section_same_in_markdown_and_html():
     assert rows[-1][5] == f"{last['mean']:+.3f} [{last['ci_low']:+.3f}, {last['ci_high']:+.3f}]"
 
 
+@pytest.mark.e2e
 def test_sampled_runs_section_same_in_markdown_and_html():
     """A document with sampled runs (k answers per item, doc["sampled"]) gets their section in
     every format: one more function in sections.py, no renderer code."""

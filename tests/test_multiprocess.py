@@ -88,12 +88,14 @@ def _check_same(one: Path, two: Path, nproc_kind: str):
     assert m1["config"]["gradient_accumulation_steps"] == 2 * m2["config"]["gradient_accumulation_steps"]
 
 
+@pytest.mark.e2e
 def test_two_process_sft_matches_one_process(tmp_path, tiny_model, data, one_process_sft):
     out = tmp_path / "sft2"
     _launch(2, "sft", *SFT, "--model", tiny_model, "--data", data, "--output-dir", out)
     _check_same(one_process_sft, out, "MULTI_CPU")
 
 
+@pytest.mark.e2e
 def test_two_process_dpo_matches_one_process(tmp_path, one_process_sft, data):
     one, two = tmp_path / "dpo1", tmp_path / "dpo2"
     _launch(1, "dpo", *DPO, "--model", one_process_sft, "--data", data, "--output-dir", one)

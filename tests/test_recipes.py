@@ -234,6 +234,7 @@ def test_truncation_keeps_prompt_whole_and_cuts_completion_end(tiny):
 
 
 # ---- the paper recipes at toy size on the CPU -------------------------------------------------------
+@pytest.mark.e2e
 def test_paper_recipes_run_on_cpu_at_toy_size(tmp_path, tiny, data):
     sft = tmp_path / "sft"
     p = run("r1k-train", "sft", "--config", "qwen2.5-7b-sft", "--model", tiny, "--data", data,
@@ -259,6 +260,7 @@ def test_paper_recipes_run_on_cpu_at_toy_size(tmp_path, tiny, data):
     assert _moved(_weights(sft), _weights(dpo)) > 0.5
 
 
+@pytest.mark.e2e
 def test_bf16_weights_with_plain_optimizer_warn(tmp_path, tiny, data):
     p = run("r1k-train", "sft", "--config", "qwen2.5-7b-sft", "--model", tiny, "--data", data,
             "--output-dir", tmp_path / "o", "--set", "max_steps=1", "--set", "dtype=bfloat16",
@@ -267,6 +269,7 @@ def test_bf16_weights_with_plain_optimizer_warn(tmp_path, tiny, data):
     assert len(warn) == 1 and "use dtype: float32 with bf16: true" in warn[0], p.stderr
 
 
+@pytest.mark.e2e
 def test_launch_that_cannot_split_the_batch_is_one_line_exit_2(tmp_path, tiny, data):
     p = run("r1k-train", "dpo", "--config", "qwen2.5-7b-dpo", "--model", tiny, "--data", data,
             "--output-dir", tmp_path / "o", env={"WORLD_SIZE": "3"})

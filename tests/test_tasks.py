@@ -53,6 +53,7 @@ def lmeval_run(tiny_model, tmp_path_factory):
     return out, p
 
 
+@pytest.mark.e2e
 def test_lm_eval_sees_the_tasks_without_include_path(tmp_path):
     p = run("lm_eval", "ls", "tasks", cwd=tmp_path, check=True)
     for t in ("r1k", "r1k_forward", "r1k_reverse", "r1k_direction", "r1k_bench", "r1k_aime24",
@@ -64,6 +65,7 @@ def test_lm_eval_sees_the_tasks_without_include_path(tmp_path):
     assert "r1k_reverse" not in off.stdout  # the opt-out works
 
 
+@pytest.mark.e2e
 def test_users_include_path_is_still_honoured(tmp_path):
     mine = tmp_path / "mytasks"
     mine.mkdir()
@@ -77,6 +79,7 @@ def test_users_include_path_is_still_honoured(tmp_path):
     assert "my_private_task" in p.stdout and "r1k_reverse" in p.stdout
 
 
+@pytest.mark.e2e
 def test_lm_eval_runs_r1k_and_direction(lmeval_run):
     out, _ = lmeval_run
     res = _results(out)
@@ -110,6 +113,7 @@ def test_lm_eval_runs_r1k_and_direction(lmeval_run):
     assert d["margin_reverse,none"] == pytest.approx(sum(by_dir["reverse"]) / len(by_dir["reverse"]))
 
 
+@pytest.mark.e2e
 def test_the_plain_lm_eval_command_from_the_docs(tiny_model, tmp_path):
     """`lm_eval --model hf --model_args pretrained=DIR --tasks r1k_reverse` as written (no run
     subcommand, default generation budget): the tiny model's own cap keeps it short."""
@@ -119,6 +123,7 @@ def test_the_plain_lm_eval_command_from_the_docs(tiny_model, tmp_path):
     assert _results(tmp_path)["n-samples"]["r1k_reverse"]["effective"] == 2
 
 
+@pytest.mark.e2e
 def test_lm_eval_bench_tasks_on_local_copies(tiny_model, bench_files, tmp_path):
     meta = json.dumps({"aime24_data": str(bench_files / "aime.jsonl"),
                        "math500_data": str(bench_files / "math500.jsonl"),
@@ -133,6 +138,7 @@ def test_lm_eval_bench_tasks_on_local_copies(tiny_model, bench_files, tmp_path):
     assert all(s["doc"]["answer_type"] == "choice" and s["doc"]["answer"] in "ABCD" for s in gp)
 
 
+@pytest.mark.e2e
 def test_lm_eval_task_reads_a_user_r1k_file(tiny_model, synth_data, tmp_path):
     meta = json.dumps({"r1k_data": str(synth_data / "test.jsonl")})
     run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
@@ -161,6 +167,7 @@ def inspect_run(tiny_model, tmp_path_factory):
     return out / "gen"
 
 
+@pytest.mark.e2e
 def test_inspect_runs_every_task(tiny_model, inspect_run, bench_files, tmp_path):
     common = _inspect_common(tiny_model)
     for task, f in (("r1k_aime24", "aime.jsonl"), ("r1k_math500", "math500.jsonl"), ("r1k_gpqa_diamond", "gpqa.jsonl")):
@@ -180,6 +187,7 @@ def test_inspect_runs_every_task(tiny_model, inspect_run, bench_files, tmp_path)
         assert log.results.scores[0].metrics["accuracy"].value == pytest.approx(sum(verdicts) / 3)
 
 
+@pytest.mark.e2e
 def test_leaderboard_from_real_harness_runs(tiny_model, lmeval_run, inspect_run, tmp_path):
     """The board built from this module's real lm-eval results and Inspect logs on the tiny model."""
     out = tmp_path / "board"
@@ -221,6 +229,7 @@ RESPONSES = [
 ]
 
 
+@pytest.mark.e2e
 def test_both_harnesses_score_the_same_responses_the_same():
     """The lm-eval path (filter + process_results) and the Inspect scorer agree response by response."""
     import asyncio
@@ -246,6 +255,7 @@ def test_both_harnesses_score_the_same_responses_the_same():
     assert [x[0] for x in lm] == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
 
 
+@pytest.mark.e2e
 def test_startup_cost_of_the_hook():
     """`python -c pass` imports nothing heavy: only the tiny hook module, never lm_eval."""
     code = "import sys; print(sorted(m for m in sys.modules if m.startswith(('r1k', 'lm_eval'))))"
@@ -256,6 +266,7 @@ def test_startup_cost_of_the_hook():
     assert off.strip() == "[]"
 
 
+@pytest.mark.e2e
 def test_greedy_harnesses_give_identical_responses_and_verdicts(tiny_model, lmeval_run, tmp_path):
     """Greedy decoding in both harnesses (lm-eval's YAML do_sample false, Inspect's hf with
     -M do_sample=false): the same response and the same verdict for every item, paired by id.
@@ -320,6 +331,7 @@ def _chain_model(src: Path, out: Path, chain: list[int]) -> None:
     AutoTokenizer.from_pretrained(src).save_pretrained(out)
 
 
+@pytest.mark.e2e
 def test_lm_eval_hf_trace_cut_mid_thought_is_not_scored(tiny_model, tmp_path):
     """Real `lm_eval --model hf` output of an s1 trace cut off mid-thought: the hf backend drops the
     `<|im_start|>` special tokens, and the box inside the unfinished reasoning holds the gold answer;

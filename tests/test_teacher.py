@@ -42,6 +42,7 @@ def _manifest(out):
     return json.loads(out.with_suffix(".manifest.json").read_text())
 
 
+@pytest.mark.e2e
 def test_teacher_inverts_caches_and_keeps_the_key_secret(tmp_path, stub):
     src, out, cache = tmp_path / "in.jsonl", tmp_path / "out.jsonl", tmp_path / "cache"
     _write(src, ["What is 3 doubled?", "UNPARSEABLE item", "What is 5 doubled?"], cot_type="math")
@@ -81,6 +82,7 @@ def test_teacher_inverts_caches_and_keeps_the_key_secret(tmp_path, stub):
     assert out.read_bytes() == first
 
 
+@pytest.mark.e2e
 def test_teacher_survives_a_misbehaving_server(tmp_path, stub):
     transient = ["RATE429", "FAIL500", "HTML200", "TRUNCBODY", "BADJSON", "EMPTYCHOICES", "NULLCONTENT",
                  "NUMCONTENT", "THINKDRAFT", "ERROR200", "HANG", "RESET", "LISTCONTENT", "CHUNKED"]
@@ -124,6 +126,7 @@ def test_teacher_survives_a_misbehaving_server(tmp_path, stub):
     assert "HTTP 400: the server said: context too long" in p.stdout
 
 
+@pytest.mark.e2e
 def test_teacher_killed_mid_run_resumes_without_loss_or_duplicates(tmp_path):
     n = 60
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -156,6 +159,7 @@ def test_teacher_killed_mid_run_resumes_without_loss_or_duplicates(tmp_path):
     assert not partial.exists()
 
 
+@pytest.mark.e2e
 def test_teacher_bad_input_is_one_line(tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     _write(src, ["What is 3 doubled?", "What is 4 doubled?"])
@@ -249,6 +253,7 @@ def _pair_file(path):
     path.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in recs))
 
 
+@pytest.mark.e2e
 def test_verify_flags_and_solves(tmp_path, stub):
     src = tmp_path / "r.jsonl"
     _pair_file(src)
@@ -302,6 +307,7 @@ def test_hf_backend_with_the_tiny_model(tmp_path, tiny_model):
     assert json.loads(rep.read_text())["solver"]["answered"] + json.loads(rep.read_text())["solver"]["failed"] == 5
 
 
+@pytest.mark.e2e
 def test_vllm_backend_against_vllms_offline_api(tmp_path):
     """The vllm: backend end to end through the CLI, on a stand-in with vLLM's offline API
     (tests/fake_vllm: vLLM itself needs a GPU and cannot be installed here)."""

@@ -101,6 +101,7 @@ def _generate(model_dir: Path, question: str = "Ana has 3 apples. How many?") ->
 
 
 # ---- tiny model ----------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_tiny_model_is_a_loadable_chat_model(tiny):
     from transformers import AutoConfig, AutoTokenizer
 
@@ -122,6 +123,7 @@ def test_tiny_model_is_a_loadable_chat_model(tiny):
     _generate(tiny)
 
 
+@pytest.mark.e2e
 def test_tiny_model_refuses_non_empty_out(tiny):
     before = sorted(p.name for p in tiny.iterdir())
     proc = r1k_train("tiny-model", "--out", tiny, ok=False)
@@ -130,6 +132,7 @@ def test_tiny_model_refuses_non_empty_out(tiny):
 
 
 # ---- sft / dpo -----------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_sft_run_manifest_and_checkpoint(sft_run, tiny, data):
     m = manifest(sft_run)
     assert m["schema"] == "r1k_run/1" and m["stage"] == "sft" and m["data_mode"] == "mixed"
@@ -147,6 +150,7 @@ def test_sft_run_manifest_and_checkpoint(sft_run, tiny, data):
     _generate(sft_run)
 
 
+@pytest.mark.e2e
 def test_sft_forward_mode_counts_and_overwrite(tmp_path, tiny, data):
     out = tmp_path / "fwd"
     (out / "checkpoint-9").mkdir(parents=True)
@@ -161,6 +165,7 @@ def test_sft_forward_mode_counts_and_overwrite(tmp_path, tiny, data):
     assert (out / "notes.txt").read_text() == "mine"  # ... unrelated files stay
 
 
+@pytest.mark.e2e
 def test_dpo_lineage_and_metrics(dpo_run, sft_run):
     m = manifest(dpo_run)
     assert m["stage"] == "dpo" and m["base_model"] == str(sft_run.resolve())
@@ -176,6 +181,7 @@ def test_dpo_lineage_and_metrics(dpo_run, sft_run):
     _generate(dpo_run)
 
 
+@pytest.mark.e2e
 def test_dpo_precomputed_reference_and_lora(tmp_path, sft_run, data):
     out = tmp_path / "dpo-pre"
     r1k_train("dpo", "--config", "tiny-dpo", "--model", sft_run, "--data", data["train"], "--output-dir", out,
@@ -192,6 +198,7 @@ def test_dpo_precomputed_reference_and_lora(tmp_path, sft_run, data):
     assert (out / "adapter" / "adapter_config.json").is_file() and manifest(out)["parent"] == manifest(sft_run)
 
 
+@pytest.mark.e2e
 def test_resume_continues_from_last_checkpoint(tmp_path, sft_run, tiny, data):
     out = tmp_path / "resumed"
     shutil.copytree(sft_run, out)
@@ -204,6 +211,7 @@ def test_resume_continues_from_last_checkpoint(tmp_path, sft_run, tiny, data):
     assert (out / "checkpoint-6").is_dir()
 
 
+@pytest.mark.e2e
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_lora_writes_adapter_and_loadable_merged_model(tmp_path, tiny, data):
     import torch
@@ -246,6 +254,7 @@ def no_tokenizer_model(tmp_path_factory, tiny) -> Path:
     return d
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", ["unknown-key", "unknown-recipe-key", "no-records-for-mode", "no-tokenizer",
                                   "non-empty-output", "missing-config", "unknown-model", "missing-data",
                                   "resume-without-checkpoint", "wrong-stage"])
@@ -296,6 +305,7 @@ def test_bad_input_is_one_line(case, tmp_path, tiny, data, sft_run, no_tokenizer
         assert sorted(p.name for p in sft_run.iterdir()) == before  # ... and nothing deleted
 
 
+@pytest.mark.e2e
 def test_help_explains_every_option():
     top = r1k_train("--help").stdout
     for cmd in ("tiny-model", "sft", "dpo"):

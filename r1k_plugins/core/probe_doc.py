@@ -44,6 +44,11 @@ class DirectionSummary(_Row):
     y_plus: Stat = Stat()
     y_minus: Stat = Stat()
     delta: Stat = Stat()
+    # response families (``--families``; absent when not scored): the model's own greedy output,
+    # another item's trace, and the share of y+ positions where the model's top token is y+'s
+    y_greedy: Optional[Stat] = None
+    y_irrelevant: Optional[Stat] = None
+    argmax_share: Optional[Stat] = None
 
 
 class ProbeCheckpoint(_Row):

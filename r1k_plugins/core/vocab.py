@@ -15,6 +15,10 @@ ANSWER_TYPES = ("numeric", "expression", "choice", "text")
 
 TRACE_FORMATS = ("s1", "think-tags")
 
+PROBE_FAMILIES = {"greedy": "y_greedy", "irrelevant": "y_irrelevant", "argmax": "argmax_share"}
+"""The probe's response families besides y+ and y- (``r1k probe direction --families``) and the
+summary / per-item field each one adds (docs/probe.md)."""
+
 S1_THINK = "<|im_start|>think"
 S1_ANSWER = "<|im_start|>answer"
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"

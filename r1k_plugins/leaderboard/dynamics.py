@@ -4,6 +4,8 @@ arm for the table), and write them as ``dynamics.csv`` (every checkpoint x promp
 
 The per-token table is a section of the board (sections.py), the figure ``dynamics.png`` is
 drawn by plots.py.
+With response families (``--families``) the CSV carries their columns and the figure a panel
+following each family through mixed SFT then DPO (plots.py).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from r1k_plugins.core.documents import PROBE, document_kind
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.probe_doc import PROBE_DIRECTIONS as DIRS
 from r1k_plugins.core.probe_doc import ProbeCheckpoint, ProbeDocument, Stat
+from r1k_plugins.core.vocab import PROBE_FAMILIES
 from r1k_plugins.leaderboard.arms import arm_sort_key
 from r1k_plugins.leaderboard.ingest import Skipped, display_path
+
+FAMILY_STATS = tuple(PROBE_FAMILIES.values())  # y_greedy, y_irrelevant, argmax_share
 
 
 def is_probe_file(path: Path) -> bool:
@@ -45,7 +50,8 @@ def _checkpoint(c: ProbeCheckpoint, src: str, settings: dict) -> dict:
     for d in DIRS:
         s = c.summary.get(d)
         summ[d] = {"n": s.n if s else 0,
-                   **{k: _stat(getattr(s, k) if s else Stat()) for k in ("y_plus", "y_minus", "delta")}}
+                   **{k: _stat(getattr(s, k) if s else Stat()) for k in ("y_plus", "y_minus", "delta")},
+                   **{k: _stat(getattr(s, k)) for k in FAMILY_STATS if s is not None and getattr(s, k) is not None}}
     return {"model": display_path(c.model), "run": display_path(c.run) if c.run is not None else None,
             "label": c.label or "", "arm": c.arm or "base", "step": c.step, "epoch": _finite(c.epoch),
             "summary": summ, "source": src, "max_tokens": settings.get("max_tokens"),
@@ -99,11 +105,13 @@ def _last_per_arm(cks: list[dict]) -> list[dict]:
 
 def to_csv(probe: dict) -> str:
     """``dynamics.csv``: one line per checkpoint and prompt direction, the numbers of the JSON."""
+    fams = [k for k in FAMILY_STATS if any(k in c["summary"][d] for c in probe["checkpoints"] for d in DIRS)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["arm", "run", "model", "label", "step", "epoch", "prompt_direction", "n", "y_plus", "y_plus_ci_low",
                 "y_plus_ci_high", "y_minus", "y_minus_ci_low", "y_minus_ci_high", "delta", "delta_ci_low",
-                "delta_ci_high", "max_tokens"])
+                "delta_ci_high", "max_tokens"]
+               + [f"{k}{m}" for k in fams for m in ("", "_ci_low", "_ci_high")])  # only the families scored
     for c in probe["checkpoints"]:
         for d in DIRS:
             s = c["summary"][d]
@@ -111,5 +119,8 @@ def to_csv(probe: dict) -> str:
             w.writerow([c["arm"], c["run"] or "", c["model"], c["label"], "" if c["step"] is None else c["step"],
                         "" if c["epoch"] is None else f"{c['epoch']:.4g}", d, s["n"],
                         *("" if v is None else f"{v:.6f}" for v in vals),
-                        "" if c["max_tokens"] is None else c["max_tokens"]])
+                        "" if c["max_tokens"] is None else c["max_tokens"],
+                        *("" if k not in s or s[k][m] is None else f"{s[k][m]:.6f}"
+                          for k in fams for m in ("mean", "ci_low", "ci_high"))])
     return buf.getvalue()
+

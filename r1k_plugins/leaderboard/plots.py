@@ -11,6 +11,7 @@ from typing import Any
 
 from r1k_plugins.core.runs import arm_family, arm_has_dpo
 from r1k_plugins.leaderboard.board import DIRECTION_TASK
+from r1k_plugins.leaderboard.dynamics import FAMILY_STATS
 from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL
 
 MAX_ROWS = 24  # bars per task group; the tables always hold every row
@@ -273,6 +274,28 @@ def _dyn_family(arm: str) -> str:
     return "dpo" if arm_has_dpo(arm) else arm_family(arm)
 
 
+def _xs(runs: dict) -> tuple[dict, dict, float]:
+    """x of each checkpoint of each (arm, run) (checkpoints sorted by step in place): SFT epochs; a
+    DPO run continues its SFT parent arm over one x unit, from where that arm ended. Also where each
+    DPO run starts on x, and where the SFT arms end."""
+    ends: dict[str, float] = {}
+    for (arm, _), cs in runs.items():
+        if _dyn_family(arm) != "dpo":
+            ends[arm] = max([ends.get(arm, 0.0)] + [c["epoch"] or 0.0 for c in cs])
+    sft_end = max(ends.values(), default=0.0)
+    out, starts = {}, {}
+    for key, cs in runs.items():
+        cs.sort(key=lambda c: (c["step"] if c["step"] is not None else -1))
+        if _dyn_family(key[0]) == "dpo":
+            steps = [c["step"] or 0 for c in cs]
+            top = max(steps) or 1
+            starts[key] = ends.get(key[0].split(" -> ")[0], sft_end)  # where its SFT parent arm ended
+            out[key] = [starts[key] + st / top for st in steps]
+        else:
+            out[key] = [c["epoch"] if c["epoch"] is not None else float(i + 1) for i, c in enumerate(cs)]
+    return out, starts, sft_end
+
+
 def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
     """Δ curves [(label, color, style, xs, stat list)] and y± curves, and where DPO begins on x
     (at the last epoch of the SFT arm it continues)."""
@@ -281,24 +304,12 @@ def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
         if c["arm"] == "base":
             continue
         runs.setdefault((c["arm"], c["run"]), []).append(c)
-    ends: dict[str, float] = {}
-    for (arm, _), cs in runs.items():
-        if _dyn_family(arm) != "dpo":
-            ends[arm] = max([ends.get(arm, 0.0)] + [c["epoch"] or 0.0 for c in cs])
-    sft_end = max(ends.values(), default=0.0)
-    dpo_start = None
+    xs_all, starts, sft_end = _xs(runs)
+    dpo_start = min(starts.values(), default=None)
     deltas, ys = [], []
     for (arm, run), cs in runs.items():
         fam = _dyn_family(arm)
-        cs = sorted(cs, key=lambda c: (c["step"] if c["step"] is not None else -1))
-        if fam == "dpo":
-            steps = [c["step"] or 0 for c in cs]
-            top = max(steps) or 1
-            start = ends.get(arm.split(" -> ")[0], sft_end)  # where its SFT parent arm ended
-            dpo_start = start if dpo_start is None else min(dpo_start, start)
-            xs = [start + s / top for s in steps]  # DPO continues its parent arm over one x unit
-        else:
-            xs = [c["epoch"] if c["epoch"] is not None else float(i + 1) for i, c in enumerate(cs)]
+        xs = xs_all[(arm, run)]
         color = DYNAMICS_COLORS.get(fam, DYNAMICS_COLORS["other"])
         short = {"forward": "D_f", "reverse": "D_r", "mixed": "D_m", "dpo": "D_m→DPO"}.get(fam, arm)
         if fam in ("forward", "reverse"):
@@ -318,6 +329,87 @@ def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
     return deltas, ys, sft_end if dpo_start is None else dpo_start
 
 
+FAMILY_STYLE = {  # stat -> (legend name, colour, line style)
+    "y_plus": ("y+ (matching trace)", "#2da44e", "-"), "y_minus": ("y− (other direction)", "#e16f24", "-"),
+    "y_greedy": ("greedy (own output)", "#8250df", "-"), "y_irrelevant": ("irrelevant (other item)", "#6e7781", "-"),
+    "argmax_share": ("argmax share of y+ (right axis)", "#24292f", "--"),
+}
+
+
+def family_rows(probe: dict) -> list[dict]:
+    """The families panel's data: for each DPO arm that continues a mixed SFT arm (or the mixed arm
+    alone when there is no DPO), one row per family: its points through mixed SFT then DPO (x as on
+    the other panels), and ``dpo_change`` = its last DPO value minus its value where DPO started
+    (the SFT arm's last checkpoint), ``None`` without DPO. All items (prompt direction ``all``)."""
+    runs: dict[tuple[str, str | None], list[dict]] = {}
+    for c in probe["checkpoints"]:
+        runs.setdefault((c["arm"], c["run"]), []).append(c)
+    xs = _xs(runs)[0]
+    chains = []
+    for arm, run in runs:
+        if _dyn_family(arm) == "dpo":
+            parent = arm.split(" -> ")[0]
+            sft = [k for k in runs if k[0] == parent and _dyn_family(parent) == "mixed"]
+            if sft:
+                chains.append((arm, sft[0], (arm, run)))
+    if not chains:
+        chains = [(arm, (arm, run), None) for (arm, run) in runs if _dyn_family(arm) == "mixed"][:1]
+    rows = []
+    for arm, sft_key, dpo_key in chains:
+        pts = list(zip(xs[sft_key], runs[sft_key]))
+        start = pts[-1][1] if pts else None
+        if dpo_key is not None:
+            pts += list(zip(xs[dpo_key], runs[dpo_key]))
+        for stat in ("y_plus", "y_minus", *FAMILY_STATS):
+            series = [(x, c["summary"]["all"].get(stat)) for x, c in pts]
+            series = [(x, s) for x, s in series if s is not None and s["mean"] is not None]
+            if not series:
+                continue
+            change = None
+            if dpo_key is not None and start is not None:
+                a = start["summary"]["all"].get(stat)
+                b = runs[dpo_key][-1]["summary"]["all"].get(stat)
+                if a and b and a["mean"] is not None and b["mean"] is not None:
+                    change = b["mean"] - a["mean"]
+            rows.append({"arm": arm, "stat": stat, "x": [x for x, _ in series], "s": [s for _, s in series],
+                         "dpo_change": change})
+    return rows
+
+
+def _families_panel(ax, probe: dict) -> bool:
+    """Draw family_rows on ``ax`` (log-probs left, argmax share on a right axis); False if no family."""
+    rows = family_rows(probe)
+    if not any(r["stat"] in FAMILY_STATS for r in rows):
+        return False
+    arms = [r["arm"] for r in rows]  # one chain drawn: the plain DPO when there are several
+    arm = next((a for a in arms if a.endswith("-> DPO")), arms[0])
+    rows = [r for r in rows if r["arm"] == arm]
+    ax_r = None
+    for r in rows:
+        name, color, style = FAMILY_STYLE[r["stat"]]
+        ch = r["dpo_change"]
+        if ch is not None:
+            verb = "unchanged" if abs(ch) < 5e-4 else ("gains" if ch > 0 else "loses")
+            name += f" — DPO: {verb} {ch:+.3f}"
+        target = ax
+        if r["stat"] == "argmax_share":
+            ax_r = ax_r or ax.twinx()
+            target = ax_r
+        _draw(target, [{"label": name, "color": color, "style": style, "x": r["x"], "s": r["s"]}])
+    ax.set_title(f"{arm}: where the mass goes (families)" if "DPO" in arm else
+                 "Mixed SFT: response families", fontsize=11)
+    ax.set_ylabel("mean log-prob per token (95% CI band)")
+    handles, labels = ax.get_legend_handles_labels()
+    if ax_r is not None:
+        ax_r.set_ylabel("argmax share of y+ positions")
+        ax_r.set_ylim(-0.02, 1.02)
+        h2, l2 = ax_r.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17),
+              ncol=1)
+    return True
+
+
 def _draw(ax, curves: list[dict]) -> None:
     for cv in curves:
         pts = [(x, s) for x, s in zip(cv["x"], cv["s"]) if s["mean"] is not None]
@@ -333,15 +425,14 @@ def _draw(ax, curves: list[dict]) -> None:
 
 
 def dynamics_png(probe: dict) -> bytes | None:
-    """The paper's learning-dynamics figure from the document's ``probe`` part: Δ against epoch for
-    every arm and test direction (D_f/T_f, D_f/T_r, D_r/T_r, D_r/T_f, D_m), DPO continuing the mixed
-    arm, with CI bands; and y+ / y- of the mixed and DPO arms. None when there is no curve."""
     deltas, ys, sft_end = _curves(probe)
     if not any(len(c["x"]) for c in deltas):
         return None
     has_dpo = any(_dyn_family(c["arm"]) == "dpo" for c in probe["checkpoints"])
-    fig = new_figure(12.5 if ys else 7.5, 4.6)
-    ax = fig.add_subplot(1, 2, 1) if ys else fig.add_subplot(1, 1, 1)
+    has_fam = any(k in c["summary"]["all"] for c in probe["checkpoints"] for k in FAMILY_STATS)
+    ncols = 1 + bool(ys) + has_fam
+    fig = new_figure(5.5 + 6.0 * (ncols - 1) + 1.5 * (ncols == 1), 4.6)
+    ax = fig.add_subplot(1, ncols, 1)
     _draw(ax, deltas)
     ax.axhline(0, color="#8c959f", lw=0.8)
     ax.set_title("Directional distinction Δ = y+ − y− (nats/token)", fontsize=11)
@@ -349,16 +440,24 @@ def dynamics_png(probe: dict) -> bytes | None:
     ax.set_ylabel("Δ (95% CI band)")
     panels = [ax]
     if ys:
-        ax2 = fig.add_subplot(1, 2, 2)
+        ax2 = fig.add_subplot(1, ncols, 2)
         _draw(ax2, ys)
         ax2.set_title("Mixed SFT → DPO: y+ and y− (mean log-prob per token)", fontsize=11)
         ax2.set_xlabel("SFT epoch" + (" | then DPO steps" if has_dpo else ""))
         ax2.set_ylabel("mean log-prob per token")
         panels.append(ax2)
     for a in panels:
+        a.legend(fontsize=8, ncol=2, frameon=False)
+    if has_fam:
+        ax3 = fig.add_subplot(1, ncols, ncols)
+        if _families_panel(ax3, probe):
+            ax3.set_xlabel("mixed SFT epoch" + (" | then DPO steps" if has_dpo else ""))
+            panels.append(ax3)
+        else:
+            ax3.set_axis_off()
+    for a in panels:
         if has_dpo:
             a.axvspan(sft_end, sft_end + 1, color="#8250df", alpha=0.06, lw=0)
             a.axvline(sft_end, color="#8250df", lw=0.8, ls="--")
         a.grid(alpha=0.3)
-        a.legend(fontsize=8, ncol=2, frameon=False)
     return png_bytes(fig)

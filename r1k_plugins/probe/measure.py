@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import note
+from r1k_plugins.core.vocab import PROBE_FAMILIES
 
 PROMPT_DIRECTIONS = ("forward", "reverse")
 # Rows of logits materialised at once: at most this many bytes of float32 logits per chunk.
@@ -132,11 +133,13 @@ def _head_scale(config) -> tuple[float | None, float, float]:
 
 
 def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
-    """log p(target) for each row of ``hidden`` [M, H], chunk by chunk, in float32."""
+    """(log p(target), whether target is the top token) for each row of ``hidden`` [M, H], chunk by
+    chunk, in float32. The top token is the first maximum, as ``torch.argmax`` picks it."""
     import torch
 
     softcap, mul, div = _head_scale(config)
     out = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
+    hit = torch.empty(hidden.shape[0], dtype=torch.bool, device=hidden.device)
     w = getattr(head, "weight", None)
     if isinstance(head, torch.nn.Linear) and w.dtype == torch.float32 and hidden.dtype == torch.float32:
         # float32 head: one reused logits buffer, everything in place (no per-chunk allocations)
@@ -153,11 +156,13 @@ def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
                 lg.div_(div)
             if softcap:
                 lg.div_(softcap).tanh_().mul_(softcap)
-            tgt = lg.gather(1, targets[s:s + chunk_rows, None])[:, 0]
-            m = lg.max(dim=1).values
+            t = targets[s:s + chunk_rows]
+            tgt = lg.gather(1, t[:, None])[:, 0]
+            m, top = lg.max(dim=1)
+            hit[s:s + chunk_rows] = top == t
             lg.sub_(m[:, None]).exp_()
             out[s:s + chunk_rows] = tgt - m - lg.sum(dim=1).log()
-        return out
+        return out, hit
     for s in range(0, hidden.shape[0], chunk_rows):
         logits = head(hidden[s:s + chunk_rows]).float()
         if mul != 1.0:
@@ -168,8 +173,9 @@ def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
             logits = torch.tanh(logits / softcap) * softcap
         tgt = targets[s:s + chunk_rows]
         out[s:s + chunk_rows] = logits.gather(1, tgt[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
+        hit[s:s + chunk_rows] = logits.argmax(dim=-1) == tgt
         del logits
-    return out
+    return out, hit
 
 
 def _decoder(model):
@@ -200,7 +206,7 @@ class Scorer:
         if self.mode != "decoder":
             return
         p, c = prompt_ids[-64:], cont_ids[:64]
-        fast = self._batch([(p, c)])[0]
+        fast = self._batch([(p, c)])[0][0]
         ref = reference_logprobs(self.model, [(p, c)])[0]
         dtype = str(next(self.model.parameters()).dtype).replace("torch.", "")
         tol = SELF_CHECK_TOL.get(dtype, 2e-2)
@@ -209,7 +215,7 @@ class Scorer:
                  "scoring through the full forward pass instead (slower)")
             self.mode = "full"
 
-    def _batch(self, seqs: list[tuple[list[int], list[int]]]) -> list[float]:
+    def _batch(self, seqs: list[tuple[list[int], list[int]]]) -> list[tuple[float, float]]:
         import torch
 
         dev = self.device
@@ -232,14 +238,22 @@ class Scorer:
         hidden = dec(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
         sel = hidden[torch.tensor(rows_b, device=dev), torch.tensor(rows_t, device=dev)]
         del hidden
-        lp = _token_logprobs(self.model.get_output_embeddings(), sel,
-                             torch.tensor(targets, device=dev), self.model.config, self.chunk_rows)
+        lp, hit = _token_logprobs(self.model.get_output_embeddings(), sel,
+                                  torch.tensor(targets, device=dev), self.model.config, self.chunk_rows)
+        own = torch.tensor(owner, device=dev)
         sums = torch.zeros(len(seqs), dtype=torch.float64, device=dev)
-        sums.index_add_(0, torch.tensor(owner, device=dev), lp.double())
-        return [float(sums[b]) / len(c) for b, (_, c) in enumerate(seqs)]
+        sums.index_add_(0, own, lp.double())
+        tops = torch.zeros(len(seqs), dtype=torch.float64, device=dev)
+        tops.index_add_(0, own, hit.double())
+        return [(float(sums[b]) / len(c), float(tops[b]) / len(c)) for b, (_, c) in enumerate(seqs)]
 
     def score(self, seqs: list[tuple[list[int], list[int]]], progress=None) -> list[float]:
         """Mean log-prob of each (context ids, continuation ids); batches by length, right-padded."""
+        return [m for m, _ in self.score_detail(seqs, progress)]
+
+    def score_detail(self, seqs: list[tuple[list[int], list[int]]], progress=None) -> list[tuple[float, float]]:
+        """(mean log-prob, argmax share) of each (context ids, continuation ids): the share is the
+        fraction of continuation positions whose top token is the continuation's token."""
         import torch
 
         if not seqs:
@@ -250,12 +264,12 @@ class Scorer:
             if self.mode == "full":
                 res = []
                 for s in seqs:
-                    res += reference_logprobs(self.model, [s])
+                    res += reference_scores(self.model, [s])
                     if progress is not None:
                         progress.update(1)
                 return res
             order = sorted(range(len(seqs)), key=lambda i: -(len(seqs[i][0]) + len(seqs[i][1])))
-            out: list[float] = [0.0] * len(seqs)
+            out: list[tuple[float, float]] = [(0.0, 0.0)] * len(seqs)
             for s in range(0, len(order), self.batch_size):
                 idx = order[s:s + self.batch_size]
                 for i, v in zip(idx, self._batch([seqs[i] for i in idx])):
@@ -265,9 +279,10 @@ class Scorer:
             return out
 
 
-def reference_logprobs(model, seqs: list[tuple[list[int], list[int]]]) -> list[float]:
+def reference_scores(model, seqs: list[tuple[list[int], list[int]]]) -> list[tuple[float, float]]:
     """The straightforward computation: one sequence at a time, the model's full logits, a full
-    log-softmax over the vocabulary, the mean over the continuation's tokens."""
+    log-softmax over the vocabulary; (mean over the continuation's tokens, share of its positions
+    whose argmax is its token)."""
     import torch
 
     dev = next(model.parameters()).device
@@ -277,9 +292,16 @@ def reference_logprobs(model, seqs: list[tuple[list[int], list[int]]]) -> list[f
             ids = torch.tensor([p + c], device=dev)
             logits = model(input_ids=ids, use_cache=False).logits[0].float()
             lps = torch.log_softmax(logits, dim=-1)
-            tok = [lps[len(p) - 1 + j, c[j]].item() for j in range(len(c))]
-            res.append(sum(tok) / len(tok))
+            rows = range(len(p) - 1, len(p) - 1 + len(c))
+            tok = [lps[r, c[j]].item() for j, r in enumerate(rows)]
+            top = [int(logits[r].argmax().item() == c[j]) for j, r in enumerate(rows)]
+            res.append((sum(tok) / len(tok), sum(top) / len(top)))
     return res
+
+
+def reference_logprobs(model, seqs: list[tuple[list[int], list[int]]]) -> list[float]:
+    """Mean log-prob of each continuation by :func:`reference_scores` (the plain computation)."""
+    return [m for m, _ in reference_scores(model, seqs)]
 
 
 # ---- statistics ----------------------------------------------------------------------------------
@@ -306,7 +328,10 @@ def mean_ci(values: Sequence[float]) -> dict[str, Any]:
 
 
 def summarize(rows: Sequence[dict]) -> dict[str, dict]:
-    """Per prompt direction (forward, reverse, all): y+, y- and Δ, each with its 95% CI and n."""
+    """Per prompt direction (forward, reverse, all): y+, y- and Δ, each with its 95% CI and n; and
+    each response family the rows carry (``y_greedy``, ``y_irrelevant``, ``argmax_share``), over the
+    items that have it."""
+    fam_keys = [k for k in FAMILY_FIELDS.values() if any(r.get(k) is not None for r in rows)]
     out = {}
     for d in (*PROMPT_DIRECTIONS, "all"):
         sel = [r for r in rows if d == "all" or r["prompt_direction"] == d]
@@ -314,21 +339,187 @@ def summarize(rows: Sequence[dict]) -> dict[str, dict]:
         minus = [r["y_minus"] for r in sel]
         out[d] = {"n": len(sel), "y_plus": mean_ci(plus), "y_minus": mean_ci(minus),
                   "delta": mean_ci([a - b for a, b in zip(plus, minus)])}
+        for k in fam_keys:
+            out[d][k] = mean_ci([r[k] for r in sel if r.get(k) is not None])
+    return out
+
+
+# ---- response families ---------------------------------------------------------------------------
+FAMILIES = tuple(PROBE_FAMILIES)
+FAMILY_FIELDS = PROBE_FAMILIES  # the summary / per-item field each family adds
+DEFAULT_FAMILIES = ("irrelevant", "argmax")
+IRRELEVANT_SEED = 0
+
+
+def parse_families(spec: str | None) -> tuple[str, ...]:
+    """``--families``: a comma-separated subset of FAMILIES, or ``none``; returned in FAMILIES order."""
+    if spec is None:
+        return DEFAULT_FAMILIES
+    names = [x.strip() for x in spec.split(",") if x.strip()]
+    if names == ["none"]:
+        return ()
+    bad = [x for x in names if x not in FAMILIES]
+    if bad or not names:
+        raise R1KError(f"--families {spec}: unknown family {bad[0] if bad else '(empty)'!r}; give a comma-separated "
+                       f"subset of {', '.join(FAMILIES)}, or none")
+    return tuple(f for f in FAMILIES if f in names)
+
+
+def irrelevant_partners(items: Sequence[ProbeItem], seed: int = IRRELEVANT_SEED) -> list[int | None]:
+    """For each item, the index of another item asked in the same prompt direction, whose own trace
+    (same direction, another problem) is the item's irrelevant response; None where the direction
+    has a single item. A random cyclic permutation (Sattolo's algorithm, ``random.Random(seed)``) of
+    each direction's items, in item order: never the item itself, fixed by the seed and the items."""
+    import random
+
+    out: list[int | None] = [None] * len(items)
+    for d in PROMPT_DIRECTIONS:
+        idx = [i for i, it in enumerate(items) if it.prompt_direction == d]
+        if len(idx) < 2:
+            continue
+        rng = random.Random(f"{seed}:{d}")
+        perm = list(idx)
+        for i in range(len(perm) - 1, 0, -1):  # Sattolo: one cycle through all, so no fixed point
+            j = rng.randrange(i)
+            perm[i], perm[j] = perm[j], perm[i]
+        for a, b in zip(idx, perm):
+            out[a] = b
+    return out
+
+
+def can_generate(model) -> bool:
+    gen = getattr(model, "generate", None)
+    if not callable(gen):
+        return False
+    check = getattr(model, "can_generate", None)
+    try:
+        return bool(check()) if callable(check) else True
+    except Exception:  # noqa: BLE001 - a model that cannot say is taken at its word: no
+        return False
+
+
+def eos_ids(model, tokenizer) -> list[int]:
+    """Token ids that end a greedy continuation: the generation config's and the tokenizer's EOS."""
+    ids: list[int] = []
+    for src in (getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+                getattr(tokenizer, "eos_token_id", None)):
+        for x in (src if isinstance(src, (list, tuple)) else [src]):
+            if isinstance(x, int) and x not in ids:
+                ids.append(x)
+    return ids
+
+
+def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int, batch_size: int,
+                         progress=None) -> list[list[int]]:
+    """The model's own greedy continuation of each prompt: the argmax token at every step (no
+    sampling, no repetition penalty or other logits processors, whatever the model's
+    generation_config says), up to ``max_new_tokens`` tokens, ending after the first EOS token (kept:
+    it is what the model produced). Batches of similar prompt length, left-padded, with a KV cache;
+    only the last position's logits are computed ([batch, vocab] per step)."""
+    import inspect
+
+    import torch
+
+    if not can_generate(model):
+        raise R1KError(f"{type(model).__name__} cannot generate, so it has no greedy continuation; "
+                       "drop greedy from --families")
+    eos = set(eos_ids(model, tokenizer))
+    pad = getattr(tokenizer, "pad_token_id", None)
+    pad = pad if isinstance(pad, int) else 0
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        params = {}
+    extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+    cache_kw = "cache" if "cache" in params else "past_key_values"  # transformers renames it
+    dev = next(model.parameters()).device
+    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+    out: list[list[int]] = [[] for _ in prompts]
+    with torch.inference_mode():
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            T = max(len(prompts[i]) for i in idx)
+            ids = torch.full((len(idx), T), pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), T), dtype=torch.long)
+            for b, i in enumerate(idx):
+                p = prompts[i]
+                ids[b, T - len(p):] = torch.tensor(p)
+                mask[b, T - len(p):] = 1
+            ids, mask = ids.to(dev), mask.to(dev)
+            pos = (mask.cumsum(-1) - 1).clamp(min=0)
+            res = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **extra)
+            done = [False] * len(idx)
+            new: list[list[int]] = [[] for _ in idx]
+            for step in range(max_new_tokens):
+                nxt = res.logits[:, -1].argmax(dim=-1)
+                for b, t in enumerate(nxt.tolist()):
+                    if not done[b]:
+                        new[b].append(t)
+                        done[b] = t in eos
+                if all(done) or step == max_new_tokens - 1:
+                    break
+                mask = torch.cat([mask, torch.ones((len(idx), 1), dtype=mask.dtype, device=dev)], dim=1)
+                pos = pos[:, -1:] + 1
+                past = getattr(res, "cache", None)
+                past = res.past_key_values if past is None else past
+                res = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos,
+                            use_cache=True, **{cache_kw: past}, **extra)
+            for b, i in enumerate(idx):
+                out[i] = new[b]
+            if progress is not None:
+                progress.update(len(idx))
     return out
 
 
 def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int, batch_size: int,
-                progress=None) -> list[dict]:
-    """Per-item rows (without checkpoint fields) for one loaded model."""
+                progress=None, families: Sequence[str] = (), greedy_tokens: int = 256,
+                partners: Sequence[int | None] | None = None) -> list[dict]:
+    """Per-item rows (without checkpoint fields) for one loaded model.
+
+    Always y+ and y-; with ``families``: ``greedy`` (the model's greedy continuation, at most
+    ``greedy_tokens`` tokens, scored like y+), ``irrelevant`` (another item's y+ under this item's
+    prompt; ``partners`` from :func:`irrelevant_partners`), ``argmax`` (share of y+ positions whose
+    top token is y+'s token)."""
+    if "greedy" in families and not can_generate(model):
+        raise R1KError(f"{type(model).__name__} cannot generate, so it has no greedy continuation; "
+                       "drop greedy from --families")
     enc = encode_items(tokenizer, items, max_tokens)
-    seqs = []
-    for e in enc:
-        seqs += [(e.prompt_ids, e.plus_ids), (e.prompt_ids, e.minus_ids)]
-    scores = Scorer(model, batch_size).score(seqs, progress)
+    greedy = greedy_continuations(model, tokenizer, [e.prompt_ids for e in enc], greedy_tokens, batch_size,
+                                  progress) if "greedy" in families else None
+    if "irrelevant" in families and partners is None:
+        partners = irrelevant_partners(items)
+    seqs, where = [], []
+    for k, e in enumerate(enc):
+        slots = {"plus": len(seqs)}
+        seqs.append((e.prompt_ids, e.plus_ids))
+        slots["minus"] = len(seqs)
+        seqs.append((e.prompt_ids, e.minus_ids))
+        if "irrelevant" in families and partners[k] is not None:
+            slots["irrelevant"] = len(seqs)
+            seqs.append((e.prompt_ids, enc[partners[k]].plus_ids))
+        if greedy is not None and greedy[k]:
+            slots["greedy"] = len(seqs)
+            seqs.append((e.prompt_ids, greedy[k]))
+        where.append(slots)
+    scores = Scorer(model, batch_size).score_detail(seqs, progress)
     rows = []
     for k, (it, e) in enumerate(zip(items, enc)):
-        rows.append({"id": it.id, "pair_id": it.pair_id, "prompt_direction": it.prompt_direction,
-                     "prompt": e.prompt, "y_plus_text": it.y_plus_text, "y_minus_text": it.y_minus_text,
-                     "n_plus": len(e.plus_ids), "n_minus": len(e.minus_ids),
-                     "y_plus": scores[2 * k], "y_minus": scores[2 * k + 1]})
+        w = where[k]
+        row = {"id": it.id, "pair_id": it.pair_id, "prompt_direction": it.prompt_direction,
+               "prompt": e.prompt, "y_plus_text": it.y_plus_text, "y_minus_text": it.y_minus_text,
+               "n_plus": len(e.plus_ids), "n_minus": len(e.minus_ids),
+               "y_plus": scores[w["plus"]][0], "y_minus": scores[w["minus"]][0]}
+        if "greedy" in families:
+            g = greedy[k]
+            row.update(greedy_text=tokenizer.decode(g), greedy_token_ids=g, n_greedy=len(g),
+                       y_greedy=scores[w["greedy"]][0] if "greedy" in w else None)
+        if "irrelevant" in families:
+            j = partners[k]
+            row.update(irrelevant_id=None if j is None else items[j].id,
+                       n_irrelevant=None if j is None else len(enc[j].plus_ids),
+                       y_irrelevant=scores[w["irrelevant"]][0] if "irrelevant" in w else None)
+        if "argmax" in families:
+            row["argmax_share"] = scores[w["plus"]][1]
+        rows.append(row)
     return rows
+
