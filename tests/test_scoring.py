@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from r1k_plugins.core import equivalence, pool, scoring
+from r1k_plugins.core import equivalence, latex, pool, scoring
 from r1k_plugins.core.scoring import (
     DEFAULT_TIMEOUT,
     extract_answer,
@@ -210,12 +210,12 @@ def test_is_equivalent(pred, gold, answer_type, expected):
 
 def test_fast_path_does_not_touch_workers():
     before = dict(pool.STATS)
-    assert equivalence._compare("1,000", "1000", "numeric", 1.0) == (True, "fast")
-    assert equivalence._compare("\\frac{1}{2}", "0.5", "numeric", 1.0) == (True, "fast")
-    assert equivalence._compare("7", "8", "numeric", 1.0) == (False, "fast")
-    assert equivalence._compare("\\{3, 1, 2\\}", "\\{1,2,3\\}", "expression", 1.0) == (True, "fast")
-    assert equivalence._compare("\\left(-6, \\frac{1}{2}\\right)", "(-6, 0.5)", "expression", 1.0) == (True, "fast")
-    assert equivalence._compare("(-6, 4)", "(4, -6)", "expression", 1.0) == (False, "fast")
+    assert equivalence.compare("1,000", "1000", "numeric", 1.0) == (True, "fast")
+    assert equivalence.compare("\\frac{1}{2}", "0.5", "numeric", 1.0) == (True, "fast")
+    assert equivalence.compare("7", "8", "numeric", 1.0) == (False, "fast")
+    assert equivalence.compare("\\{3, 1, 2\\}", "\\{1,2,3\\}", "expression", 1.0) == (True, "fast")
+    assert equivalence.compare("\\left(-6, \\frac{1}{2}\\right)", "(-6, 0.5)", "expression", 1.0) == (True, "fast")
+    assert equivalence.compare("(-6, 4)", "(4, -6)", "expression", 1.0) == (False, "fast")
     assert pool.STATS == before
 
 
@@ -275,7 +275,7 @@ def _timed(fn):
 
 
 def test_pathological_main_thread():
-    (ok, how), dt = _timed(lambda: equivalence._compare(PATHOLOGICAL, "5", "expression", BOUND))
+    (ok, how), dt = _timed(lambda: equivalence.compare(PATHOLOGICAL, "5", "expression", BOUND))
     assert (ok, how) == (False, "timeout")
     assert dt < BOUND + SLACK
     out, dt = _timed(lambda: score_response(f"\\boxed{{{PATHOLOGICAL}}}", "5", "expression", timeout=BOUND))
@@ -293,7 +293,7 @@ def _in_thread(fn):
 
 
 def test_pathological_worker_thread():
-    (ok, how), dt = _in_thread(lambda: equivalence._compare("8^{8^{8^8}}", "5", "expression", BOUND))
+    (ok, how), dt = _in_thread(lambda: equivalence.compare("8^{8^{8^8}}", "5", "expression", BOUND))
     assert (ok, how) == (False, "timeout")
     assert dt < BOUND + SLACK
 
@@ -303,10 +303,10 @@ def test_stuck_worker_is_killed_and_replaced():
     the caller at the deadline, from the main thread and from a worker thread alike."""
     scoring.warm_up()
     kills = pool.STATS["worker_kills"]
-    (ok, how), dt = _timed(lambda: pool._math_verify_equal("1", "2", BOUND, _debug="block"))
+    (ok, how), dt = _timed(lambda: pool.math_verify_equal("1", "2", BOUND, _debug="block"))
     assert (ok, how) == (False, "timeout") and dt < BOUND + SLACK
     scoring.warm_up()  # the replacement is already starting; wait for it
-    (ok, how), dt = _in_thread(lambda: pool._math_verify_equal("1", "3", BOUND, _debug="block"))
+    (ok, how), dt = _in_thread(lambda: pool.math_verify_equal("1", "3", BOUND, _debug="block"))
     assert (ok, how) == (False, "timeout") and dt < BOUND + SLACK
     assert pool.STATS["worker_kills"] >= kills + 2
     scoring.warm_up()
@@ -372,13 +372,13 @@ def test_agreement_case(case):
     ],
 )
 def test_mixed_numbers_fast_path(pred, gold, expected):
-    assert equivalence._compare(pred, gold, "numeric", DEFAULT_TIMEOUT) == (expected, "fast")
+    assert equivalence.compare(pred, gold, "numeric", DEFAULT_TIMEOUT) == (expected, "fast")
 
 
 def test_plain_math_becomes_latex_not_code():
-    assert equivalence._plain_to_latex("(2*sqrt(7))/5") == "(2*\\sqrt{7})/5"
-    assert equivalence._plain_to_latex("3**(1/3)") == "3^{1/3}"
-    assert equivalence._plain_to_latex("cbrt(2)*pi") == "\\sqrt[3]{2}*\\pi "
+    assert latex.plain_to_latex("(2*sqrt(7))/5") == "(2*\\sqrt{7})/5"
+    assert latex.plain_to_latex("3**(1/3)") == "3^{1/3}"
+    assert latex.plain_to_latex("cbrt(2)*pi") == "\\sqrt[3]{2}*\\pi "
     # a hostile answer is text for the LaTeX parser, never run: comparing it is just 'not equal'
     assert is_equivalent("__import__('os').system('touch /tmp/r1k-pwned')", "0", "expression") is False
     assert not Path("/tmp/r1k-pwned").exists()

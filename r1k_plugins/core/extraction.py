@@ -4,45 +4,26 @@ from __future__ import annotations
 
 import re
 
-from r1k_plugins.core.vocab import ANSWER_TYPES
+from r1k_plugins.core.latex import BOX_CMDS, WRAPPERS, balanced, normalize_math
 from r1k_plugins.core.traces import split_reasoning
+from r1k_plugins.core.vocab import ANSWER_TYPES
 
-__all__ = ["MAX_EXTRACT_CHARS", "extract_answer"]
+__all__ = ["MAX_EXTRACT_CHARS", "check_answer_type", "choice_from_snippet", "extract_answer", "extract_from_final"]
 
 MAX_EXTRACT_CHARS = 20_000
 """Only this many trailing characters of the final part are searched for an answer."""
 
 
 
-def _check_type(answer_type: str) -> None:
+def check_answer_type(answer_type: str) -> None:
+    """Raise ``ValueError`` unless ``answer_type`` is one of :data:`~r1k_plugins.core.vocab.ANSWER_TYPES`."""
     if answer_type not in ANSWER_TYPES:
         raise ValueError(f"answer_type must be one of {ANSWER_TYPES}, got {answer_type!r}")
 
 
 
-_BOX_CMDS = ("\\boxed", "\\fbox", "\\framebox", "\x08oxed")
-"""Box commands: ``\x08oxed`` is ``\boxed`` whose ``\b`` was read as a backspace by a JSON/str escape."""
 _MAX_BOX_TRIES = 16
 _BEGIN_BOXED = re.compile(r"\\begin\{boxed\}\s*(.*?)\s*\\end\{boxed\}", re.DOTALL)
-
-
-def _balanced(s: str, k: int) -> str | None:
-    """Content of the brace group opening at ``s[k] == '{'``; None if it never closes."""
-    depth = 0
-    i, n = k, len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 2  # escaped char: \{ \} \\ do not count
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return s[k + 1 : i]
-        i += 1
-    return None
 
 
 def _boxes_before(s: str, pos: int):
@@ -52,7 +33,7 @@ def _boxes_before(s: str, pos: int):
     ``\\begin{boxed}...\\end{boxed}``. Tries at most a few candidates, so a megabyte of unbalanced
     braces stays cheap."""
     for _ in range(_MAX_BOX_TRIES):
-        i, cmd = max((s.rfind(c, 0, pos), c) for c in _BOX_CMDS)
+        i, cmd = max((s.rfind(c, 0, pos), c) for c in BOX_CMDS)
         b = s.rfind("\\begin{boxed}", 0, pos)
         if b > i:
             m = _BEGIN_BOXED.match(s, b)
@@ -67,7 +48,7 @@ def _boxes_before(s: str, pos: int):
         while k < len(s) and s[k] in " \t":
             k += 1
         if k < len(s) and s[k] == "{":
-            content = _balanced(s, k)
+            content = balanced(s, k)
             if content is not None:
                 yield content, i, k + len(content) + 2
         elif k < len(s) and (k > j or s[k].isdigit()):  # "\boxed 5" / "\boxed5": up to space or $
@@ -80,11 +61,11 @@ def _boxes_before(s: str, pos: int):
 def _unclosed_box(s: str) -> str | None:
     """Content of a last ``\\boxed{`` that never closes ('\\boxed{17' at the end of a cut-off
     response): up to the end of its line or a ``$``, when short."""
-    i = max(s.rfind(c) for c in _BOX_CMDS)
+    i = max(s.rfind(c) for c in BOX_CMDS)
     if i < 0:
         return None
     m = re.match(r"(?:\\boxed|\\fbox|\\framebox|\x08oxed)\s*\{([^\n$]{1,100})$", s[i:].rstrip())
-    if not m or _balanced(s, s.index("{", i)) is not None:
+    if not m or balanced(s, s.index("{", i)) is not None:
         return None
     body = m.group(1).strip().rstrip(".").strip()
     return body or None
@@ -216,23 +197,18 @@ def _numeric_candidate(ans: str) -> str:
     """For numeric answers, reduce prose like 'The area is 25 square units' to '25'."""
     if re.search(r"[\\^{}]", ans) or not _prose_words(ans):
         return ans
-    from r1k_plugins.core.equivalence import _normalize_math  # equivalence builds on extraction, not the reverse
-
-    clean, _, value, _ = _normalize_math(ans, "numeric")
+    clean, _, value, _ = normalize_math(ans, "numeric")
     if value is not None:  # '25 square units' -> '25', '12.5 percent' -> '12.5\\%'
         return clean
     m = _NUMBER_TOKEN.search(ans)
     return m.group(0) if m else ans
 
 
-_WRAPPERS = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
-
-
-def _choice_from_snippet(s: str, loose: bool = False) -> str | None:
-    """Option letter at the start of ``s``: 'B', '(B)', 'B)', 'B.', '**B**', '\\text{(B)}',
+def choice_from_snippet(s: str, loose: bool = False) -> str | None:
+    """Option letter at the start of ``s`` (None if there is none): 'B', '(B)', 'B)', 'B.', '**B**', '\\text{(B)}',
     'option B'. Lowercase only inside parentheses, or when ``loose`` and ``s`` is the letter alone.
     'I' followed by a lowercase word ('I think ...') is a pronoun, not an option."""
-    s = _WRAPPERS.sub(r"\1", s[:200]).replace("$", "").replace("*", "")
+    s = WRAPPERS.sub(r"\1", s[:200]).replace("$", "").replace("*", "")
     s = re.sub(
         r"^\s*(?:\\boxed\s*\{)?\s*(?:I\s+(?:think|believe|guess)\s+(?:it\s+is\s+|it's\s+)?)?"
         r"(?:the\s+)?(?:option|choice)?\s*[:\-]?\s*",
@@ -264,16 +240,16 @@ _CHOICE_MARK = re.compile(
 
 def _extract_choice(final: str, boxed: str | None) -> str | None:
     if boxed is not None:
-        letter = _choice_from_snippet(boxed, loose=True)
+        letter = choice_from_snippet(boxed, loose=True)
         if letter:
             return letter
     marks = list(_CHOICE_MARK.finditer(final))
     for m in reversed(marks[-50:]):
-        letter = _choice_from_snippet(final[m.end() : m.end() + 200])
+        letter = choice_from_snippet(final[m.end() : m.end() + 200])
         if letter:
             return letter
     head = final.strip().replace("*", "").replace("$", "").strip()
-    letter = _choice_from_snippet(head[:200], loose=len(head) <= 3)
+    letter = choice_from_snippet(head[:200], loose=len(head) <= 3)
     if letter and (len(head) <= 3 or re.match(r"\(?[A-J][).:]", head)):
         return letter
     paren = set(re.findall(r"\(([A-J])\)", final))
@@ -282,7 +258,9 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
     return None
 
 
-def _extract_from_final(final: str, answer_type: str) -> str | None:
+def extract_from_final(final: str, answer_type: str) -> str | None:
+    """The answer in ``final``, the final part of a response (see :func:`extract_answer`, which
+    splits off the reasoning first); None when there is none."""
     final = final[-MAX_EXTRACT_CHARS:]
     if not final.strip():
         return None
@@ -336,10 +314,10 @@ def extract_answer(text: str, answer_type: str = "expression") -> str | None:
       marker ('(B)', 'B)', 'B', '\\text{(B)}'), a final part that is just a letter, or the only
       parenthesised capital letter in the final part. Returns the upper-case letter.
     """
-    _check_type(answer_type)
+    check_answer_type(answer_type)
     if not text:
         return None
     _, final, finished = split_reasoning(text)
     if not finished:
         return None
-    return _extract_from_final(final, answer_type)
+    return extract_from_final(final, answer_type)

@@ -47,7 +47,7 @@ Answer types and their equivalence rules (:func:`is_equivalent`):
     ``percentage``) act as ``%``; ``3=y`` == ``y=3`` == ``3``; bare lists (``-3, 5``, ``x=5 \\text{ or }
     x=-3``) compare as sets; matrix entries are normalised one by one;
   - plain-text / Python-style math (``sqrt(3)*2``, ``3**(1/3)``) is rewritten to LaTeX
-    (:func:`_plain_to_latex`); math_verify runs with its LaTeX parser only (its expression parser
+    (:func:`r1k_plugins.core.latex.plain_to_latex`); math_verify runs with its LaTeX parser only (its expression parser
     eval()s through sympy's ``parse_expr``).
 
 * ``choice``: the option letter (A-J) of prediction and gold are compared.
@@ -72,11 +72,11 @@ against ``timeout``; :func:`warm_up` starts them ahead of time).
 
 from __future__ import annotations
 
-from r1k_plugins.core.vocab import ANSWER_TYPES
-from r1k_plugins.core.equivalence import _compare, is_equivalent
-from r1k_plugins.core.extraction import _check_type, _extract_from_final, extract_answer
+from r1k_plugins.core.equivalence import compare, is_equivalent
+from r1k_plugins.core.extraction import check_answer_type, extract_answer, extract_from_final
 from r1k_plugins.core.pool import DEFAULT_TIMEOUT, STATS, shutdown, warm_up
 from r1k_plugins.core.traces import split_reasoning
+from r1k_plugins.core.vocab import ANSWER_TYPES
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -110,15 +110,15 @@ def score_response(
     Blocking (up to about ``timeout``); thread-safe. From async code (Inspect scorers) call it
     through ``asyncio.to_thread`` / ``anyio.to_thread.run_sync``.
     """
-    _check_type(answer_type)
+    check_answer_type(answer_type)
     if response is None or not str(response).strip():
         return {"correct": False, "extracted": None, "finished": True, "reason": "empty"}
     _, final, finished = split_reasoning(str(response))
     if not finished:
         return {"correct": False, "extracted": None, "finished": False, "reason": "unfinished_thinking"}
-    extracted = _extract_from_final(final, answer_type)
+    extracted = extract_from_final(final, answer_type)
     if extracted is None:
         return {"correct": False, "extracted": None, "finished": True, "reason": "no_answer"}
-    ok, how = _compare(extracted, gold, answer_type, timeout)
+    ok, how = compare(extracted, gold, answer_type, timeout)
     reason = "correct" if ok else (how if how in ("timeout", "error") else "wrong")
     return {"correct": ok, "extracted": extracted, "finished": True, "reason": reason}
