@@ -15,8 +15,7 @@ from fractions import Fraction
 from r1k_plugins.core.extraction import (
     MAX_EXTRACT_CHARS,
     check_answer_type,
-    choice_from_snippet,
-    extract_from_final,
+    choice_letters,
 )
 from r1k_plugins.core.latex import INVALID, MAX_ANSWER_CHARS, WRAPPERS, normalize_math, to_fraction, unwrap_outer
 from r1k_plugins.core.pool import DEFAULT_TIMEOUT, math_verify_equal
@@ -32,13 +31,6 @@ def _normalize_text(s: str) -> str:
     s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = re.sub(r"[\W_]+", " ", s.casefold())
     return " ".join(s.split())
-
-
-def _choice_letter(s: str) -> str | None:
-    letter = choice_from_snippet(unwrap_outer(s), loose=True)
-    if letter:
-        return letter
-    return extract_from_final(s, "choice") if len(s) <= MAX_EXTRACT_CHARS else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,8 +103,8 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
         return False, "fast"
     pred, gold = str(pred), str(gold)
     if answer_type == "choice":
-        p, g = _choice_letter(pred[-MAX_EXTRACT_CHARS:]), _choice_letter(gold)
-        return (p is not None and p == g), "fast"
+        p, g = choice_letters(pred), choice_letters(gold)
+        return (p is not None and p == g), "fast"  # every letter named, no letter extra
     if answer_type == "text":
         p, g = _normalize_text(pred[:MAX_EXTRACT_CHARS]), _normalize_text(gold[:MAX_EXTRACT_CHARS])
         return (bool(p) and (p == g or p.replace(" ", "") == g.replace(" ", ""))), "fast"

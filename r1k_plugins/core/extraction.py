@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 
-from r1k_plugins.core.latex import BOX_CMDS, WRAPPERS, balanced, normalize_math
+from r1k_plugins.core.latex import BOX_CMDS, WRAPPERS, balanced, normalize_math, unwrap_outer
 from r1k_plugins.core.traces import split_reasoning
 from r1k_plugins.core.vocab import ANSWER_TYPES
 
-__all__ = ["MAX_EXTRACT_CHARS", "check_answer_type", "choice_from_snippet", "extract_answer", "extract_from_final"]
+__all__ = [
+    "MAX_EXTRACT_CHARS",
+    "check_answer_type",
+    "choice_from_snippet",
+    "choice_letters",
+    "extract_answer",
+    "extract_from_final",
+]
 
 MAX_EXTRACT_CHARS = 20_000
 """Only this many trailing characters of the final part are searched for an answer."""
@@ -82,18 +89,24 @@ _MAX_JOINED_BOXES = 8
 def _last_boxed_at(s: str) -> tuple[str | None, int]:
     """(content, start index) of the last box (see :func:`_boxes_before`); boxes right before it,
     separated only by a comma / 'and' / 'or' (several boxed answers forming one answer), are
-    joined with ', '. ``(None, -1)`` if there is no box."""
+    joined with ', ', unless the run repeats a box or is longer than :data:`_MAX_JOINED_BOXES`
+    (a model looping on its answer): then the last box alone. ``(None, -1)`` if there is no box."""
     boxes = _boxes_before(s, len(s))
     last = next(boxes, None)
     if last is None:
         return None, -1
     content, start, _ = last
-    parts = [content]
+    parts, starts = [content], [start]
     for prev, p_start, p_end in boxes:
-        if len(parts) >= _MAX_JOINED_BOXES or not _BOX_SEP.fullmatch(s[p_end:start]) or not prev.strip():
+        if len(parts) > _MAX_JOINED_BOXES or not _BOX_SEP.fullmatch(s[p_end:start]) or not prev.strip():
             break
         parts.append(prev)
+        starts.append(p_start)
         start = p_start
+    keys = [re.sub(r"\s+", "", x) for x in parts]
+    if len(parts) > _MAX_JOINED_BOXES or len(set(keys)) < len(keys):
+        # a flood of repeated boxes (a model looping) is no list: the last box is the answer
+        return content, starts[0]
     if len(parts) > 1:
         return ", ".join(x.strip() for x in reversed(parts)), start
     return content, start
@@ -232,23 +245,75 @@ def choice_from_snippet(s: str, loose: bool = False) -> str | None:
 
 
 _CHOICE_MARK = re.compile(
-    r"\b(?:answer|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?\s*"
-    r"|\b(?:choose|select|pick)\s+",
+    r"\b(?:answer|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\b(?:would|should|must|will)\s+be\b)(?:\s*\*\*)?(?:\s*:)?\s*"
+    r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+",
     re.IGNORECASE,
 )
+# 'C is correct', '(B) is the right answer', 'option D is the best choice'
+_LETTER_IS_RIGHT = re.compile(
+    r"(?:\b(?:option|choice)\s+)?(?:\(([A-J])\)|\b([A-J])\b)(?:\s*\*\*)?\s+(?:is|would\s+be|seems)\s+(?:the\s+)?"
+    r"(?:correct|right|best)\b"
+)
+_SEP = r"\s*(?:,\s*(?:and\s+)?|;|&|/|\band\b)\s*"
+_ONE = r"(?:\(\s*[A-J]\s*\)|[A-J](?![A-Za-z0-9]))"
+# 'A, B', '(A) and (C)', 'A; C; D' (two or more letters, ending the sentence)
+_LETTER_LIST = re.compile(
+    r"\s*(?:\\boxed\s*\{|\\text\s*\{|\*\*|\$)*\s*(" + _ONE + r"(?:" + _SEP + _ONE + r")+)\s*(?=[.}*$)\n]|$)"
+)
+_LETTERS_ONLY = re.compile(r"\s*\(?\s*[A-J]\s*\)?(?:" + _SEP + r"\(?\s*[A-J]\s*\)?)*\s*[.]?\s*")
+
+
+def _letter_list(s: str) -> str | None:
+    """'A, B' for a list of two or more option letters opening ``s`` and ending its sentence."""
+    m = _LETTER_LIST.match(s[:200])
+    if not m:
+        return None
+    letters = re.findall(r"[A-J]", m.group(1))
+    return ", ".join(dict.fromkeys(letters)) if len(set(letters)) > 1 else letters[0]
+
+
+def _choice_at(s: str, loose: bool = False) -> str | None:
+    return _letter_list(s) or choice_from_snippet(s, loose=loose)
+
+
+def choice_letters(s: str) -> frozenset[str] | None:
+    """The set of option letters an answer names: 'B', '(b)', '\\text{(B)}' -> {B}; 'A, C',
+    'A and C', '(A), (C)' and 'AC' (distinct capitals) -> {A, C}; else the letter(s) that
+    :func:`extract_from_final` finds in ``s`` as a choice answer; None when there is none."""
+    t = WRAPPERS.sub(r"\1", unwrap_outer(s[:MAX_EXTRACT_CHARS])).replace("*", "").strip()
+    if _LETTERS_ONLY.fullmatch(t):
+        return frozenset(re.findall(r"[A-Ja-j]", t.upper()))
+    if re.fullmatch(r"[A-J]{2,10}", t) and len(set(t)) == len(t):
+        return frozenset(t)
+    letter = choice_from_snippet(t, loose=True) if len(t) <= 3 else None
+    if letter is None:
+        letter = extract_from_final(s[-MAX_EXTRACT_CHARS:], "choice")
+    return frozenset(re.findall(r"[A-J]", letter)) if letter else None
 
 
 def _extract_choice(final: str, boxed: str | None) -> str | None:
     if boxed is not None:
-        letter = choice_from_snippet(boxed, loose=True)
+        letter = _choice_at(boxed, loose=True)
         if letter:
             return letter
+    marked, at = None, -1
     marks = list(_CHOICE_MARK.finditer(final))
     for m in reversed(marks[-50:]):
-        letter = choice_from_snippet(final[m.end() : m.end() + 200])
+        letter = _choice_at(final[m.end() : m.end() + 200])
         if letter:
-            return letter
+            marked, at = letter, m.start()
+            break
+    right = None
+    for right in _LETTER_IS_RIGHT.finditer(final):
+        pass
+    if right is not None and right.start() > at:
+        return right.group(1) or right.group(2)
+    if marked:
+        return marked
     head = final.strip().replace("*", "").replace("$", "").strip()
+    listed = _letter_list(head) if len(head) <= 40 else None
+    if listed and _LETTERS_ONLY.fullmatch(head):
+        return listed
     letter = choice_from_snippet(head[:200], loose=len(head) <= 3)
     if letter and (len(head) <= 3 or re.match(r"\(?[A-J][).:]", head)):
         return letter
@@ -258,10 +323,20 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
     return None
 
 
+# box spellings that are not LaTeX but mean \boxed: 'boxed {42}', '\beginboxed{42}', '□{42}', '\\boxed{42}'
+_LOOSE_BOX = re.compile(r"\\beginboxed\s*\{|(?<![A-Za-z\\])boxed\s*\{|\u25a1\s*\{|\\\\boxed\s*\{")
+
+
+def _fix_loose_boxes(s: str) -> str:
+    if "boxed" not in s and "\u25a1" not in s:
+        return s
+    return _LOOSE_BOX.sub(lambda m: "\\boxed{", s)
+
+
 def extract_from_final(final: str, answer_type: str) -> str | None:
     """The answer in ``final``, the final part of a response (see :func:`extract_answer`, which
     splits off the reasoning first); None when there is none."""
-    final = final[-MAX_EXTRACT_CHARS:]
+    final = _fix_loose_boxes(final[-MAX_EXTRACT_CHARS:])
     if not final.strip():
         return None
     boxed, at = _last_boxed_at(final)
