@@ -20,7 +20,7 @@ from r1k_plugins.core.extraction import (
 from r1k_plugins.core.latex import INVALID, MAX_ANSWER_CHARS, WRAPPERS, normalize_math, to_fraction, unwrap_outer
 from r1k_plugins.core.pool import DEFAULT_TIMEOUT, math_verify_equal
 
-__all__ = ["MAX_ANSWER_CHARS", "compare", "is_equivalent"]
+__all__ = ["MAX_ANSWER_CHARS", "compare", "is_equivalent", "same_text"]
 
 
 def _normalize_text(s: str) -> str:
@@ -114,6 +114,9 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
     g_clean, g_key, g_val, g_pct = normalize_math(gold, answer_type)
     if INVALID in (p_key, g_key):
         return False, "fast"
+    p_dots, g_dots = "\\ldots" in p_key, "\\ldots" in g_key
+    if p_dots != g_dots and "," in (p_key if p_dots else g_key):  # '1,2,3,...' is no finite list
+        return False, "fast"
     if p_key and p_key == g_key:
         return True, "fast"
     if p_val is not None and g_val is not None:
@@ -139,3 +142,15 @@ def is_equivalent(
     Safe to call from any thread. Blocking: from async code use ``asyncio.to_thread`` /
     ``anyio.to_thread.run_sync``."""
     return compare(pred, gold, answer_type, timeout)[0]
+
+
+def same_text(response: str, gold: str, answer_type: str) -> bool:
+    """Whether ``response`` is, as a whole, the gold answer written out ('odd $n$' for 'odd $n$'):
+    equal normalised keys (math types) or equal normalised text; never asks sympy."""
+    if not response or not gold or len(response) > MAX_ANSWER_CHARS or len(gold) > MAX_ANSWER_CHARS:
+        return False
+    if answer_type in ("text", "choice"):
+        a = _normalize_text(response)
+        return bool(a) and a == _normalize_text(gold)
+    a, b = normalize_math(response, answer_type)[1], normalize_math(gold, answer_type)[1]
+    return bool(a) and a != INVALID and a == b

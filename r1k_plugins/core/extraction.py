@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import re
 
-from r1k_plugins.core.latex import BOX_CMDS, WRAPPERS, balanced, normalize_math, unwrap_outer
+from r1k_plugins.core.latex import (
+    BOX_CMDS,
+    CJK_NUMBER,
+    WRAPPERS,
+    balanced,
+    normalize_math,
+    unicode_math,
+    unwrap_outer,
+)
 from r1k_plugins.core.traces import split_reasoning
 from r1k_plugins.core.vocab import ANSWER_TYPES
 
@@ -143,6 +151,7 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
             if nxt.strip():
                 line = nxt
                 break
+    line = _whole_environment(rest, line)
     line = _first_sentence(_HOPE.sub("", line.strip()))
     m = _MATH_SPAN.search(line)
     if after >= 0 and not m and len(_prose_words(line)) >= 3:
@@ -170,6 +179,27 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
     return line or None
 
 
+_OPEN_ENV = re.compile(r"\\begin\{([a-zA-Z]+\*?)\}|\\\[|\$\$")
+
+
+def _whole_environment(rest: str, line: str) -> str:
+    """``line`` (a line of ``rest``), run on over the following lines when it opens a
+    ``\\begin{env}`` / ``\\[`` / ``$$`` that closes only there (a matrix written over several
+    lines), joined with spaces."""
+    m = _OPEN_ENV.search(line)
+    if not m:
+        return line
+    closer = "\\end{%s}" % m.group(1) if m.group(1) else ("\\]" if m.group(0) == "\\[" else "$$")
+    if line.find(closer, m.end()) >= 0:
+        return line
+    off = rest.find(line)
+    k = rest.find(closer, off + m.end(), off + 2000)
+    return " ".join(rest[off : k + len(closer)].split()) if k >= 0 else line
+
+
+_ENV_AT_END = re.compile(
+    r"\\begin\{([pbBvV]?matrix|array)\}[^$]*?\\end\{\1\}(?=[\s.$\\\])]*$)"
+)
 _IS_VALUE = re.compile(r"\s*(?:is|are|equals|=|must be|will be|should be)\s+(.+)$", re.IGNORECASE)
 _IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
 _SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
@@ -200,9 +230,15 @@ _NUMBER_TOKEN = re.compile(
 
 
 def _last_number(s: str) -> str | None:
+    """The last number in ``s`` (unicode fractions and full-width digits read as numbers); with
+    none, the last run of CJK numerals ('答案是三' -> '三')."""
+    s = unicode_math(s)
     last = None
     for last in _NUMBER_TOKEN.finditer(s):
         pass
+    if last is None and not s.isascii():
+        for last in CJK_NUMBER.finditer(s):
+            pass
     return last.group(0) if last else None
 
 
@@ -360,9 +396,21 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             g = next(x for x in spans[0].groups() if x is not None).strip()
             if g:
                 return g
+        tail = stripped[-2000:]
+        env = _ENV_AT_END.match(tail, max(0, tail.rfind("\\begin{")))
+        if env:  # a matrix / array without math delimiters
+            return " ".join(env.group(0).split())
         short = len(stripped) <= 100 and "\n" not in stripped
-        prose = len(_PROSE_WORD.findall(stripped)) >= 2
-        return stripped if short and not prose else None
+        if short and len(_PROSE_WORD.findall(stripped)) < 2:
+            return stripped
+        # 'Thus the probability is 2/3.': the value after the last 'is' / '=' of the last line
+        last_line = stripped.rsplit("\n", 1)[-1]
+        tails = list(_IS_ANY.finditer(last_line[-300:]))
+        if tails:
+            tail = re.sub(r"[.;,!]+$", "", last_line[-300:][tails[-1].end() :]).strip()
+            if tail and len(tail) <= 60 and not _prose_words(tail) and re.search(r"[\d\\]", tail):
+                return tail
+        return None
     # text
     if len(stripped) <= 200 and "\n" not in stripped:
         return re.sub(r"[.]+$", "", stripped).strip() or None

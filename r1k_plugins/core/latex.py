@@ -16,10 +16,13 @@ __all__ = [
     "MAX_ANSWER_CHARS",
     "WRAPPERS",
     "balanced",
+    "CJK_NUMBER",
     "canonical_number",
+    "cjk_to_int",
     "normalize_math",
     "plain_to_latex",
     "to_fraction",
+    "unicode_math",
     "unwrap_outer",
 ]
 
@@ -117,6 +120,61 @@ def to_fraction(key: str) -> Fraction | None:
     return -v if sign == "-" else v
 
 
+_VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5",
+           "⅘": "4/5", "⅙": "1/6", "⅚": "5/6", "⅐": "1/7", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8", "⅞": "7/8",
+           "⅑": "1/9", "⅒": "1/10"}
+_VULGAR_RE = re.compile(r"(\d?)\s*([" + "".join(_VULGAR) + "])")
+_SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
+_SUPER_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_SYMBOLS = {"−": "-", "⁄": "/", "×": "\\times ", "÷": "\\div ", "·": "\\cdot ", "⋅": "\\cdot ", "π": "\\pi ",
+            "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "…": "\\ldots ", "∪": "\\cup ",
+            "∩": "\\cap ", "±": "\\pm "}
+_SYMBOLS_RE = re.compile("[" + "".join(_SYMBOLS) + "]")
+_ROOT = re.compile(r"√\s*(\d+(?:\.\d+)?|[A-Za-z]|\{)")
+_CJK_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+               "八": 8, "九": 9}
+_CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CJK_BIG = {"万": 10**4, "亿": 10**8}
+CJK_NUMBER = re.compile("[负負-]?[" + "".join(_CJK_DIGITS) + "".join(_CJK_UNITS) + "".join(_CJK_BIG) + "]+")
+"""A run of CJK numerals (``三``, ``十二``, ``二〇二四``, ``负五``), optionally negative."""
+
+
+def cjk_to_int(s: str) -> int | None:
+    """Value of a CJK numeral written by :data:`CJK_NUMBER` (``十二`` -> 12, ``二〇二四`` -> 2024);
+    None when it is not a well-formed number."""
+    sign = -1 if s[:1] in "负負-" else 1
+    s = s.lstrip("负負-")
+    if not s:
+        return None
+    if not any(c in _CJK_UNITS or c in _CJK_BIG for c in s):  # digit by digit: 二〇二四
+        return sign * int("".join(str(_CJK_DIGITS[c]) for c in s))
+    total = section = num = 0
+    for c in s:
+        if c in _CJK_DIGITS:
+            num = _CJK_DIGITS[c]
+        elif c in _CJK_UNITS:
+            section += (num or 1) * _CJK_UNITS[c]
+            num = 0
+        else:
+            total += (section + num) * _CJK_BIG[c]
+            section = num = 0
+    return sign * (total + section + num)
+
+
+def unicode_math(s: str) -> str:
+    """Unicode math written as ASCII/LaTeX, then NFKC (full-width digits -> ASCII): ``½`` -> ``1/2``,
+    ``2¼`` -> ``2 1/4`` (a mixed number), ``−3`` -> ``-3``, ``x²`` -> ``x^{2}``, ``√2`` ->
+    ``\\sqrt2``, ``π`` -> ``\\pi``, ``…`` -> ``\\ldots``. ASCII text is returned as it is."""
+    if s.isascii():
+        return s
+    s = _VULGAR_RE.sub(lambda m: (m.group(1) + " " if m.group(1) else "") + _VULGAR[m.group(2)], s)
+    s = _SUPERSCRIPTS.sub(lambda m: "^{" + m.group(0).translate(_SUPER_MAP) + "}", s)
+    s = _ROOT.sub(r"\\sqrt\1", s)
+    s = _SYMBOLS_RE.sub(lambda m: _SYMBOLS[m.group(0)], s)
+    return unicodedata.normalize("NFKC", s)
+
+
+_ELLIPSIS = re.compile(r"\\(?:[lc]?dots[cbomi]?)(?![a-zA-Z])|(?<=,)\s*\.{3,}|\.{3,}(?=\s*,)|^\s*\.{3,}")
 _PCT_TAIL = re.compile(
     r"(?<=[\d}.])\s*(?:\\%|%|percent(?:age)?(?:\s+points?)?|per\s*cent|pct\.?)$", re.IGNORECASE
 )
@@ -204,7 +262,10 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
 
     The key has no whitespace, delimiters, units, ``\\left``/``\\right``, ``%``; two answers
     with equal keys are equal. A key of ``INVALID`` (a mixed number over zero) equals nothing."""
-    s = unwrap_outer(unicodedata.normalize("NFKC", s))
+    s = unwrap_outer(unicode_math(s))
+    if not s.isascii() and CJK_NUMBER.fullmatch(s):  # 三 -> 3
+        v = cjk_to_int(s)
+        s = s if v is None else str(v)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("{,}", ",")
     s = re.sub(r"(?<=\d),\\!\s*(?=\d{3})", ",", s)  # LaTeX thousands: 12,\! 345
     s = re.sub(r"(?<=\d)\\[,;:]\s*(?=\d{3}(?!\d))", " ", s)  # 12\,345
@@ -215,6 +276,8 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     # \text{ cm} and friends: drop unit words, unwrap the rest
     s = WRAPPERS.sub(lambda m: " " + m.group(1), s)
     s = re.sub(r"\s+", " ", s).strip()
+    if "." in s or "dots" in s:  # '1, 2, 3, ...' keeps its ellipsis: it is no finite list
+        s = _ELLIPSIS.sub(r"\\ldots ", s).strip()
     s = re.sub(r"[.\s]+$", "", s)
     s = plain_to_latex(s)
     pct = False

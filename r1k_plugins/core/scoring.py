@@ -72,7 +72,7 @@ against ``timeout``; :func:`warm_up` starts them ahead of time).
 
 from __future__ import annotations
 
-from r1k_plugins.core.equivalence import compare, is_equivalent
+from r1k_plugins.core.equivalence import compare, is_equivalent, same_text
 from r1k_plugins.core.extraction import check_answer_type, extract_answer, extract_from_final
 from r1k_plugins.core.pool import DEFAULT_TIMEOUT, STATS, shutdown, warm_up
 from r1k_plugins.core.traces import split_reasoning
@@ -117,6 +117,9 @@ def score_response(
     if not finished:
         return {"correct": False, "extracted": None, "finished": False, "reason": "unfinished_thinking"}
     extracted = extract_from_final(final, answer_type)
+    if answer_type != "choice" and same_text(final.strip(), str(gold), answer_type):
+        # the whole final part is the gold answer as written ('odd $n$', 'x = 2 for some $a>0$')
+        return {"correct": True, "extracted": final.strip(), "finished": True, "reason": "correct"}
     if extracted is None:
         return {"correct": False, "extracted": None, "finished": True, "reason": "no_answer"}
     ok, how = compare(extracted, gold, answer_type, timeout)
