@@ -225,14 +225,15 @@ def _first_sentence(line: str) -> str:
 
 
 _NUMBER_TOKEN = re.compile(
-    r"-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?![\d.])|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+"
+    r"(?<![A-Za-z_])(?:-?\d+\s+\d+/\d+(?![\d.])|-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?![\d.])"
+    r"|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+)(?:\s*(?:\\?%|percent\b))?"
 )
 
 
 def _last_number(s: str) -> str | None:
     """The last number in ``s`` (unicode fractions and full-width digits read as numbers); with
     none, the last run of CJK numerals ('答案是三' -> '三')."""
-    s = unicode_math(s)
+    s = unicode_math(s, superscripts=False)  # '1,000.99m²': the number, not the exponent
     last = None
     for last in _NUMBER_TOKEN.finditer(s):
         pass
@@ -403,8 +404,10 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         short = len(stripped) <= 100 and "\n" not in stripped
         if short and len(_PROSE_WORD.findall(stripped)) < 2:
             return stripped
+        last_line = stripped.rsplit("\n", 1)[-1].strip()
+        if len(last_line) <= 100 and not _prose_words(last_line) and re.search(r"[\d\\]", last_line):
+            return last_line  # 'First compute the answer.\n1234'
         # 'Thus the probability is 2/3.': the value after the last 'is' / '=' of the last line
-        last_line = stripped.rsplit("\n", 1)[-1]
         tails = list(_IS_ANY.finditer(last_line[-300:]))
         if tails:
             tail = re.sub(r"[.;,!]+$", "", last_line[-300:][tails[-1].end() :]).strip()

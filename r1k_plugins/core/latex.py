@@ -161,14 +161,15 @@ def cjk_to_int(s: str) -> int | None:
     return sign * (total + section + num)
 
 
-def unicode_math(s: str) -> str:
+def unicode_math(s: str, superscripts: bool = True) -> str:
     """Unicode math written as ASCII/LaTeX, then NFKC (full-width digits -> ASCII): ``½`` -> ``1/2``,
     ``2¼`` -> ``2 1/4`` (a mixed number), ``−3`` -> ``-3``, ``x²`` -> ``x^{2}``, ``√2`` ->
-    ``\\sqrt2``, ``π`` -> ``\\pi``, ``…`` -> ``\\ldots``. ASCII text is returned as it is."""
+    ``\\sqrt2``, ``π`` -> ``\\pi``, ``…`` -> ``\\ldots``; superscripts are dropped when ``superscripts``
+    is false ('5 m²' -> '5 m'). ASCII text is returned as it is."""
     if s.isascii():
         return s
     s = _VULGAR_RE.sub(lambda m: (m.group(1) + " " if m.group(1) else "") + _VULGAR[m.group(2)], s)
-    s = _SUPERSCRIPTS.sub(lambda m: "^{" + m.group(0).translate(_SUPER_MAP) + "}", s)
+    s = _SUPERSCRIPTS.sub(lambda m: "^{" + m.group(0).translate(_SUPER_MAP) + "}" if superscripts else "", s)
     s = _ROOT.sub(r"\\sqrt\1", s)
     s = _SYMBOLS_RE.sub(lambda m: _SYMBOLS[m.group(0)], s)
     return unicodedata.normalize("NFKC", s)
