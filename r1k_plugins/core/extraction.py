@@ -282,7 +282,7 @@ def choice_from_snippet(s: str, loose: bool = False) -> str | None:
 
 
 _CHOICE_MARK = re.compile(
-    r"\b(?:answer|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\b(?:would|should|must|will)\s+be\b)(?:\s*\*\*)?(?:\s*:)?\s*"
+    r"\b(?:answers?|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\bare\b|\b(?:would|should|must|will)\s+be\b)(?:\s*\*\*)?(?:\s*:)?\s*"
     r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+",
     re.IGNORECASE,
 )
