@@ -86,6 +86,7 @@ __all__ = [
     "extract_answer",
     "is_equivalent",
     "score_response",
+    "extract_answer_for",
     "warm_up",
     "shutdown",
 ]
@@ -116,12 +117,29 @@ def score_response(
     _, final, finished = split_reasoning(str(response))
     if not finished:
         return {"correct": False, "extracted": None, "finished": False, "reason": "unfinished_thinking"}
-    extracted = extract_from_final(final, answer_type)
-    if answer_type != "choice" and same_text(final.strip(), str(gold), answer_type):
-        # the whole final part is the gold answer as written ('odd $n$', 'x = 2 for some $a>0$')
-        return {"correct": True, "extracted": final.strip(), "finished": True, "reason": "correct"}
+    extracted = _answer_against(final, gold, answer_type)
     if extracted is None:
         return {"correct": False, "extracted": None, "finished": True, "reason": "no_answer"}
     ok, how = compare(extracted, gold, answer_type, timeout)
     reason = "correct" if ok else (how if how in ("timeout", "error") else "wrong")
     return {"correct": ok, "extracted": extracted, "finished": True, "reason": reason}
+
+
+def _answer_against(final: str, gold: str, answer_type: str) -> str | None:
+    whole = final.strip()
+    if answer_type != "choice" and gold is not None and same_text(whole, str(gold), answer_type):
+        return whole  # the whole final part is the gold answer as written ('odd $n$')
+    return extract_from_final(final, answer_type)
+
+
+def extract_answer_for(response: str, gold: str, answer_type: str) -> str | None:
+    """The answer :func:`score_response` compares with ``gold``: :func:`extract_answer`'s, except
+    that a final part which is, as a whole, the gold answer written out ('odd $n$' for gold
+    'odd $n$', where extraction alone would take the math span '$n$') is taken whole. For
+    harnesses that extract first and compare later (lm-eval's filter); None as
+    :func:`extract_answer` gives it."""
+    check_answer_type(answer_type)
+    if not response:
+        return None
+    _, final, finished = split_reasoning(str(response))
+    return _answer_against(final, gold, answer_type) if finished else None
