@@ -207,6 +207,13 @@ RESPONSES: list[tuple] = [
     ("percent_mixed", "\\boxed{5\\tfrac{1}{2}\\%}", "5.5\\%", "expression", T),
     ("percent_mixed", "\\boxed{5 1/2\\%}", "0.065", "numeric", F),
     ("percent_mixed", "The rate is 5 1/2%.", "0.5", "numeric", F),
+    ("percent_mixed", "\\boxed{5 1/2\\%}", "5.5", "numeric", F),
+    ("percent_mixed", "\\boxed{4 4/9\\%}", "40/900", "expression", T),
+    ("percent_mixed", "\\boxed{4 4/9 percent}", "\\frac{40}{9}", "expression", F),
+    ("percent_mixed", "\\boxed{4 4/9\\%}", "4 4/9\\%", "expression", T),
+    ("mixed_number", "The answer is 11 6/6.", "12", "expression", F),
+    ("mixed_number", "\\boxed{11 7/6}", "73/6", "expression", F),
+    ("mixed_number", "There are 4 objects and 4/9 remain.", "4/9", "expression", T),
     # unicode numerals
     ("unicode", "\\boxed{½}", "0.5", "numeric", T),
     ("unicode", "\\boxed{-½}", "-1/2", "numeric", T),

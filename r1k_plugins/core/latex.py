@@ -315,11 +315,14 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     if m:
         sign, whole = m.group(1), int(re.sub(r"[ ,]", "", m.group(2)))
         num, den = next((int(m.group(k)), int(m.group(k + 1))) for k in (3, 5, 7) if m.group(k) is not None)
-        if den == 0:
+        if den == 0 or (num >= den > 0 and m.group(3) is not None):  # '7 2/0', '11 7/6': no number
             return INVALID, INVALID, None, pct
         if num < den:
             v = whole + Fraction(num, den)
-            s = canonical_number(-v if sign == "-" else v)
+            v = -v if sign == "-" else v
+            if pct:  # '5 1/2%' is 0.055 and only that: the percent applies to the whole value
+                v, pct = v / 100, False
+            s = canonical_number(v)
     mat = _MATRIX.match(s)
     if mat:
         rows = [[_canonical_entry(e, answer_type) for e in row.split("&")] for row in mat.group(2).split("\\\\")
