@@ -175,7 +175,9 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
             spans.append(nxt)
         line = ", ".join(next(g for g in x.groups() if g is not None).strip() for x in spans)
     line = line.strip().strip("*").strip()
-    line = re.sub(r"[.;,]+$", "", line).strip()
+    line = re.sub(r"[.;,]+$" if m else r"[.;,:!?]+$", "", line).strip()  # 'The answer is 42!'
+    if not m:  # 'The answer is (42).': a number in brackets, not a tuple
+        line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$", lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
     return line or None
 
 
@@ -224,9 +226,11 @@ def _first_sentence(line: str) -> str:
     return line
 
 
+_UNIT_SUFFIX = r"(?:cm|mm|km|m|kg|mg|g|s|ms|h|hr|hrs|min|ft|in|lb|lbs|oz|mph|ml|l|L|st|nd|rd|th|x|k)"
 _NUMBER_TOKEN = re.compile(
     r"(?<![A-Za-z_])(?:-?\d+\s+\d+/\d+(?![\d.])|-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?![\d.])"
     r"|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+)(?:\s*(?:\\?%|percent\b))?"
+    r"(?![\d])(?!(?!" + _UNIT_SUFFIX + r"(?![A-Za-z]))[A-Za-z])"  # '42abc' is no number, '5cm' is
 )
 
 

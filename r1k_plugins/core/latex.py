@@ -123,7 +123,7 @@ def to_fraction(key: str) -> Fraction | None:
 _VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5",
            "⅘": "4/5", "⅙": "1/6", "⅚": "5/6", "⅐": "1/7", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8", "⅞": "7/8",
            "⅑": "1/9", "⅒": "1/10"}
-_VULGAR_RE = re.compile(r"(\d?)\s*([" + "".join(_VULGAR) + "])")
+_VULGAR_RE = re.compile(r"(?:(\d)\s*)?([" + "".join(_VULGAR) + "])")
 _SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
 _SUPER_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _SYMBOLS = {"−": "-", "⁄": "/", "×": "\\times ", "÷": "\\div ", "·": "\\cdot ", "⋅": "\\cdot ", "π": "\\pi ",
@@ -183,6 +183,7 @@ _MIXED = re.compile(
     r"([+-]?)\s*(\d{1,3}(?:[ ,]\d{3})+|\d+)\s*(?:\s(\d+)\s*/\s*(\d+)|\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}"
     r"|\\frac(\d)(\d))"
 )
+_SCIENTIFIC = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d{1,3}")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _REV_ASSIGN = re.compile(r"^([^=<>]+?)\s*=\s*([A-Za-z](?:_\{?\w+\}?)?)$")
 _MATRIX = re.compile(
@@ -307,6 +308,8 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
                 or _MIXED.fullmatch(rhs):
             s = rhs
     s = re.sub(r"^\+\s*(?=[\d.\\])", "", s)
+    if answer_type == "numeric" and _SCIENTIFIC.fullmatch(s):  # a numeric '1e3' is 1000
+        s = canonical_number(Fraction(s))
     if _THOUSANDS.fullmatch(s):
         s = s.replace(",", "")
     elif _SPACED_THOUSANDS.fullmatch(s):
