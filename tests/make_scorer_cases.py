@@ -311,6 +311,14 @@ RESPONSES: list[tuple] = [
     ("number_prose", "the value is 1000", "1e4", "numeric", F),
     ("number_prose", "28 + 32 = 60\nThis solves the problem.", "60", "numeric", T),
     ("number_prose", "The answer is (1, 2).", "(2,1)", "expression", F),
+    ("chat_turn", "so P(A) = 2/3. Therefore, the probability that Alice wins the game is 2/3. <|im_start|>user",
+     "2/3", "numeric", T),
+    ("chat_turn", "For each divisor $n$ we get $d = \\frac{90}{n}$. Therefore, there are 12 distinct sequences that "
+     "meet the conditions. I hope it is correct. <|im_start|>user", "12", "expression", T),
+    ("chat_turn", "For each divisor $n$ we get $d = \\frac{90}{n}$. Therefore, there are 13 distinct sequences that "
+     "meet the conditions. <|im_start|>user\n12", "12", "expression", F),
+    ("text_final", "ANSWER:\nThis is a whole new line", "This is a whole new line", "text", T),
+    ("text_final", "ANSWER:\nThis is a whole new line", "This does not match", "text", F),
     # traces
     ("trace", "<|im_start|>think\nmaybe \\boxed{4} works, but let me check", "4", "numeric", F),
     ("trace", "<think>\nsurely \\boxed{4}", "4", "expression", F),

@@ -134,7 +134,7 @@ _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 
 
-def _answer_phrase(final: str, after: int = -1) -> str | None:
+def _answer_phrase(final: str, after: int = -1, answer_type: str = "expression") -> str | None:
     """Text after the last 'answer:' / 'answer is' / 'final answer is' marker that starts after
     index ``after`` (rest of the line, or the next non-empty line when the marker ends its line);
     the first math span of it if it has one. With ``after >= 0`` (a box precedes the marker),
@@ -161,7 +161,7 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
         if tail and _prose_words(line[: m.start()]):  # 'The smallest $k$ is 17.': the value, not k
             line = tail.group(1)
             m = _MATH_SPAN.search(line)
-    elif len(_prose_words(line)) >= 2:  # 'The number of ways is 35.'
+    elif answer_type != "text" and len(_prose_words(line)) >= 2:  # 'The number of ways is 35.'
         tails = list(_IS_ANY.finditer(line))
         if tails:
             line = line[tails[-1].end() :]
@@ -199,6 +199,9 @@ def _whole_environment(rest: str, line: str) -> str:
     return " ".join(rest[off : k + len(closer)].split()) if k >= 0 else line
 
 
+_CONCLUSION = re.compile(
+    r"\b(?:Therefore|Thus|Hence|So|In total|Altogether)\b[^.\n$\\]{0,200}?(?<![\w.])\d[\d,./]*[^.\n$\\]{0,200}"
+)
 _ENV_AT_END = re.compile(
     r"\\begin\{([pbBvV]?matrix|array)\}[^$]*?\\end\{\1\}(?=[\s.$\\\])]*$)"
 )
@@ -228,7 +231,7 @@ def _first_sentence(line: str) -> str:
 
 _UNIT_SUFFIX = r"(?:cm|mm|km|m|kg|mg|g|s|ms|h|hr|hrs|min|ft|in|lb|lbs|oz|mph|ml|l|L|st|nd|rd|th|x|k)"
 _NUMBER_TOKEN = re.compile(
-    r"(?<![A-Za-z_])(?:-?\d+\s+\d+/\d+(?![\d.])|-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?![\d.])"
+    r"(?<![A-Za-z_])(?:-?\d+\s+\d+/\d+(?!\d|\.\d)|-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?!\d|\.\d)"
     r"|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+)(?:\s*(?:\\?%|percent\b))?"
     r"(?![\d])(?!(?!" + _UNIT_SUFFIX + r"(?![A-Za-z]))[A-Za-z])"  # '42abc' is no number, '5cm' is
 )
@@ -387,7 +390,7 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
     if answer_type == "choice":
         return _extract_choice(final, boxed)
     # the last stated answer wins: an 'Answer:' line after the last box overrides the box
-    ans = _answer_phrase(final, after=at if boxed is not None and boxed.strip() else -1)
+    ans = _answer_phrase(final, after=at if boxed is not None and boxed.strip() else -1, answer_type=answer_type)
     if not ans and boxed is not None and boxed.strip():
         ans = boxed.strip()
     if ans:
@@ -398,6 +401,11 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
     if answer_type == "expression":
         spans = [m for m in _MATH_SPAN.finditer(final)][-1:]
         if spans:
+            concluded = None  # 'Therefore, there are 12 ways.' after the last span: its number
+            for concluded in _CONCLUSION.finditer(final, spans[0].end()):
+                pass
+            if concluded is not None:
+                return _last_number(concluded.group(0))
             g = next(x for x in spans[0].groups() if x is not None).strip()
             if g:
                 return g
