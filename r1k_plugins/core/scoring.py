@@ -41,7 +41,13 @@ Answer types and their equivalence rules (:func:`is_equivalent`):
   - tuples/intervals/sets compare as math_verify does: ``\\{1,2\\}`` == ``\\{2,1\\}``,
     ``(1, 2)`` == ``(1,2)``, ``(3,2,1)`` != ``(1,2,3)``, but a set equals a tuple or a bare list
     with the same elements (``\\{1,2,3\\}`` == ``(3,2,1)`` == ``1, 2, 3``);
-  - scientific ``1.0e3`` is not read as 1000 (``e`` may be Euler's number).
+  - scientific ``1.0e3`` is not read as 1000 for expressions (``e`` may be Euler's number); for
+    ``numeric`` answers a bare ``1e3`` is 1000;
+  - a percent on a mixed number applies to the whole value: ``5 1/2%`` is 0.055 only (not 5.5);
+    an improper mixed number (``11 7/6``) is no number;
+  - unicode numerals read as numbers: ``½`` = 1/2, ``2¼`` = 9/4, ``−3`` = -3, full-width digits,
+    CJK numerals (``三`` = 3); ``π``, ``√2``, ``∞``, ``x²`` read as LaTeX (:func:`.latex.unicode_math`);
+  - an ellipsis list (``1, 2, 3, \\ldots``) never equals a finite list;
   - mixed numbers ``7 2/3`` == ``23/3`` (a zero denominator makes no number; ``7 + 2/3`` is a sum);
     LaTeX thousands ``12,\\! 345`` == ``12345``; percent words (``pct``, ``percent``,
     ``percentage``) act as ``%``; ``3=y`` == ``y=3`` == ``3``; bare lists (``-3, 5``, ``x=5 \\text{ or }
@@ -50,7 +56,9 @@ Answer types and their equivalence rules (:func:`is_equivalent`):
     (:func:`r1k_plugins.core.latex.plain_to_latex`); math_verify runs with its LaTeX parser only (its expression parser
     eval()s through sympy's ``parse_expr``).
 
-* ``choice``: the option letter (A-J) of prediction and gold are compared.
+* ``choice``: the sets of option letters (A-J) of prediction and gold are compared: ``A, B`` for
+  gold ``A`` is wrong (an extra letter), ``A`` for gold ``A, B`` too (a missing one); a gold ``AB``
+  (Inspect's text of a two-letter target) means A and B.
 * ``text``: case-, whitespace-, punctuation- and accent-insensitive string equality after
   stripping LaTeX wrappers (``\\text{}``, ``\\textbf{}``, ``\\mathrm{}``, ``\\boxed{}``, ``$``);
   ``ice-cream`` == ``Ice Cream`` == ``icecream``.
