@@ -17,7 +17,14 @@ from r1k_plugins.core.extraction import (
     check_answer_type,
     choice_letters,
 )
-from r1k_plugins.core.latex import INVALID, MAX_ANSWER_CHARS, WRAPPERS, normalize_math, to_fraction, unwrap_outer
+from r1k_plugins.core.latex import (
+    INVALID,
+    MAX_ANSWER_CHARS,
+    WRAPPERS,
+    normalize_math,
+    to_fraction,
+    unwrap_outer,
+)
 from r1k_plugins.core.pool import DEFAULT_TIMEOUT, math_verify_equal
 
 __all__ = ["MAX_ANSWER_CHARS", "compare", "is_equivalent", "same_text"]

@@ -191,7 +191,7 @@ def _whole_environment(rest: str, line: str) -> str:
     m = _OPEN_ENV.search(line)
     if not m:
         return line
-    closer = "\\end{%s}" % m.group(1) if m.group(1) else ("\\]" if m.group(0) == "\\[" else "$$")
+    closer = f"\\end{{{m.group(1)}}}" if m.group(1) else ("\\]" if m.group(0) == "\\[" else "$$")
     if line.find(closer, m.end()) >= 0:
         return line
     off = rest.find(line)
@@ -210,8 +210,7 @@ _IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
 _SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
 _MATH_WORDS = frozenset(
-    "sqrt cbrt sin cos tan cot sec csc log exp arcsin arccos arctan sinh cosh tanh frac dfrac tfrac "
-    "binom infty inf pmatrix bmatrix matrix begin end text cdot times div".split()
+    ["sqrt", "cbrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "frac", "dfrac", "tfrac", "binom", "infty", "inf", "pmatrix", "bmatrix", "matrix", "begin", "end", "text", "cdot", "times", "div"]
 )
 
 
@@ -271,7 +270,7 @@ def choice_from_snippet(s: str, loose: bool = False) -> str | None:
         r"(?:the\s+)?(?:option|choice)?\s*[:\-]?\s*",
         "",
         s,
-        flags=re.I,
+        flags=re.IGNORECASE,
     )
     m = re.match(r"\(\s*([A-Ja-j])\s*\)", s)
     if m:

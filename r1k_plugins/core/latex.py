@@ -12,11 +12,11 @@ from fractions import Fraction
 
 __all__ = [
     "BOX_CMDS",
+    "CJK_NUMBER",
     "INVALID",
     "MAX_ANSWER_CHARS",
     "WRAPPERS",
     "balanced",
-    "CJK_NUMBER",
     "canonical_number",
     "cjk_to_int",
     "normalize_math",
@@ -211,8 +211,8 @@ def plain_to_latex(s: str) -> str:
             if depth == 0:
                 inner = plain_to_latex(s[m.end() : j - 1])
                 head = m.group(1)
-                out.append("\\sqrt{%s}" % inner if head == "sqrt" else "\\sqrt[3]{%s}" % inner if head == "cbrt"
-                           else "^{%s}" % inner)
+                out.append(f"\\sqrt{{{inner}}}" if head == "sqrt" else f"\\sqrt[3]{{{inner}}}" if head == "cbrt"
+                           else f"^{{{inner}}}")
                 i = j
                 continue
         out.append(s[i])
@@ -256,7 +256,7 @@ def canonical_number(v: Fraction) -> str:
     """An exact number as ``n`` or ``\\frac{a}{b}`` (sign in front)."""
     if v.denominator == 1:
         return str(v.numerator)
-    return ("-" if v < 0 else "") + "\\frac{%d}{%d}" % (abs(v.numerator), v.denominator)
+    return ("-" if v < 0 else "") + f"\\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
 
 
 def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None, bool]:

@@ -81,22 +81,26 @@ against ``timeout``; :func:`warm_up` starts them ahead of time).
 from __future__ import annotations
 
 from r1k_plugins.core.equivalence import compare, is_equivalent, same_text
-from r1k_plugins.core.extraction import check_answer_type, extract_answer, extract_from_final
+from r1k_plugins.core.extraction import (
+    check_answer_type,
+    extract_answer,
+    extract_from_final,
+)
 from r1k_plugins.core.pool import DEFAULT_TIMEOUT, STATS, shutdown, warm_up
 from r1k_plugins.core.traces import split_reasoning
 from r1k_plugins.core.vocab import ANSWER_TYPES
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "ANSWER_TYPES",
+    "DEFAULT_TIMEOUT",
     "STATS",
-    "split_reasoning",
     "extract_answer",
+    "extract_answer_for",
     "is_equivalent",
     "score_response",
-    "extract_answer_for",
-    "warm_up",
     "shutdown",
+    "split_reasoning",
+    "warm_up",
 ]
 
 
