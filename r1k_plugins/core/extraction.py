@@ -175,6 +175,8 @@ def _answer_phrase(final: str, after: int = -1, answer_type: str = "expression")
             spans.append(nxt)
         line = ", ".join(next(g for g in x.groups() if g is not None).strip() for x in spans)
     line = line.strip().strip("*").strip()
+    if re.search(r",\s*(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", line):  # '1, 2, 3, ...': keep the ellipsis
+        return re.sub(r"(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", "\\\\ldots", line)
     line = re.sub(r"[.;,]+$" if m else r"[.;,:!?]+$", "", line).strip()  # 'The answer is 42!'
     if not m:  # 'The answer is (42).': a number in brackets, not a tuple
         line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$", lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
@@ -297,13 +299,19 @@ _LETTER_IS_RIGHT = re.compile(
     r"(?:\b(?:option|choice)\s+)?(?:\(([A-J])\)|\b([A-J])\b)(?:\s*\*\*)?\s+(?:is|would\s+be|seems)\s+(?:the\s+)?"
     r"(?:correct|right|best)\b"
 )
-_SEP = r"\s*(?:,\s*(?:and\s+)?|;|&|/|\band\b)\s*"
+_SEP = r"\s*(?:,\s*(?:and\s+|or\s+)?|;|&|/|\band\b|\bor\b)\s*"  # 'A or B' hedges: both letters
 _ONE = r"(?:\(\s*[A-J]\s*\)|[A-J](?![A-Za-z0-9]))"
 # 'A, B', '(A) and (C)', 'A; C; D' (two or more letters, ending the sentence)
 _LETTER_LIST = re.compile(
     r"\s*(?:\\boxed\s*\{|\\text\s*\{|\*\*|\$)*\s*(" + _ONE + r"(?:" + _SEP + _ONE + r")+)\s*(?=[.}*$)\n]|$)"
 )
 _LETTERS_ONLY = re.compile(r"\s*\(?\s*[A-J]\s*\)?(?:" + _SEP + r"\(?\s*[A-J]\s*\)?)*\s*[.]?\s*")
+
+
+# 'Both A and C are correct', '(A) and (D) are right'
+_LETTERS_ARE_RIGHT = re.compile(
+    r"(?<![A-Za-z])(" + _ONE + r"(?:" + _SEP + _ONE + r")+)\s+are\s+(?:both\s+|all\s+)?(?:correct|right|true)\b"
+)
 
 
 def _letter_list(s: str) -> str | None:
@@ -349,6 +357,11 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
     right = None
     for right in _LETTER_IS_RIGHT.finditer(final):
         pass
+    both = None
+    for both in _LETTERS_ARE_RIGHT.finditer(final):
+        pass
+    if both is not None and both.start() > at and (right is None or both.start() >= right.start()):
+        return ", ".join(dict.fromkeys(re.findall(r"[A-J]", both.group(1))))
     if right is not None and right.start() > at:
         return right.group(1) or right.group(2)
     if marked:

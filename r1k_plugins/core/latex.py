@@ -280,7 +280,7 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     s = re.sub(r"\s+", " ", s).strip()
     if "." in s or "dots" in s:  # '1, 2, 3, ...' keeps its ellipsis: it is no finite list
         s = _ELLIPSIS.sub(r"\\ldots ", s).strip()
-    s = re.sub(r"[.\s]+$", "", s)
+    s = re.sub(r"[.,;:\s]+$", "", s)  # '$\\sqrt{3}.$', '$x = 5,$'
     s = plain_to_latex(s)
     pct = False
     m = _PCT_TAIL.search(s)
