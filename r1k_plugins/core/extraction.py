@@ -455,14 +455,24 @@ def extract_answer(text: str, answer_type: str = "expression") -> str | None:
     dropped) when that marker comes after the last well-formed ``\\boxed{...}``/``\\fbox{...}``
     (nested braces fine) and is not prose; otherwise that box; with neither, a per-type fallback:
 
-    * ``numeric``: the last number in the final part (``1,000``, ``-2.5``, ``3/4``, ``\\frac{3}{4}``);
+    Several distinct boxes separated only by a comma / 'and' / 'or' are one list answer ('-1, 3');
+    a run of repeated boxes (a model looping) gives its last box. Loose spellings ('boxed {42}',
+    '\\beginboxed{42}', '□{42}') count as boxes; a new chat turn ('<|im_start|>user') ends the
+    final part.
+
+    * ``numeric``: the last number in the final part (``1,000``, ``-2.5``, ``3/4``, ``\\frac{3}{4}``,
+      ``5 1/2%``, ``½``, ``三``; not a number glued to a word: 'AZYUK2A', '42abc');
       prose after a marker is reduced to its first number ('The area is 25 units' -> '25');
-    * ``expression``: the last math span, else the whole final part if it is one short line
-      that is not prose (fewer than two plain words of 3+ letters);
+    * ``expression``: the last math span (or the number of a 'Therefore ...' sentence after it),
+      else a matrix environment ending the text, else the whole final part if it is one short line
+      that is not prose (fewer than two plain words of 3+ letters), else its last line when that is
+      not prose, else the value after the last 'is' / '=' of the last line, else its last number;
     * ``text``: the whole final part if it is one short line, else its last short line;
-    * ``choice``: a letter A-J from the boxed content, after an 'answer is' / 'option' / 'choose'
-      marker ('(B)', 'B)', 'B', '\\text{(B)}'), a final part that is just a letter, or the only
-      parenthesised capital letter in the final part. Returns the upper-case letter.
+    * ``choice``: the letter(s) A-J from the boxed content, after an 'answer is' / 'option' /
+      'choose' / 'go with' marker ('(B)', 'B)', 'B', '\\text{(B)}'; a list 'A, C' or a hedge
+      'A or B' gives both), a statement 'C is correct' / 'A and C are correct' after the last
+      marker, a final part that is just letters, or the only parenthesised capital letter in the
+      final part. Returns upper-case letters, several joined by ', '.
     """
     check_answer_type(answer_type)
     if not text:
