@@ -158,6 +158,8 @@ def same_text(response: str, gold: str, answer_type: str) -> bool:
     equal normalised keys (math types) or equal normalised text; never asks sympy."""
     if not response or not gold or len(response) > MAX_ANSWER_CHARS or len(gold) > MAX_ANSWER_CHARS:
         return False
+    if len(response) > 2 * len(gold) + 16:  # cheap: a response much longer than the gold is no copy of it
+        return False
     if answer_type in ("text", "choice"):
         a = _normalize_text(response)
         return bool(a) and a == _normalize_text(gold)
