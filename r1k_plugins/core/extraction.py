@@ -230,7 +230,11 @@ def _first_sentence(line: str) -> str:
     return line
 
 
-_UNIT_SUFFIX = r"(?:cm|mm|km|m|kg|mg|g|s|ms|h|hr|hrs|min|ft|in|lb|lbs|oz|mph|ml|l|L|st|nd|rd|th|x|k)"
+_UNIT_SUFFIX = (
+    r"(?i:cm|mm|km|m|kg|mg|g|s|ms|sec|h|hr|hrs|min|mins|yr|yrs|ft|in|yd|mi|lb|lbs|oz|mph|kph|ml|l|gal|"
+    r"am|pm|st|nd|rd|th|x|k|kb|mb|gb|hz|kw|w|v|j|n|pa)"
+)
+"""Unit words a number may have glued on ('5cm', '100mL', '3pm'); other letters make it no number."""
 _NUMBER_TOKEN = re.compile(
     r"(?<![A-Za-z_])(?:-?\d+\s+\d+/\d+(?!\d|\.\d)|-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?!\d|\.\d)"
     r"|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+)(?:\s*(?:\\?%|percent\b))?"
