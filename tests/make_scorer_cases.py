@@ -327,6 +327,13 @@ RESPONSES: list[tuple] = [
     ("choice_prose", "A or B? Neither. The answer is C.", "C", "choice", T),
     ("ellipsis", "The answer is 1, 2, 3, ...", "1, 2, 3", "expression", F),
     ("ellipsis", "The answer is 1, 2, 3, ...", "1, 2, 3, \\ldots", "expression", T),
+    ("multi_box", "The pairs are $(1,2)$ and $(4,5)$.", "(1,2),(4,5)", "expression", T),
+    ("multi_box", "The pairs are $(1,2)$ and $(4,5)$.", "(1,2),(4,6)", "expression", F),
+    ("multi_box", "The roots are $-3$ and $5$.", "5", "expression", F),
+    ("multi_box", "We have $x=2$ and $y=3$", "3", "expression", T),
+    ("multi_box", "\\boxed{(4,5)} and \\boxed{(1,2)}", "(1,2), (4,5)", "expression", T),
+    ("multi_box", "\\boxed{(2,1)} and \\boxed{(5,4)}", "(1,2),(4,5)", "expression", F),
+    ("number_prose", "It holds 100mL.", "100", "numeric", T),
     # traces
     ("trace", "<|im_start|>think\nmaybe \\boxed{4} works, but let me check", "4", "numeric", F),
     ("trace", "<think>\nsurely \\boxed{4}", "4", "expression", F),

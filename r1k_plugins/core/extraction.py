@@ -207,6 +207,23 @@ _CONCLUSION = re.compile(
 _ENV_AT_END = re.compile(
     r"\\begin\{([pbBvV]?matrix|array)\}[^$]*?\\end\{\1\}(?=[\s.$\\\])]*$)"
 )
+def _spans_before(final: str, last: re.Match) -> str | None:
+    """'a, b' when the math span ``last`` follows other spans separated only by ', ' / 'and' /
+    'or' (no '=' in any of them); None when it stands alone."""
+    starts = [m for m in _MATH_SPAN.finditer(final, max(0, last.start() - 600), last.start())]
+    values = [next(x for x in last.groups() if x is not None).strip()]
+    end = last.start()
+    for m in reversed(starts):
+        v = next(x for x in m.groups() if x is not None).strip()
+        if len(values) >= _MAX_JOINED_BOXES or m.end() > end or not _SPAN_SEP.fullmatch(final, m.end(), end):
+            break
+        if not v or "=" in v:
+            return None
+        values.append(v)
+        end = m.start()
+    return ", ".join(reversed(values)) if len(values) > 1 else None
+
+
 _IS_VALUE = re.compile(r"\s*(?:is|are|equals|=|must be|will be|should be)\s+(.+)$", re.IGNORECASE)
 _IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
 _SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
@@ -423,6 +440,10 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             if concluded is not None:
                 return _last_number(concluded.group(0))
             g = next(x for x in spans[0].groups() if x is not None).strip()
+            if g and "=" not in g:  # '$(1,2)$ and $(4,5)$': several values, one answer
+                joined = _spans_before(final, spans[0])
+                if joined:
+                    return joined
             if g:
                 return g
         tail = stripped[-2000:]
