@@ -334,6 +334,12 @@ RESPONSES: list[tuple] = [
     ("multi_box", "\\boxed{(4,5)} and \\boxed{(1,2)}", "(1,2), (4,5)", "expression", T),
     ("multi_box", "\\boxed{(2,1)} and \\boxed{(5,4)}", "(1,2),(4,5)", "expression", F),
     ("number_prose", "It holds 100mL.", "100", "numeric", T),
+    ("text_final", "Final Answer: Jane started growing Sphere 3 hours ago. I hope it is correct.", "3", "expression", T),
+    ("text_final", "Final Answer: Jane started growing Sphere 4 hours ago.", "3", "expression", F),
+    ("whole_response", "Thus the share of children is $\\boxed{20 \\%}$.",
+     "Solving for $x$ yields $x=1/5$, or $\\boxed{20}$ percent.", "expression", T),
+    ("whole_response", "Thus the share of children is $\\boxed{25 \\%}$.",
+     "Solving for $x$ yields $x=1/5$, or $\\boxed{20}$ percent.", "expression", F),
     # traces
     ("trace", "<|im_start|>think\nmaybe \\boxed{4} works, but let me check", "4", "numeric", F),
     ("trace", "<think>\nsurely \\boxed{4}", "4", "expression", F),

@@ -16,6 +16,7 @@ from r1k_plugins.core.extraction import (
     MAX_EXTRACT_CHARS,
     check_answer_type,
     choice_letters,
+    extract_from_final,
 )
 from r1k_plugins.core.latex import (
     INVALID,
@@ -109,6 +110,8 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
     if pred is None or not str(pred).strip() or gold is None or not str(gold).strip():
         return False, "fast"
     pred, gold = str(pred), str(gold)
+    if answer_type != "choice" and ("boxed" in gold or "\\fbox" in gold) and len(gold) <= MAX_EXTRACT_CHARS:
+        gold = extract_from_final(gold, answer_type) or gold  # a whole solution as gold: its boxed answer
     if answer_type == "choice":
         p, g = choice_letters(pred), choice_letters(gold)
         return (p is not None and p == g), "fast"  # every letter named, no letter extra

@@ -427,7 +427,13 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
     if not ans and boxed is not None and boxed.strip():
         ans = boxed.strip()
     if ans:
-        return _numeric_candidate(ans) if answer_type == "numeric" else ans
+        if answer_type == "numeric":
+            return _numeric_candidate(ans)
+        if answer_type == "expression" and len(_prose_words(ans)) >= 3 and not re.search(r"[\\^{}=$]", ans):
+            numbers = _NUMBER_TOKEN.findall(ans)  # 'Jane started growing Sphere 3 hours ago' -> '3'
+            if len(numbers) == 1:
+                return numbers[0]
+        return ans
     stripped = final.strip()
     if answer_type == "numeric":
         return _last_number(final)
