@@ -468,7 +468,8 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             tail = re.sub(r"[.;,!]+$", "", last_line[-300:][tails[-1].end() :]).strip()
             if tail and len(tail) <= 60 and not _prose_words(tail) and re.search(r"[\d\\]", tail):
                 return tail
-        return _last_number(last_line)  # 'There are 4 objects and 4/9 remain.' -> '4/9'
+        # 'There are 4 objects and 4/9 remain.' -> '4/9' (a sentence, not a megabyte of one line)
+        return _last_number(last_line) if len(last_line) <= 1000 else None
     # text
     if len(stripped) <= 200 and "\n" not in stripped:
         return re.sub(r"[.]+$", "", stripped).strip() or None
