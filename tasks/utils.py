@@ -10,7 +10,7 @@ traces compared by r1k_direction, and a format hint added to the generation prom
 from __future__ import annotations
 
 from r1k_plugins.eval.evaldata import TASKS, direction_docs, generation_doc, load_task_records
-from r1k_plugins.core.scoring import extract_answer, is_equivalent
+from r1k_plugins.core.scoring import extract_answer_for, is_equivalent
 
 
 def _dataset(task: str, metadata: dict):
@@ -71,7 +71,8 @@ def load_gpqa_diamond(**metadata):
 
 def extract_answers(resps, docs):
     """Filter: each response -> its extracted final answer ("" if thinking never ended / none)."""
-    return [[extract_answer(r, doc["answer_type"]) or "" for r in doc_resps] for doc_resps, doc in zip(resps, docs)]
+    return [[extract_answer_for(r, doc["answer"], doc["answer_type"]) or "" for r in doc_resps]
+            for doc_resps, doc in zip(resps, docs)]
 
 
 def process_generation(doc, results):

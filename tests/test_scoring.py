@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from r1k_plugins.core import equivalence, pool, scoring
+from r1k_plugins.core import equivalence, latex, pool, scoring
 from r1k_plugins.core.scoring import (
     DEFAULT_TIMEOUT,
     extract_answer,
@@ -210,12 +210,12 @@ def test_is_equivalent(pred, gold, answer_type, expected):
 
 def test_fast_path_does_not_touch_workers():
     before = dict(pool.STATS)
-    assert equivalence._compare("1,000", "1000", "numeric", 1.0) == (True, "fast")
-    assert equivalence._compare("\\frac{1}{2}", "0.5", "numeric", 1.0) == (True, "fast")
-    assert equivalence._compare("7", "8", "numeric", 1.0) == (False, "fast")
-    assert equivalence._compare("\\{3, 1, 2\\}", "\\{1,2,3\\}", "expression", 1.0) == (True, "fast")
-    assert equivalence._compare("\\left(-6, \\frac{1}{2}\\right)", "(-6, 0.5)", "expression", 1.0) == (True, "fast")
-    assert equivalence._compare("(-6, 4)", "(4, -6)", "expression", 1.0) == (False, "fast")
+    assert equivalence.compare("1,000", "1000", "numeric", 1.0) == (True, "fast")
+    assert equivalence.compare("\\frac{1}{2}", "0.5", "numeric", 1.0) == (True, "fast")
+    assert equivalence.compare("7", "8", "numeric", 1.0) == (False, "fast")
+    assert equivalence.compare("\\{3, 1, 2\\}", "\\{1,2,3\\}", "expression", 1.0) == (True, "fast")
+    assert equivalence.compare("\\left(-6, \\frac{1}{2}\\right)", "(-6, 0.5)", "expression", 1.0) == (True, "fast")
+    assert equivalence.compare("(-6, 4)", "(4, -6)", "expression", 1.0) == (False, "fast")
     assert pool.STATS == before
 
 
@@ -275,7 +275,7 @@ def _timed(fn):
 
 
 def test_pathological_main_thread():
-    (ok, how), dt = _timed(lambda: equivalence._compare(PATHOLOGICAL, "5", "expression", BOUND))
+    (ok, how), dt = _timed(lambda: equivalence.compare(PATHOLOGICAL, "5", "expression", BOUND))
     assert (ok, how) == (False, "timeout")
     assert dt < BOUND + SLACK
     out, dt = _timed(lambda: score_response(f"\\boxed{{{PATHOLOGICAL}}}", "5", "expression", timeout=BOUND))
@@ -293,7 +293,7 @@ def _in_thread(fn):
 
 
 def test_pathological_worker_thread():
-    (ok, how), dt = _in_thread(lambda: equivalence._compare("8^{8^{8^8}}", "5", "expression", BOUND))
+    (ok, how), dt = _in_thread(lambda: equivalence.compare("8^{8^{8^8}}", "5", "expression", BOUND))
     assert (ok, how) == (False, "timeout")
     assert dt < BOUND + SLACK
 
@@ -303,10 +303,10 @@ def test_stuck_worker_is_killed_and_replaced():
     the caller at the deadline, from the main thread and from a worker thread alike."""
     scoring.warm_up()
     kills = pool.STATS["worker_kills"]
-    (ok, how), dt = _timed(lambda: pool._math_verify_equal("1", "2", BOUND, _debug="block"))
+    (ok, how), dt = _timed(lambda: pool.math_verify_equal("1", "2", BOUND, _debug="block"))
     assert (ok, how) == (False, "timeout") and dt < BOUND + SLACK
     scoring.warm_up()  # the replacement is already starting; wait for it
-    (ok, how), dt = _in_thread(lambda: pool._math_verify_equal("1", "3", BOUND, _debug="block"))
+    (ok, how), dt = _in_thread(lambda: pool.math_verify_equal("1", "3", BOUND, _debug="block"))
     assert (ok, how) == (False, "timeout") and dt < BOUND + SLACK
     assert pool.STATS["worker_kills"] >= kills + 2
     scoring.warm_up()
@@ -372,13 +372,13 @@ def test_agreement_case(case):
     ],
 )
 def test_mixed_numbers_fast_path(pred, gold, expected):
-    assert equivalence._compare(pred, gold, "numeric", DEFAULT_TIMEOUT) == (expected, "fast")
+    assert equivalence.compare(pred, gold, "numeric", DEFAULT_TIMEOUT) == (expected, "fast")
 
 
 def test_plain_math_becomes_latex_not_code():
-    assert equivalence._plain_to_latex("(2*sqrt(7))/5") == "(2*\\sqrt{7})/5"
-    assert equivalence._plain_to_latex("3**(1/3)") == "3^{1/3}"
-    assert equivalence._plain_to_latex("cbrt(2)*pi") == "\\sqrt[3]{2}*\\pi "
+    assert latex.plain_to_latex("(2*sqrt(7))/5") == "(2*\\sqrt{7})/5"
+    assert latex.plain_to_latex("3**(1/3)") == "3^{1/3}"
+    assert latex.plain_to_latex("cbrt(2)*pi") == "\\sqrt[3]{2}*\\pi "
     # a hostile answer is text for the LaTeX parser, never run: comparing it is just 'not equal'
     assert is_equivalent("__import__('os').system('touch /tmp/r1k-pwned')", "0", "expression") is False
     assert not Path("/tmp/r1k-pwned").exists()
@@ -399,3 +399,96 @@ def test_plain_math_becomes_latex_not_code():
 )
 def test_extract_new_forms(text, expected):
     assert extract_answer(text, "expression") == expected
+
+
+# ------------------------------------------------------------------------------ issue 20: more forms
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("\\boxed{9} " * 40 + "\\boxed{42}", "42"),  # a flood of repeated boxes: the last box
+        ("\\boxed{3}, \\boxed{3}, \\boxed{5}", "5"),
+        ("the roots are \\boxed{-1} and \\boxed{3}", "-1, 3"),  # distinct boxes: one list answer
+        ("so the answer is boxed {42}", "42"),
+        ("so \\beginboxed{42}", "42"),
+        ("so \u25a1{42}", "42"),
+        ("Final answer:\n\\begin{pmatrix}\n1 \\\\\n2\n\\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"),
+        ("Thus the probability is 2/3. <|im_start|>user\nWhat is 5/7?", "2/3"),
+    ],
+)
+def test_extract_issue20_forms(text, expected):
+    assert extract_answer(text, "expression") == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("so I'd go with C", "C"),
+        ("it can't be A or B, the answer is D", "D"),
+        ("Option C is correct.", "C"),
+        ("ANSWER: A, B", "A, B"),
+        ("The answers are (A) and (C).", "A, C"),
+        ("The answer is C and D is wrong.", "C"),
+        ("ANSWERS: B", "B"),
+    ],
+)
+def test_extract_choice_prose_and_sets(text, expected):
+    assert extract_answer(text, "choice") == expected
+
+
+@pytest.mark.parametrize(
+    "pred,gold,expected",
+    [
+        ("A, B", "A", False),  # an extra letter
+        ("A", "A, B", False),  # a missing letter
+        ("B, A", "A,B", True),
+        ("A, B", "AB", True),  # Inspect's Target(["A", "B"]).text
+        ("(C)", "C", True),
+    ],
+)
+def test_choice_letter_sets(pred, gold, expected):
+    assert is_equivalent(pred, gold, "choice") is expected
+    assert equivalence.compare(pred, gold, "choice")[1] == "fast"
+
+
+def test_unicode_math_and_cjk():
+    assert latex.unicode_math("2¼") == "2 1/4"
+    assert latex.unicode_math("-½") == "-1/2"
+    assert latex.unicode_math("−3") == "-3"
+    assert latex.unicode_math("４２") == "42"
+    assert latex.unicode_math("x²") == "x^{2}"
+    assert latex.unicode_math("5 m²", superscripts=False) == "5 m"
+    assert latex.unicode_math("plain ascii") == "plain ascii"
+    assert [latex.cjk_to_int(s) for s in ("三", "十二", "二十", "一百零五", "二〇二四", "负五", "三万")] == [
+        3, 12, 20, 105, 2024, -5, 30000]
+
+
+@pytest.mark.parametrize(
+    "pred,gold,answer_type,expected",
+    [
+        ("5 1/2\\%", "0.055", "numeric", True),
+        ("5 1/2\\%", "5.5", "numeric", False),  # the percent applies to the whole mixed number
+        ("4 4/9%", "4 4/9\\%", "expression", True),
+        ("11 7/6", "73/6", "expression", False),  # an improper mixed number is no number
+        ("½", "0.5", "numeric", True),
+        ("2¼", "9/4", "numeric", True),
+        ("三", "3", "numeric", True),
+        ("1, 2, 3, \\ldots", "1, 2, 3", "expression", False),
+        ("1, 2, 3, ...", "1,2,3,\\dots", "expression", True),
+        ("1e3", "1000", "numeric", True),
+        ("The capital is Paris", "Paris", "text", True),
+    ],
+)
+def test_equivalence_issue20(pred, gold, answer_type, expected):
+    assert is_equivalent(pred, gold, answer_type) is expected
+
+
+def test_whole_response_that_is_the_gold_answer():
+    out = score_response("odd $n$", "odd $n$", "expression")
+    assert out["correct"] and out["extracted"] == "odd $n$"
+    assert not score_response("even $n$", "odd $n$", "expression")["correct"]
+    # lm-eval's filter takes the same answer as the Inspect scorer
+    assert scoring.extract_answer_for("odd $n$", "odd $n$", "expression") == "odd $n$"
+    assert scoring.extract_answer_for("We get $x=5$", "5", "expression") == "x=5"
+    assert scoring.extract_answer_for("<think>\\boxed{5}", "5", "numeric") is None

@@ -7,7 +7,7 @@
 * rendering a record into chat messages and completion text (:mod:`.render`): the one source for
   SFT rows, DPO pairs, both harnesses' prompts and the probe;
 * scoring a response (:mod:`.traces` -> :mod:`.extraction` -> :mod:`.equivalence`, run in the
-  worker :mod:`.pool`; :mod:`.scoring` is the public entry);
+  worker :mod:`.pool`, LaTeX normalisation in :mod:`.latex`; :mod:`.scoring` is the public entry);
 * errors (:mod:`.errors`) and file I/O (:mod:`.io`: atomic writes, JSONL, output-path checks,
   building a folder beside its place, reading an append-only file a kill cut, package versions).
 """

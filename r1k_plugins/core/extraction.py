@@ -4,45 +4,41 @@ from __future__ import annotations
 
 import re
 
-from r1k_plugins.core.vocab import ANSWER_TYPES
+from r1k_plugins.core.latex import (
+    BOX_CMDS,
+    CJK_NUMBER,
+    WRAPPERS,
+    balanced,
+    normalize_math,
+    unicode_math,
+    unwrap_outer,
+)
 from r1k_plugins.core.traces import split_reasoning
+from r1k_plugins.core.vocab import ANSWER_TYPES
 
-__all__ = ["MAX_EXTRACT_CHARS", "extract_answer"]
+__all__ = [
+    "MAX_EXTRACT_CHARS",
+    "check_answer_type",
+    "choice_from_snippet",
+    "choice_letters",
+    "extract_answer",
+    "extract_from_final",
+]
 
 MAX_EXTRACT_CHARS = 20_000
 """Only this many trailing characters of the final part are searched for an answer."""
 
 
 
-def _check_type(answer_type: str) -> None:
+def check_answer_type(answer_type: str) -> None:
+    """Raise ``ValueError`` unless ``answer_type`` is one of :data:`~r1k_plugins.core.vocab.ANSWER_TYPES`."""
     if answer_type not in ANSWER_TYPES:
         raise ValueError(f"answer_type must be one of {ANSWER_TYPES}, got {answer_type!r}")
 
 
 
-_BOX_CMDS = ("\\boxed", "\\fbox", "\\framebox", "\x08oxed")
-"""Box commands: ``\x08oxed`` is ``\boxed`` whose ``\b`` was read as a backspace by a JSON/str escape."""
 _MAX_BOX_TRIES = 16
 _BEGIN_BOXED = re.compile(r"\\begin\{boxed\}\s*(.*?)\s*\\end\{boxed\}", re.DOTALL)
-
-
-def _balanced(s: str, k: int) -> str | None:
-    """Content of the brace group opening at ``s[k] == '{'``; None if it never closes."""
-    depth = 0
-    i, n = k, len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 2  # escaped char: \{ \} \\ do not count
-            continue
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return s[k + 1 : i]
-        i += 1
-    return None
 
 
 def _boxes_before(s: str, pos: int):
@@ -52,7 +48,7 @@ def _boxes_before(s: str, pos: int):
     ``\\begin{boxed}...\\end{boxed}``. Tries at most a few candidates, so a megabyte of unbalanced
     braces stays cheap."""
     for _ in range(_MAX_BOX_TRIES):
-        i, cmd = max((s.rfind(c, 0, pos), c) for c in _BOX_CMDS)
+        i, cmd = max((s.rfind(c, 0, pos), c) for c in BOX_CMDS)
         b = s.rfind("\\begin{boxed}", 0, pos)
         if b > i:
             m = _BEGIN_BOXED.match(s, b)
@@ -67,7 +63,7 @@ def _boxes_before(s: str, pos: int):
         while k < len(s) and s[k] in " \t":
             k += 1
         if k < len(s) and s[k] == "{":
-            content = _balanced(s, k)
+            content = balanced(s, k)
             if content is not None:
                 yield content, i, k + len(content) + 2
         elif k < len(s) and (k > j or s[k].isdigit()):  # "\boxed 5" / "\boxed5": up to space or $
@@ -80,11 +76,11 @@ def _boxes_before(s: str, pos: int):
 def _unclosed_box(s: str) -> str | None:
     """Content of a last ``\\boxed{`` that never closes ('\\boxed{17' at the end of a cut-off
     response): up to the end of its line or a ``$``, when short."""
-    i = max(s.rfind(c) for c in _BOX_CMDS)
+    i = max(s.rfind(c) for c in BOX_CMDS)
     if i < 0:
         return None
     m = re.match(r"(?:\\boxed|\\fbox|\\framebox|\x08oxed)\s*\{([^\n$]{1,100})$", s[i:].rstrip())
-    if not m or _balanced(s, s.index("{", i)) is not None:
+    if not m or balanced(s, s.index("{", i)) is not None:
         return None
     body = m.group(1).strip().rstrip(".").strip()
     return body or None
@@ -101,18 +97,24 @@ _MAX_JOINED_BOXES = 8
 def _last_boxed_at(s: str) -> tuple[str | None, int]:
     """(content, start index) of the last box (see :func:`_boxes_before`); boxes right before it,
     separated only by a comma / 'and' / 'or' (several boxed answers forming one answer), are
-    joined with ', '. ``(None, -1)`` if there is no box."""
+    joined with ', ', unless the run repeats a box or is longer than :data:`_MAX_JOINED_BOXES`
+    (a model looping on its answer): then the last box alone. ``(None, -1)`` if there is no box."""
     boxes = _boxes_before(s, len(s))
     last = next(boxes, None)
     if last is None:
         return None, -1
     content, start, _ = last
-    parts = [content]
+    parts, starts = [content], [start]
     for prev, p_start, p_end in boxes:
-        if len(parts) >= _MAX_JOINED_BOXES or not _BOX_SEP.fullmatch(s[p_end:start]) or not prev.strip():
+        if len(parts) > _MAX_JOINED_BOXES or not _BOX_SEP.fullmatch(s[p_end:start]) or not prev.strip():
             break
         parts.append(prev)
+        starts.append(p_start)
         start = p_start
+    keys = [re.sub(r"\s+", "", x) for x in parts]
+    if len(parts) > _MAX_JOINED_BOXES or len(set(keys)) < len(keys):
+        # a flood of repeated boxes (a model looping) is no list: the last box is the answer
+        return content, starts[0]
     if len(parts) > 1:
         return ", ".join(x.strip() for x in reversed(parts)), start
     return content, start
@@ -132,7 +134,7 @@ _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 
 
-def _answer_phrase(final: str, after: int = -1) -> str | None:
+def _answer_phrase(final: str, after: int = -1, answer_type: str = "expression") -> str | None:
     """Text after the last 'answer:' / 'answer is' / 'final answer is' marker that starts after
     index ``after`` (rest of the line, or the next non-empty line when the marker ends its line);
     the first math span of it if it has one. With ``after >= 0`` (a box precedes the marker),
@@ -149,6 +151,7 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
             if nxt.strip():
                 line = nxt
                 break
+    line = _whole_environment(rest, line)
     line = _first_sentence(_HOPE.sub("", line.strip()))
     m = _MATH_SPAN.search(line)
     if after >= 0 and not m and len(_prose_words(line)) >= 3:
@@ -158,7 +161,7 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
         if tail and _prose_words(line[: m.start()]):  # 'The smallest $k$ is 17.': the value, not k
             line = tail.group(1)
             m = _MATH_SPAN.search(line)
-    elif len(_prose_words(line)) >= 2:  # 'The number of ways is 35.'
+    elif answer_type != "text" and len(_prose_words(line)) >= 2:  # 'The number of ways is 35.'
         tails = list(_IS_ANY.finditer(line))
         if tails:
             line = line[tails[-1].end() :]
@@ -172,8 +175,53 @@ def _answer_phrase(final: str, after: int = -1) -> str | None:
             spans.append(nxt)
         line = ", ".join(next(g for g in x.groups() if g is not None).strip() for x in spans)
     line = line.strip().strip("*").strip()
-    line = re.sub(r"[.;,]+$", "", line).strip()
+    if re.search(r",\s*(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", line):  # '1, 2, 3, ...': keep the ellipsis
+        return re.sub(r"(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", "\\\\ldots", line)
+    line = re.sub(r"[.;,]+$" if m else r"[.;,:!?]+$", "", line).strip()  # 'The answer is 42!'
+    if not m:  # 'The answer is (42).': a number in brackets, not a tuple
+        line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$", lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
     return line or None
+
+
+_OPEN_ENV = re.compile(r"\\begin\{([a-zA-Z]+\*?)\}|\\\[|\$\$")
+
+
+def _whole_environment(rest: str, line: str) -> str:
+    """``line`` (a line of ``rest``), run on over the following lines when it opens a
+    ``\\begin{env}`` / ``\\[`` / ``$$`` that closes only there (a matrix written over several
+    lines), joined with spaces."""
+    m = _OPEN_ENV.search(line)
+    if not m:
+        return line
+    closer = f"\\end{{{m.group(1)}}}" if m.group(1) else ("\\]" if m.group(0) == "\\[" else "$$")
+    if line.find(closer, m.end()) >= 0:
+        return line
+    off = rest.find(line)
+    k = rest.find(closer, off + m.end(), off + 2000)
+    return " ".join(rest[off : k + len(closer)].split()) if k >= 0 else line
+
+
+_CONCLUSION = re.compile(
+    r"\b(?:Therefore|Thus|Hence|So|In total|Altogether)\b[^.\n$\\]{0,200}?(?<![\w.])\d[\d,./]*[^.\n$\\]{0,200}"
+)
+_ENV_AT_END = re.compile(
+    r"\\begin\{([pbBvV]?matrix|array)\}[^$]*?\\end\{\1\}(?=[\s.$\\\])]*$)"
+)
+def _spans_before(final: str, last: re.Match) -> str | None:
+    """'a, b' when the math span ``last`` follows other spans separated only by ', ' / 'and' /
+    'or' (no '=' in any of them); None when it stands alone."""
+    starts = [m for m in _MATH_SPAN.finditer(final, max(0, last.start() - 600), last.start())]
+    values = [next(x for x in last.groups() if x is not None).strip()]
+    end = last.start()
+    for m in reversed(starts):
+        v = next(x for x in m.groups() if x is not None).strip()
+        if len(values) >= _MAX_JOINED_BOXES or m.end() > end or not _SPAN_SEP.fullmatch(final, m.end(), end):
+            break
+        if not v or "=" in v:
+            return None
+        values.append(v)
+        end = m.start()
+    return ", ".join(reversed(values)) if len(values) > 1 else None
 
 
 _IS_VALUE = re.compile(r"\s*(?:is|are|equals|=|must be|will be|should be)\s+(.+)$", re.IGNORECASE)
@@ -181,8 +229,7 @@ _IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
 _SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
 _MATH_WORDS = frozenset(
-    "sqrt cbrt sin cos tan cot sec csc log exp arcsin arccos arctan sinh cosh tanh frac dfrac tfrac "
-    "binom infty inf pmatrix bmatrix matrix begin end text cdot times div".split()
+    ["sqrt", "cbrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "frac", "dfrac", "tfrac", "binom", "infty", "inf", "pmatrix", "bmatrix", "matrix", "begin", "end", "text", "cdot", "times", "div"]
 )
 
 
@@ -200,15 +247,28 @@ def _first_sentence(line: str) -> str:
     return line
 
 
+_UNIT_SUFFIX = (
+    r"(?i:cm|mm|km|m|kg|mg|g|s|ms|sec|h|hr|hrs|min|mins|yr|yrs|ft|in|yd|mi|lb|lbs|oz|mph|kph|ml|l|gal|"
+    r"am|pm|st|nd|rd|th|x|k|kb|mb|gb|hz|kw|w|v|j|n|pa)"
+)
+"""Unit words a number may have glued on ('5cm', '100mL', '3pm'); other letters make it no number."""
 _NUMBER_TOKEN = re.compile(
-    r"-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?![\d.])|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+"
+    r"(?<![A-Za-z_])(?:-?\d+\s+\d+/\d+(?!\d|\.\d)|-?\\[dt]?frac\{\d+\}\{\d+\}|-?\d+/\d+(?!\d|\.\d)"
+    r"|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d*\.\d+|-?\d+)(?:\s*(?:\\?%|percent\b))?"
+    r"(?![\d])(?!(?!" + _UNIT_SUFFIX + r"(?![A-Za-z]))[A-Za-z])"  # '42abc' is no number, '5cm' is
 )
 
 
 def _last_number(s: str) -> str | None:
+    """The last number in ``s`` (unicode fractions and full-width digits read as numbers); with
+    none, the last run of CJK numerals ('答案是三' -> '三')."""
+    s = unicode_math(s, superscripts=False)  # '1,000.99m²': the number, not the exponent
     last = None
     for last in _NUMBER_TOKEN.finditer(s):
         pass
+    if last is None and not s.isascii():
+        for last in CJK_NUMBER.finditer(s):
+            pass
     return last.group(0) if last else None
 
 
@@ -216,29 +276,24 @@ def _numeric_candidate(ans: str) -> str:
     """For numeric answers, reduce prose like 'The area is 25 square units' to '25'."""
     if re.search(r"[\\^{}]", ans) or not _prose_words(ans):
         return ans
-    from r1k_plugins.core.equivalence import _normalize_math  # equivalence builds on extraction, not the reverse
-
-    clean, _, value, _ = _normalize_math(ans, "numeric")
+    clean, _, value, _ = normalize_math(ans, "numeric")
     if value is not None:  # '25 square units' -> '25', '12.5 percent' -> '12.5\\%'
         return clean
     m = _NUMBER_TOKEN.search(ans)
     return m.group(0) if m else ans
 
 
-_WRAPPERS = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
-
-
-def _choice_from_snippet(s: str, loose: bool = False) -> str | None:
-    """Option letter at the start of ``s``: 'B', '(B)', 'B)', 'B.', '**B**', '\\text{(B)}',
+def choice_from_snippet(s: str, loose: bool = False) -> str | None:
+    """Option letter at the start of ``s`` (None if there is none): 'B', '(B)', 'B)', 'B.', '**B**', '\\text{(B)}',
     'option B'. Lowercase only inside parentheses, or when ``loose`` and ``s`` is the letter alone.
     'I' followed by a lowercase word ('I think ...') is a pronoun, not an option."""
-    s = _WRAPPERS.sub(r"\1", s[:200]).replace("$", "").replace("*", "")
+    s = WRAPPERS.sub(r"\1", s[:200]).replace("$", "").replace("*", "")
     s = re.sub(
         r"^\s*(?:\\boxed\s*\{)?\s*(?:I\s+(?:think|believe|guess)\s+(?:it\s+is\s+|it's\s+)?)?"
         r"(?:the\s+)?(?:option|choice)?\s*[:\-]?\s*",
         "",
         s,
-        flags=re.I,
+        flags=re.IGNORECASE,
     )
     m = re.match(r"\(\s*([A-Ja-j])\s*\)", s)
     if m:
@@ -256,24 +311,87 @@ def _choice_from_snippet(s: str, loose: bool = False) -> str | None:
 
 
 _CHOICE_MARK = re.compile(
-    r"\b(?:answer|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?\s*"
-    r"|\b(?:choose|select|pick)\s+",
+    r"\b(?:answers?|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\bare\b|\b(?:would|should|must|will)\s+be\b)(?:\s*\*\*)?(?:\s*:)?\s*"
+    r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+",
     re.IGNORECASE,
 )
+# 'C is correct', '(B) is the right answer', 'option D is the best choice'
+_LETTER_IS_RIGHT = re.compile(
+    r"(?:\b(?:option|choice)\s+)?(?:\(([A-J])\)|\b([A-J])\b)(?:\s*\*\*)?\s+(?:is|would\s+be|seems)\s+(?:the\s+)?"
+    r"(?:correct|right|best)\b"
+)
+_SEP = r"\s*(?:,\s*(?:and\s+|or\s+)?|;|&|/|\band\b|\bor\b)\s*"  # 'A or B' hedges: both letters
+_ONE = r"(?:\(\s*[A-J]\s*\)|[A-J](?![A-Za-z0-9]))"
+# 'A, B', '(A) and (C)', 'A; C; D' (two or more letters, ending the sentence)
+_LETTER_LIST = re.compile(
+    r"\s*(?:\\boxed\s*\{|\\text\s*\{|\*\*|\$)*\s*(" + _ONE + r"(?:" + _SEP + _ONE + r")+)\s*(?=[.}*$)\n]|$)"
+)
+_LETTERS_ONLY = re.compile(r"\s*\(?\s*[A-J]\s*\)?(?:" + _SEP + r"\(?\s*[A-J]\s*\)?)*\s*[.]?\s*")
+
+
+# 'Both A and C are correct', '(A) and (D) are right'
+_LETTERS_ARE_RIGHT = re.compile(
+    r"(?<![A-Za-z])(" + _ONE + r"(?:" + _SEP + _ONE + r")+)\s+are\s+(?:both\s+|all\s+)?(?:correct|right|true)\b"
+)
+
+
+def _letter_list(s: str) -> str | None:
+    """'A, B' for a list of two or more option letters opening ``s`` and ending its sentence."""
+    m = _LETTER_LIST.match(s[:200])
+    if not m:
+        return None
+    letters = re.findall(r"[A-J]", m.group(1))
+    return ", ".join(dict.fromkeys(letters)) if len(set(letters)) > 1 else letters[0]
+
+
+def _choice_at(s: str, loose: bool = False) -> str | None:
+    return _letter_list(s) or choice_from_snippet(s, loose=loose)
+
+
+def choice_letters(s: str) -> frozenset[str] | None:
+    """The set of option letters an answer names: 'B', '(b)', '\\text{(B)}' -> {B}; 'A, C',
+    'A and C', '(A), (C)' and 'AC' (distinct capitals) -> {A, C}; else the letter(s) that
+    :func:`extract_from_final` finds in ``s`` as a choice answer; None when there is none."""
+    t = WRAPPERS.sub(r"\1", unwrap_outer(s[:MAX_EXTRACT_CHARS])).replace("*", "").strip()
+    if _LETTERS_ONLY.fullmatch(t):
+        return frozenset(re.findall(r"[A-Ja-j]", t.upper()))
+    if re.fullmatch(r"[A-J]{2,10}", t) and len(set(t)) == len(t):
+        return frozenset(t)
+    letter = choice_from_snippet(t, loose=True) if len(t) <= 3 else None
+    if letter is None:
+        letter = extract_from_final(s[-MAX_EXTRACT_CHARS:], "choice")
+    return frozenset(re.findall(r"[A-J]", letter)) if letter else None
 
 
 def _extract_choice(final: str, boxed: str | None) -> str | None:
     if boxed is not None:
-        letter = _choice_from_snippet(boxed, loose=True)
+        letter = _choice_at(boxed, loose=True)
         if letter:
             return letter
+    marked, at = None, -1
     marks = list(_CHOICE_MARK.finditer(final))
     for m in reversed(marks[-50:]):
-        letter = _choice_from_snippet(final[m.end() : m.end() + 200])
+        letter = _choice_at(final[m.end() : m.end() + 200])
         if letter:
-            return letter
+            marked, at = letter, m.start()
+            break
+    right = None
+    for right in _LETTER_IS_RIGHT.finditer(final):
+        pass
+    both = None
+    for both in _LETTERS_ARE_RIGHT.finditer(final):
+        pass
+    if both is not None and both.start() > at and (right is None or both.start() >= right.start()):
+        return ", ".join(dict.fromkeys(re.findall(r"[A-J]", both.group(1))))
+    if right is not None and right.start() > at:
+        return right.group(1) or right.group(2)
+    if marked:
+        return marked
     head = final.strip().replace("*", "").replace("$", "").strip()
-    letter = _choice_from_snippet(head[:200], loose=len(head) <= 3)
+    listed = _letter_list(head) if len(head) <= 40 else None
+    if listed and _LETTERS_ONLY.fullmatch(head):
+        return listed
+    letter = choice_from_snippet(head[:200], loose=len(head) <= 3)
     if letter and (len(head) <= 3 or re.match(r"\(?[A-J][).:]", head)):
         return letter
     paren = set(re.findall(r"\(([A-J])\)", final))
@@ -282,8 +400,20 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
     return None
 
 
-def _extract_from_final(final: str, answer_type: str) -> str | None:
-    final = final[-MAX_EXTRACT_CHARS:]
+# box spellings that are not LaTeX but mean \boxed: 'boxed {42}', '\beginboxed{42}', '□{42}', '\\boxed{42}'
+_LOOSE_BOX = re.compile(r"\\beginboxed\s*\{|(?<![A-Za-z\\])boxed\s*\{|\u25a1\s*\{|\\\\boxed\s*\{")
+
+
+def _fix_loose_boxes(s: str) -> str:
+    if "boxed" not in s and "\u25a1" not in s:
+        return s
+    return _LOOSE_BOX.sub(lambda m: "\\boxed{", s)
+
+
+def extract_from_final(final: str, answer_type: str) -> str | None:
+    """The answer in ``final``, the final part of a response (see :func:`extract_answer`, which
+    splits off the reasoning first); None when there is none."""
+    final = _fix_loose_boxes(final[-MAX_EXTRACT_CHARS:])
     if not final.strip():
         return None
     boxed, at = _last_boxed_at(final)
@@ -293,23 +423,53 @@ def _extract_from_final(final: str, answer_type: str) -> str | None:
     if answer_type == "choice":
         return _extract_choice(final, boxed)
     # the last stated answer wins: an 'Answer:' line after the last box overrides the box
-    ans = _answer_phrase(final, after=at if boxed is not None and boxed.strip() else -1)
+    ans = _answer_phrase(final, after=at if boxed is not None and boxed.strip() else -1, answer_type=answer_type)
     if not ans and boxed is not None and boxed.strip():
         ans = boxed.strip()
     if ans:
-        return _numeric_candidate(ans) if answer_type == "numeric" else ans
+        if answer_type == "numeric":
+            return _numeric_candidate(ans)
+        if answer_type == "expression" and len(_prose_words(ans)) >= 3 and not re.search(r"[\\^{}=$]", ans):
+            numbers = _NUMBER_TOKEN.findall(ans)  # 'Jane started growing Sphere 3 hours ago' -> '3'
+            if len(numbers) == 1:
+                return numbers[0]
+        return ans
     stripped = final.strip()
     if answer_type == "numeric":
         return _last_number(final)
     if answer_type == "expression":
         spans = [m for m in _MATH_SPAN.finditer(final)][-1:]
         if spans:
+            concluded = None  # 'Therefore, there are 12 ways.' after the last span: its number
+            for concluded in _CONCLUSION.finditer(final, spans[0].end()):
+                pass
+            if concluded is not None:
+                return _last_number(concluded.group(0))
             g = next(x for x in spans[0].groups() if x is not None).strip()
+            if g and "=" not in g:  # '$(1,2)$ and $(4,5)$': several values, one answer
+                joined = _spans_before(final, spans[0])
+                if joined:
+                    return joined
             if g:
                 return g
+        tail = stripped[-2000:]
+        env = _ENV_AT_END.match(tail, max(0, tail.rfind("\\begin{")))
+        if env:  # a matrix / array without math delimiters
+            return " ".join(env.group(0).split())
         short = len(stripped) <= 100 and "\n" not in stripped
-        prose = len(_PROSE_WORD.findall(stripped)) >= 2
-        return stripped if short and not prose else None
+        if short and len(_PROSE_WORD.findall(stripped)) < 2:
+            return stripped
+        last_line = stripped.rsplit("\n", 1)[-1].strip()
+        if len(last_line) <= 100 and not _prose_words(last_line) and re.search(r"[\d\\]", last_line):
+            return last_line  # 'First compute the answer.\n1234'
+        # 'Thus the probability is 2/3.': the value after the last 'is' / '=' of the last line
+        tails = list(_IS_ANY.finditer(last_line[-300:]))
+        if tails:
+            tail = re.sub(r"[.;,!]+$", "", last_line[-300:][tails[-1].end() :]).strip()
+            if tail and len(tail) <= 60 and not _prose_words(tail) and re.search(r"[\d\\]", tail):
+                return tail
+        # 'There are 4 objects and 4/9 remain.' -> '4/9' (a sentence, not a megabyte of one line)
+        return _last_number(last_line) if len(last_line) <= 1000 else None
     # text
     if len(stripped) <= 200 and "\n" not in stripped:
         return re.sub(r"[.]+$", "", stripped).strip() or None
@@ -327,19 +487,29 @@ def extract_answer(text: str, answer_type: str = "expression") -> str | None:
     dropped) when that marker comes after the last well-formed ``\\boxed{...}``/``\\fbox{...}``
     (nested braces fine) and is not prose; otherwise that box; with neither, a per-type fallback:
 
-    * ``numeric``: the last number in the final part (``1,000``, ``-2.5``, ``3/4``, ``\\frac{3}{4}``);
+    Several distinct boxes separated only by a comma / 'and' / 'or' are one list answer ('-1, 3');
+    a run of repeated boxes (a model looping) gives its last box. Loose spellings ('boxed {42}',
+    '\\beginboxed{42}', '□{42}') count as boxes; a new chat turn ('<|im_start|>user') ends the
+    final part.
+
+    * ``numeric``: the last number in the final part (``1,000``, ``-2.5``, ``3/4``, ``\\frac{3}{4}``,
+      ``5 1/2%``, ``½``, ``三``; not a number glued to a word: 'AZYUK2A', '42abc');
       prose after a marker is reduced to its first number ('The area is 25 units' -> '25');
-    * ``expression``: the last math span, else the whole final part if it is one short line
-      that is not prose (fewer than two plain words of 3+ letters);
+    * ``expression``: the last math span (or the number of a 'Therefore ...' sentence after it),
+      else a matrix environment ending the text, else the whole final part if it is one short line
+      that is not prose (fewer than two plain words of 3+ letters), else its last line when that is
+      not prose, else the value after the last 'is' / '=' of the last line, else its last number;
     * ``text``: the whole final part if it is one short line, else its last short line;
-    * ``choice``: a letter A-J from the boxed content, after an 'answer is' / 'option' / 'choose'
-      marker ('(B)', 'B)', 'B', '\\text{(B)}'), a final part that is just a letter, or the only
-      parenthesised capital letter in the final part. Returns the upper-case letter.
+    * ``choice``: the letter(s) A-J from the boxed content, after an 'answer is' / 'option' /
+      'choose' / 'go with' marker ('(B)', 'B)', 'B', '\\text{(B)}'; a list 'A, C' or a hedge
+      'A or B' gives both), a statement 'C is correct' / 'A and C are correct' after the last
+      marker, a final part that is just letters, or the only parenthesised capital letter in the
+      final part. Returns upper-case letters, several joined by ', '.
     """
-    _check_type(answer_type)
+    check_answer_type(answer_type)
     if not text:
         return None
     _, final, finished = split_reasoning(text)
     if not finished:
         return None
-    return _extract_from_final(final, answer_type)
+    return extract_from_final(final, answer_type)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict
 
-__all__ = ["DEFAULT_TIMEOUT", "STATS", "warm_up", "shutdown"]
+__all__ = ["DEFAULT_TIMEOUT", "STATS", "math_verify_equal", "warm_up", "shutdown"]
 
 logger = logging.getLogger(__name__)
 
@@ -250,9 +250,12 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def _math_verify_equal(
+def math_verify_equal(
     gold: str, pred: str, timeout: float, _debug: str | None = None
 ) -> tuple[bool, str]:
+    """math_verify's verdict on two LaTeX answers, from a pool worker under a hard time bound:
+    ``(equal, how)`` with how ``'math_verify'``, ``'timeout'`` (not answered within ``timeout``
+    seconds; the worker is replaced) or ``'error'`` (the worker died twice). Memoised; thread-safe."""
     key = (gold, pred)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
@@ -333,7 +336,7 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
     from math_verify import LatexExtractionConfig, parse, verify
 
     # LaTeX only: math_verify's ExprExtractionConfig reads plain expressions with sympy's
-    # parse_expr, which eval()s; plain-text math is turned into LaTeX by _plain_to_latex instead
+    # parse_expr, which eval()s; plain-text math is turned into LaTeX by latex.plain_to_latex instead
     configs = [LatexExtractionConfig()]
 
     @lru_cache(maxsize=4096)

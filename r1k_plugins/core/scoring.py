@@ -41,16 +41,24 @@ Answer types and their equivalence rules (:func:`is_equivalent`):
   - tuples/intervals/sets compare as math_verify does: ``\\{1,2\\}`` == ``\\{2,1\\}``,
     ``(1, 2)`` == ``(1,2)``, ``(3,2,1)`` != ``(1,2,3)``, but a set equals a tuple or a bare list
     with the same elements (``\\{1,2,3\\}`` == ``(3,2,1)`` == ``1, 2, 3``);
-  - scientific ``1.0e3`` is not read as 1000 (``e`` may be Euler's number).
+  - scientific ``1.0e3`` is not read as 1000 for expressions (``e`` may be Euler's number); for
+    ``numeric`` answers a bare ``1e3`` is 1000;
+  - a percent on a mixed number applies to the whole value: ``5 1/2%`` is 0.055 only (not 5.5);
+    an improper mixed number (``11 7/6``) is no number;
+  - unicode numerals read as numbers: ``½`` = 1/2, ``2¼`` = 9/4, ``−3`` = -3, full-width digits,
+    CJK numerals (``三`` = 3); ``π``, ``√2``, ``∞``, ``x²`` read as LaTeX (:func:`.latex.unicode_math`);
+  - an ellipsis list (``1, 2, 3, \\ldots``) never equals a finite list;
   - mixed numbers ``7 2/3`` == ``23/3`` (a zero denominator makes no number; ``7 + 2/3`` is a sum);
     LaTeX thousands ``12,\\! 345`` == ``12345``; percent words (``pct``, ``percent``,
     ``percentage``) act as ``%``; ``3=y`` == ``y=3`` == ``3``; bare lists (``-3, 5``, ``x=5 \\text{ or }
     x=-3``) compare as sets; matrix entries are normalised one by one;
   - plain-text / Python-style math (``sqrt(3)*2``, ``3**(1/3)``) is rewritten to LaTeX
-    (:func:`_plain_to_latex`); math_verify runs with its LaTeX parser only (its expression parser
+    (:func:`r1k_plugins.core.latex.plain_to_latex`); math_verify runs with its LaTeX parser only (its expression parser
     eval()s through sympy's ``parse_expr``).
 
-* ``choice``: the option letter (A-J) of prediction and gold are compared.
+* ``choice``: the sets of option letters (A-J) of prediction and gold are compared: ``A, B`` for
+  gold ``A`` is wrong (an extra letter), ``A`` for gold ``A, B`` too (a missing one); a gold ``AB``
+  (Inspect's text of a two-letter target) means A and B.
 * ``text``: case-, whitespace-, punctuation- and accent-insensitive string equality after
   stripping LaTeX wrappers (``\\text{}``, ``\\textbf{}``, ``\\mathrm{}``, ``\\boxed{}``, ``$``);
   ``ice-cream`` == ``Ice Cream`` == ``icecream``.
@@ -72,22 +80,27 @@ against ``timeout``; :func:`warm_up` starts them ahead of time).
 
 from __future__ import annotations
 
-from r1k_plugins.core.vocab import ANSWER_TYPES
-from r1k_plugins.core.equivalence import _compare, is_equivalent
-from r1k_plugins.core.extraction import _check_type, _extract_from_final, extract_answer
+from r1k_plugins.core.equivalence import compare, is_equivalent, same_text
+from r1k_plugins.core.extraction import (
+    check_answer_type,
+    extract_answer,
+    extract_from_final,
+)
 from r1k_plugins.core.pool import DEFAULT_TIMEOUT, STATS, shutdown, warm_up
 from r1k_plugins.core.traces import split_reasoning
+from r1k_plugins.core.vocab import ANSWER_TYPES
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "ANSWER_TYPES",
+    "DEFAULT_TIMEOUT",
     "STATS",
-    "split_reasoning",
     "extract_answer",
+    "extract_answer_for",
     "is_equivalent",
     "score_response",
-    "warm_up",
     "shutdown",
+    "split_reasoning",
+    "warm_up",
 ]
 
 
@@ -110,15 +123,35 @@ def score_response(
     Blocking (up to about ``timeout``); thread-safe. From async code (Inspect scorers) call it
     through ``asyncio.to_thread`` / ``anyio.to_thread.run_sync``.
     """
-    _check_type(answer_type)
+    check_answer_type(answer_type)
     if response is None or not str(response).strip():
         return {"correct": False, "extracted": None, "finished": True, "reason": "empty"}
     _, final, finished = split_reasoning(str(response))
     if not finished:
         return {"correct": False, "extracted": None, "finished": False, "reason": "unfinished_thinking"}
-    extracted = _extract_from_final(final, answer_type)
+    extracted = _answer_against(final, gold, answer_type)
     if extracted is None:
         return {"correct": False, "extracted": None, "finished": True, "reason": "no_answer"}
-    ok, how = _compare(extracted, gold, answer_type, timeout)
+    ok, how = compare(extracted, gold, answer_type, timeout)
     reason = "correct" if ok else (how if how in ("timeout", "error") else "wrong")
     return {"correct": ok, "extracted": extracted, "finished": True, "reason": reason}
+
+
+def _answer_against(final: str, gold: str, answer_type: str) -> str | None:
+    whole = final.strip()
+    if answer_type != "choice" and gold is not None and same_text(whole, str(gold), answer_type):
+        return whole  # the whole final part is the gold answer as written ('odd $n$')
+    return extract_from_final(final, answer_type)
+
+
+def extract_answer_for(response: str, gold: str, answer_type: str) -> str | None:
+    """The answer :func:`score_response` compares with ``gold``: :func:`extract_answer`'s, except
+    that a final part which is, as a whole, the gold answer written out ('odd $n$' for gold
+    'odd $n$', where extraction alone would take the math span '$n$') is taken whole. For
+    harnesses that extract first and compare later (lm-eval's filter); None as
+    :func:`extract_answer` gives it."""
+    check_answer_type(answer_type)
+    if not response:
+        return None
+    _, final, finished = split_reasoning(str(response))
+    return _answer_against(final, gold, answer_type) if finished else None
