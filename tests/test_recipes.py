@@ -13,7 +13,7 @@ from conftest import ROOT, assert_one_line_error, run
 from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.training.recipe import load_recipe, read_yaml, resolve_keys, yaml_load
+from r1k_plugins.training.recipe import load_recipe, read_yaml, yaml_load
 
 PAPER_RECIPES = sorted(p.stem for p in (ROOT / "train").glob("qwen2.5-7b-*.yaml"))
 
@@ -97,7 +97,7 @@ def test_effective_batch_derives_accumulation(monkeypatch, world, accum):
     from r1k_plugins.training.run import resolve_batch
 
     monkeypatch.setenv("WORLD_SIZE", str(world))
-    rec = resolve_keys(load_recipe("dpo", "qwen2.5-7b-dpo", []))
+    rec = load_recipe("dpo", "qwen2.5-7b-dpo", [])
     if accum is None:
         with pytest.raises(R1KError, match=rf"effective_batch_size 16 is not divisible by "
                                            rf"per_device_train_batch_size 1 x {world} process"):
@@ -106,13 +106,80 @@ def test_effective_batch_derives_accumulation(monkeypatch, world, accum):
         resolve_batch(rec)
         assert rec.trainer_args["gradient_accumulation_steps"] == accum
     # an explicit accumulation that misses the batch is refused, one that meets it is kept
-    rec = resolve_keys(load_recipe("dpo", "qwen2.5-7b-dpo", [("gradient_accumulation_steps", 4)]))
+    rec = load_recipe("dpo", "qwen2.5-7b-dpo", [("gradient_accumulation_steps", 4)])
     if world == 4:
         resolve_batch(rec)
         assert rec.trainer_args["gradient_accumulation_steps"] == 4
     else:
         with pytest.raises(R1KError, match="gradient_accumulation_steps 4"):
             resolve_batch(rec)
+
+
+# ---- the loader on TRL's parser: same values as the hand-written loader, same errors --------------------
+RECORDED = json.loads((ROOT / "tests" / "fixtures" / "recipe_values.json").read_text(encoding="utf-8"))
+
+
+def test_every_recipe_has_recorded_values():
+    assert {p.stem for p in (ROOT / "train").glob("*.yaml")} <= set(RECORDED)
+
+
+@pytest.mark.parametrize("case", sorted(RECORDED))
+def test_recipe_loads_to_the_recorded_values(case):
+    """tests/fixtures/recipe_values.json was written by tests/make_recipe_values.py with the hand-written
+    loader that came before TrlParser; every recipe (and each --set scenario) must load to the same
+    values, types included (1.0 is not 1)."""
+    from make_recipe_values import resolved
+
+    want = RECORDED[case]
+    got = resolved(want["stage"], want["recipe"], want["set"])
+    assert json.dumps(got, sort_keys=True) == json.dumps(want["values"], sort_keys=True)
+
+
+def test_r1k_keys_parse_with_trl_configs():
+    """R1KConfig, SFTConfig and ModelConfig are one TrlParser: data.* reach it by their --data.KEY aliases."""
+    from trl import TrlParser
+
+    from r1k_plugins.training.recipe import R1KConfig, recipe_parser
+
+    parser = recipe_parser("sft")
+    assert isinstance(parser, TrlParser)
+    ns = parser.parse_args(["--data.mode", "reverse", "--data.seed", "3", "--learning_rate", "1e-4",
+                            "--lora_r", "8", "--effective_batch_size", "16"])
+    assert (ns.data_mode, ns.data_mix_seed, ns.learning_rate, ns.lora_r, ns.effective_batch_size) == \
+        ("reverse", 3, 1e-4, 8, 16)
+    r1k = R1KConfig(**{k: getattr(ns, k) for k in R1KConfig.__dataclass_fields__})
+    assert r1k.data()["mode"] == "reverse" and r1k.data()["seed"] == 3
+    with pytest.raises(R1KError, match="data.mode"):
+        parser.parse_args(["--data.mode", "sideways"])
+
+
+@pytest.mark.parametrize("kv,needles", [
+    ("data.ratio=abc", ("--set: key 'data.ratio' expects a number in [0, 1]", "got 'abc'")),
+    ("data.mode=3", ("key 'data.mode' expects one of forward, reverse, mixed",)),
+    ("data.direction_tags=yes", ("key 'data.direction_tags' expects a boolean",)),
+    ("learning_rate=fast", ("key 'learning_rate' expects a number > 0", "'fast'")),
+    ("learning_rate=", ("key 'learning_rate' needs a value",)),
+    ("learning_rate=nan", ("learning_rate", "finite")),
+    ("max_steps=2.5", ("key 'max_steps' expects an integer from 1 to",)),
+    ("max_steps=0", ("key 'max_steps' expects an integer from 1 to",)),
+    ("per_device_train_batch_size=[8]", ("key 'per_device_train_batch_size' expects an integer",)),
+    ("warmup_ratio=2", ("key 'warmup_ratio' expects a number in [0, 1]",)),
+    ("bf16=no", ("key 'bf16' expects a boolean (true or false), got 'no'",)),
+    ("seed=1e400", ("key 'seed'", "finite")),
+    ("effective_batch_size=0", ("key 'effective_batch_size' expects a positive integer or null",)),
+    ("output_dir=5", ("key 'output_dir' expects text",)),
+    ("learning_rat=1e-4", ("unknown --set key 'learning_rat' (did you mean learning_rate?)",)),
+    ("data.ratoi=0.5", ("unknown data key 'ratoi' (did you mean ratio?)",)),
+])
+def test_bad_values_name_the_key_and_the_type(kv, needles):
+    from r1k_plugins.training.recipe import parse_set
+
+    with pytest.raises(R1KError) as e:
+        load_recipe("sft", "tiny-sft", parse_set([kv]))
+    msg = str(e.value)
+    assert "\n" not in msg
+    for needle in needles:
+        assert needle in msg, msg
 
 
 # ---- fixtures for the runs -------------------------------------------------------------------------
@@ -157,7 +224,7 @@ def _train_with_recipe_precision(tiny: Path, data: Path, dtype: str | None):
     from r1k_plugins.training.data import load_data
     from r1k_plugins.training.run import load_model, load_tokenizer, model_init_kwargs
 
-    rec = resolve_keys(load_recipe("dpo", "qwen2.5-7b-dpo", [("dtype", dtype)] if dtype else []))
+    rec = load_recipe("dpo", "qwen2.5-7b-dpo", [("dtype", dtype)] if dtype else [])
     ta = dict(rec.trainer_args)
     assert ta["bf16"] is True and ta["learning_rate"] == 5e-7
     ta.update(use_cpu=True, max_steps=2, warmup_steps=0, gradient_accumulation_steps=1,
