@@ -301,12 +301,12 @@ def check_value(key: str, value: Any, action, hint: Any, where: str) -> Any:
         return value
     if numeric:
         what = _range_text(key, rng, integer)
-        value = _number(value, integer, what, where, key)
+        typed = _number(value, integer, what, where, key)
         if rng is not None:
             lo, lo_open, hi, _ = rng
-            if value < lo or (lo_open and value == lo) or value > hi or (key == "max_steps" and value == 0):
+            if typed < lo or (lo_open and typed == lo) or typed > hi or (key == "max_steps" and typed == 0):
                 raise R1KError(f"{where} '{key}' expects {what}, got {value!r}")
-        return value
+        return typed
     if action.choices is not None and not (isinstance(value, str) and value in action.choices):
         if str in args:
             return value  # an Enum | str field: TRL checks the name when it builds the config
