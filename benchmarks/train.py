@@ -43,10 +43,10 @@ def overrides(stage: str) -> list[str]:
 
 def trainer_kwargs(stage: str) -> dict:
     """The TRL config kwargs r1k-train resolves for the recipe + overrides (CPU policy included)."""
-    from r1k_plugins.training.recipe import load_recipe, parse_set
+    from r1k_plugins.training.recipe import load_recipe, parse_set, resolve_keys
     from r1k_plugins.training.run import device_policy
 
-    rec = load_recipe(stage, RECIPE[stage], parse_set(overrides(stage)))
+    rec = resolve_keys(load_recipe(stage, RECIPE[stage], parse_set(overrides(stage))))
     device_policy(rec)
     kw = dict(rec.trainer_args)
     kw.setdefault("report_to", "none")

@@ -13,7 +13,7 @@ from conftest import ROOT, assert_one_line_error, run
 from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.training.recipe import load_recipe, read_yaml, yaml_load
+from r1k_plugins.training.recipe import load_recipe, read_yaml, resolve_keys, yaml_load
 
 PAPER_RECIPES = sorted(p.stem for p in (ROOT / "train").glob("qwen2.5-7b-*.yaml"))
 
@@ -97,7 +97,7 @@ def test_effective_batch_derives_accumulation(monkeypatch, world, accum):
     from r1k_plugins.training.run import resolve_batch
 
     monkeypatch.setenv("WORLD_SIZE", str(world))
-    rec = load_recipe("dpo", "qwen2.5-7b-dpo", [])
+    rec = resolve_keys(load_recipe("dpo", "qwen2.5-7b-dpo", []))
     if accum is None:
         with pytest.raises(R1KError, match=rf"effective_batch_size 16 is not divisible by "
                                            rf"per_device_train_batch_size 1 x {world} process"):
@@ -106,7 +106,7 @@ def test_effective_batch_derives_accumulation(monkeypatch, world, accum):
         resolve_batch(rec)
         assert rec.trainer_args["gradient_accumulation_steps"] == accum
     # an explicit accumulation that misses the batch is refused, one that meets it is kept
-    rec = load_recipe("dpo", "qwen2.5-7b-dpo", [("gradient_accumulation_steps", 4)])
+    rec = resolve_keys(load_recipe("dpo", "qwen2.5-7b-dpo", [("gradient_accumulation_steps", 4)]))
     if world == 4:
         resolve_batch(rec)
         assert rec.trainer_args["gradient_accumulation_steps"] == 4
@@ -153,6 +153,24 @@ def test_r1k_keys_parse_with_trl_configs():
         parser.parse_args(["--data.mode", "sideways"])
 
 
+def test_bad_values_fail_before_trl_is_imported():
+    """Ranges, r1k keys, model and output folder are checked by load_recipe without importing TRL
+    (a bad value fails in well under a second); resolve_keys then checks every key on TRL's parser."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from r1k_plugins.training.recipe import load_recipe, parse_set\n"
+            "from r1k_plugins.core.errors import R1KError\n"
+            "for kv in ('learning_rate=fast', 'max_steps=0', 'data.ratio=2', 'seed=-1', 'effective_batch_size=0'):\n"
+            "    try:\n        load_recipe('sft', 'tiny-sft', parse_set([kv]))\n        raise SystemExit(kv)\n"
+            "    except R1KError:\n        pass\n"
+            "rec = load_recipe('sft', 'tiny-sft', parse_set(['data.mode=reverse', 'output_dir=o', 'seed=3']))\n"
+            "assert (rec.data['mode'], rec.output_dir, rec.seed) == ('reverse', 'o', 3)\n"
+            "assert 'trl' not in sys.modules and 'torch' not in sys.modules, sorted(sys.modules)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+
+
 @pytest.mark.parametrize("kv,needles", [
     ("data.ratio=abc", ("--set: key 'data.ratio' expects a number in [0, 1]", "got 'abc'")),
     ("data.mode=3", ("key 'data.mode' expects one of forward, reverse, mixed",)),
@@ -175,7 +193,7 @@ def test_bad_values_name_the_key_and_the_type(kv, needles):
     from r1k_plugins.training.recipe import parse_set
 
     with pytest.raises(R1KError) as e:
-        load_recipe("sft", "tiny-sft", parse_set([kv]))
+        resolve_keys(load_recipe("sft", "tiny-sft", parse_set([kv])))
     msg = str(e.value)
     assert "\n" not in msg
     for needle in needles:
@@ -224,7 +242,7 @@ def _train_with_recipe_precision(tiny: Path, data: Path, dtype: str | None):
     from r1k_plugins.training.data import load_data
     from r1k_plugins.training.run import load_model, load_tokenizer, model_init_kwargs
 
-    rec = load_recipe("dpo", "qwen2.5-7b-dpo", [("dtype", dtype)] if dtype else [])
+    rec = resolve_keys(load_recipe("dpo", "qwen2.5-7b-dpo", [("dtype", dtype)] if dtype else []))
     ta = dict(rec.trainer_args)
     assert ta["bf16"] is True and ta["learning_rate"] == 5e-7
     ta.update(use_cpu=True, max_steps=2, warmup_steps=0, gradient_accumulation_steps=1,

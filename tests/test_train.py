@@ -318,36 +318,36 @@ def test_help_explains_every_option():
 # ---- in-process units (no training) --------------------------------------------------------------
 def test_set_values_are_typed_and_checked():
     from r1k_plugins.core.errors import R1KError
-    from r1k_plugins.training.recipe import load_recipe, parse_set
+    from r1k_plugins.training.recipe import load_recipe, parse_set, resolve_keys
 
-    rec = load_recipe("sft", "tiny-sft", parse_set(
+    rec = resolve_keys(load_recipe("sft", "tiny-sft", parse_set(
         ["learning_rate=1e-5", "max_steps=7", "bf16=false", "lora_target_modules=[q_proj,v_proj]",
-         "warmup_ratio=0.1", "data.mode=reverse", "report_to=tensorboard"]))
+         "warmup_ratio=0.1", "data.mode=reverse", "report_to=tensorboard"])))
     ta = rec.trainer_args
     assert ta["learning_rate"] == 1e-5 and isinstance(ta["learning_rate"], float)
     assert ta["max_steps"] == 7 and ta["bf16"] is False and ta["report_to"] == "tensorboard"
     assert ta["warmup_steps"] == 0.1  # transformers 5 folded warmup_ratio into warmup_steps
     assert rec.model_args["lora_target_modules"] == ["q_proj", "v_proj"] and rec.data["mode"] == "reverse"
     with pytest.raises(R1KError, match="expects a number"):
-        load_recipe("sft", "tiny-sft", parse_set(["learning_rate=fast"]))
+        resolve_keys(load_recipe("sft", "tiny-sft", parse_set(["learning_rate=fast"])))
     with pytest.raises(R1KError, match="did you mean per_device_train_batch_size"):
-        load_recipe("sft", "tiny-sft", parse_set(["per_device_train_batchsize=2"]))
+        resolve_keys(load_recipe("sft", "tiny-sft", parse_set(["per_device_train_batchsize=2"])))
     with pytest.raises(R1KError, match="key=value"):
         parse_set(["learning_rate"])
 
 
 def test_bundled_recipes_resolve_and_validate():
-    from r1k_plugins.training.recipe import load_recipe
+    from r1k_plugins.training.recipe import load_recipe, resolve_keys
 
     for name, stage in (("tiny-sft", "sft"), ("tiny-dpo", "dpo"), ("qwen2.5-7b-sft", "sft"),
                         ("qwen2.5-7b-dpo", "dpo")):
-        rec = load_recipe(stage, name, [])
+        rec = resolve_keys(load_recipe(stage, name, []))
         assert rec.trainer_args, name
-    s1 = load_recipe("sft", "qwen2.5-7b-sft", []).trainer_args
+    s1 = resolve_keys(load_recipe("sft", "qwen2.5-7b-sft", [])).trainer_args
     assert s1["learning_rate"] == 1e-5 and s1["num_train_epochs"] == 5 and s1["weight_decay"] == 1e-4
     assert s1["adam_beta2"] == 0.95 and s1["warmup_steps"] == 0.05 and s1["max_length"] == 20000
     assert s1["completion_only_loss"] is True and s1["bf16"] is True
-    dpo = load_recipe("dpo", "qwen2.5-7b-dpo", []).trainer_args
+    dpo = resolve_keys(load_recipe("dpo", "qwen2.5-7b-dpo", [])).trainer_args
     assert dpo["beta"] == 0.1 and dpo["learning_rate"] == 5e-7 and dpo["warmup_steps"] == 20
 
 

@@ -4,7 +4,10 @@ The keys are three dataclasses parsed together by TRL's :class:`trl.TrlParser` (
 ``HfArgumentParser``), as open-r1 does: :class:`R1KConfig` (r1k's own keys: ``stage``, ``data.*``,
 ``effective_batch_size``, ``max_prompt_length``), ``SFTConfig`` / ``DPOConfig`` and ``ModelConfig``.
 The parser gives the key set, each key's type, choices and default; :func:`check_value` is the one
-place a value is checked (type from the parser, plus the ranges in :data:`RANGES`). What stays
+place a value is checked (type from the parser, plus the ranges in :data:`RANGES`). Two steps, so
+that a bad value fails before the heavy imports: :func:`load_recipe` (no TRL import) checks r1k's
+keys and the keys with a range; :func:`resolve_keys` (the run calls it after its file checks)
+checks every key on TRL's parser. What stays
 r1k's: YAML 1.2 scalars (``save_strategy: no`` stays "no", ``1e-5`` is a number, only
 ``true``/``false`` are booleans; TrlParser's own ``--config`` reads YAML 1.1), bundled recipe names,
 and one-line errors naming the key, the file or ``--set``, and the expected type. Layout: docs/training.md.
@@ -106,6 +109,7 @@ class Recipe:
     seed: int = 42                                    # TrainingArguments' default; also the data seed
     max_prompt_length: int | None = None              # R1KConfig.max_prompt_length
     effective_batch_size: int | None = None           # R1KConfig.effective_batch_size
+    entries: list = field(default_factory=list)       # (key, value, where) until resolve_keys has checked them
 
 
 def config_class(stage: str):
@@ -342,12 +346,33 @@ def _entries(path: Path | None, sets: list[tuple[str, Any]]) -> list[tuple[str, 
     return entries + [(k, v, "--set") for k, v in sets]
 
 
-def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> Recipe:
-    """Read the recipe and the ``--set`` overrides (which win), check every key and value, and parse them
-    with TRL's parser into R1KConfig + the trainer config keys + the ModelConfig keys.
+class _Known:
+    """A stand-in for a parser action where the key's type is known without importing TRL: the keys
+    run() needs before the heavy imports (model, output folder, seed) and every key with a range."""
 
-    The TRL configs themselves are built later, by the run, once the device policy has adjusted them
-    (an SFTConfig with bf16 cannot even be built on a CPU)."""
+    choices = None
+
+    def __init__(self, dest: str, type_, default: Any):
+        self.dest, self.type, self.default = dest, type_, default
+
+
+# keys checked before TRL is imported (fail fast): their type, and whether null is allowed
+_EARLY: dict[str, tuple[Any, bool]] = {"model_name_or_path": (str, True), "output_dir": (str, True)}
+_EARLY |= {k: (int if r[3] else float, k in ("max_length", "max_completion_length")) for k, r in RANGES.items()
+           if not k.startswith("data.") and k not in ("max_prompt_length", "effective_batch_size")}
+
+
+def _r1k_parser():
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser(R1KConfig)
+
+
+def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> Recipe:
+    """Read the recipe and the ``--set`` overrides (which win); check the keys that need no TRL import:
+    the stage guard, r1k's keys (R1KConfig, on an HfArgumentParser), and every key with a range or that
+    the run needs first (model, output folder, seed). :func:`resolve_keys` checks the rest on TRL's
+    parser after the cheap checks of the run (files, folders): a bad value fails in well under a second."""
     path = find_recipe(config) if config else None
     entries = _entries(path, sets)
     for key, value, where in entries:  # the stage guard first: a DPO recipe under sft says so
@@ -355,26 +380,60 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
             if value not in STAGES:
                 raise R1KError(f"{where}: stage is {value!r}; use one of {', '.join(STAGES)}")
             raise R1KError(f"{where}: is a {value} recipe; run it with `r1k-train {value}` (or pick a {stage} recipe)")
-
-    parser = recipe_parser(stage)
-    actions: dict[str, Any] = {}
-    for a in parser._actions:  # a bool field's --no_X complement shares X's dest: keep X's own action
-        actions.setdefault(a.dest, a)
-    cls = config_class(stage)
-    trainer_keys = {f.name for f in dataclasses.fields(cls) if f.init}
-    r1k_keys = {f.name for f in dataclasses.fields(R1KConfig)}
-    known = (set(actions) - r1k_keys) | set(R1K_KEYS) | {a for a, target in ALIASES.items() if target in actions}
-    rec = Recipe(stage=stage, source=str(path) if path else "<none>")
+    rec = Recipe(stage=stage, source=str(path) if path else "<none>", entries=entries)
     rec.from_set = {ALIASES.get(k, k) if k == "warmup_ratio" else k for k, _ in sets}
-
-    values: dict[str, Any] = {}
+    parser = _r1k_parser()
+    actions = {a.dest: a for a in parser._actions}
+    r1k: dict[str, Any] = {}
     for key, value, where in entries:
         if key.startswith("data."):
             dk = key[5:]
             if dk not in DATA_KEYS:
                 raise R1KError(f"{where}: unknown data key '{dk}'{_suggest(dk, DATA_KEYS)}; data keys are "
                                f"{', '.join(DATA_KEYS)}")
-            dest = DATA_KEYS[dk]
+            key_dest = DATA_KEYS[dk]
+        elif key in R1K_KEYS:
+            key_dest = key
+        else:
+            early = _EARLY.get(key)
+            if early is not None:
+                tp, nullable = early
+                typed = check_value(key, value, _Known(key, tp, None if nullable else 0),
+                                    tp | None if nullable else tp, where)
+                if key == "model_name_or_path":
+                    rec.model = typed
+                elif key == "output_dir":
+                    rec.output_dir = typed
+                elif key == "seed":
+                    rec.seed = typed
+            continue
+        action = actions[key_dest]
+        r1k[key_dest] = check_value(key, value, action, _hint(action, parser), where)
+    cfg = R1KConfig(**r1k)
+    rec.data = cfg.data()
+    rec.max_prompt_length, rec.effective_batch_size = cfg.max_prompt_length, cfg.effective_batch_size
+    return rec
+
+
+def resolve_keys(rec: Recipe) -> Recipe:
+    """Check every key of the recipe and ``--set`` on TRL's parser (R1KConfig + SFTConfig / DPOConfig +
+    ModelConfig) and fill ``trainer_args`` / ``model_args`` with the typed values the recipe gave.
+
+    The TRL configs themselves are built later, by the run, once the device policy has adjusted them
+    (an SFTConfig with bf16 cannot even be built on a CPU)."""
+    parser = recipe_parser(rec.stage)
+    actions: dict[str, Any] = {}
+    for a in parser._actions:  # a bool field's --no_X complement shares X's dest: keep X's own action
+        actions.setdefault(a.dest, a)
+    cls = config_class(rec.stage)
+    trainer_keys = {f.name for f in dataclasses.fields(cls) if f.init}
+    r1k_keys = {f.name for f in dataclasses.fields(R1KConfig)}
+    known = (set(actions) - r1k_keys) | set(R1K_KEYS) | {a for a, target in ALIASES.items() if target in actions}
+    values: dict[str, Any] = {}
+    explicit: set[str] = set()
+    for key, value, where in rec.entries:
+        if key.startswith("data."):
+            dest = DATA_KEYS[key[5:]]
         elif key in actions and key in known:
             dest = key
         elif key in ALIASES and ALIASES[key] in actions:
@@ -387,21 +446,17 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
         action = actions[dest]
         values[dest] = check_value(key, value, action, _hint(action, parser), where)
         if dest not in r1k_keys and dest != "model_name_or_path":
-            rec.explicit.add(dest)
+            explicit.add(dest)
 
     # TRL's parser: the checked values become its defaults (TrlParser.set_defaults_with_config, as for
     # its own --config), then one parse yields every key of the three dataclasses.
     unused = parser.set_defaults_with_config(**values)
-    assert not unused, unused
     ns, rest = parser.parse_known_args([])
-    assert not rest, rest
+    if unused or rest:
+        raise R1KError(f"recipe: keys the parser did not take: {unused + rest}")
     parsed = vars(ns)
-    r1k = R1KConfig(**{k: parsed[k] for k in r1k_keys})
-    rec.data = r1k.data()
-    rec.max_prompt_length, rec.effective_batch_size = r1k.max_prompt_length, r1k.effective_batch_size
-    rec.model = None if parsed.get("model_name_or_path") is None else str(parsed["model_name_or_path"])
-    for dest in rec.explicit:
-        (rec.trainer_args if dest in trainer_keys else rec.model_args)[dest] = parsed[dest]
-    rec.output_dir = None if rec.trainer_args.get("output_dir") is None else str(rec.trainer_args["output_dir"])
-    rec.seed = rec.trainer_args.get("seed", 42)
+    for dest in explicit:
+        (rec.trainer_args if dest in trainer_keys else rec.model_args).setdefault(dest, parsed[dest])
+    rec.explicit |= explicit
+    rec.entries = []
     return rec

@@ -433,7 +433,10 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         opts["seed"] = rec.seed  # the mixed-ratio pair draw follows the training seed
     data = load_data(data_path, stage, opts)
 
-    # 2. config, tokenizer, models (heavy imports from here; the recipe's keys were checked when it was loaded)
+    # 2. recipe keys on TRL's parser, config, tokenizer, models (heavy imports from here)
+    from r1k_plugins.training.recipe import resolve_keys
+
+    resolve_keys(rec)
     resolve_batch(rec)
     precision_check(rec)
     device = device_policy(rec)
