@@ -165,7 +165,8 @@ def measure(name: str, equal, warm, n: int) -> None:
     equal("2", "2", 5.0)
     nxt = time.perf_counter() - t
     print(f"{name:<10} stuck worker (SIGALRM blocked, sleeping), timeout 1 s: returned {verdict} after {dt:.2f} s; "
-          f"worker processes killed {len(gone)}, replaced {len(after - before)}; next comparison {nxt:.2f} s", flush=True)
+          f"worker processes killed {len(gone)}, replaced {len(after - before)}; next comparison {nxt:.2f} s",
+          flush=True)
 
 
 def main() -> None:

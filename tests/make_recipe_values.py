@@ -25,7 +25,8 @@ SCENARIOS = [
                          "max_prompt_length=100", "effective_batch_size=32", "seed=7", "output_dir=runs/x",
                          "model_name_or_path=some/model", "lr_scheduler_type=linear", "save_strategy=no"]),
     ("dpo", "qwen2.5-7b-dpo", ["gradient_accumulation_steps=4"]),
-    ("dpo", "tiny-dpo", ["beta=0.5", "precompute_ref_log_probs=true", "effective_batch_size=null", "data.path=x.jsonl"]),
+    ("dpo", "tiny-dpo", ["beta=0.5", "precompute_ref_log_probs=true", "effective_batch_size=null",
+                         "data.path=x.jsonl"]),
 ]
 
 

@@ -86,7 +86,8 @@ RANGES: dict[str, tuple[float, bool, float, bool]] = {
     "logging_steps": (0, True, _BIG, False), "save_steps": (0, True, _BIG, False),
     "max_length": (1, False, _BIG, True), "max_completion_length": (1, False, _BIG, True),
     "max_prompt_length": (1, False, _BIG, True), "effective_batch_size": (1, False, _BIG, True),
-    "seed": (0, False, 2 ** 32 - 1, True), "data.seed": (0, False, 2 ** 32 - 1, True), "data.ratio": (0, False, 1, False),
+    "seed": (0, False, 2 ** 32 - 1, True), "data.seed": (0, False, 2 ** 32 - 1, True),
+    "data.ratio": (0, False, 1, False),
 }
 _RANGE_TEXT = {"max_steps": f"an integer from 1 to {_BIG} (or -1: use epochs)",
                "data.ratio": "a number in [0, 1] (reverse share of the mix) or null",
