@@ -161,7 +161,8 @@ def test_bad_values_fail_before_trl_is_imported():
 
     code = ("import sys; from r1k_plugins.training.recipe import load_recipe, parse_set\n"
             "from r1k_plugins.core.errors import R1KError\n"
-            "for kv in ('learning_rate=fast', 'max_steps=0', 'data.ratio=2', 'seed=-1', 'effective_batch_size=0'):\n"
+            "for kv in ('learning_rate=fast', 'max_steps=0', 'data.ratio=2', 'seed=-1', 'effective_batch_size=0',\n"
+            "           'bf16=no', 'use_peft=1', 'data.mode=up'):\n"
             "    try:\n        load_recipe('sft', 'tiny-sft', parse_set([kv]))\n        raise SystemExit(kv)\n"
             "    except R1KError:\n        pass\n"
             "rec = load_recipe('sft', 'tiny-sft', parse_set(['data.mode=reverse', 'output_dir=o', 'seed=3']))\n"

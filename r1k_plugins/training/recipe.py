@@ -40,7 +40,8 @@ class R1KConfig:
     """r1k's recipe keys (TRL has none of them). ``data.KEY`` in a recipe or ``--set`` is field ``data_KEY``
     (``data.seed`` is ``data_mix_seed``: TrainingArguments has a ``data_seed`` of its own)."""
 
-    stage: Literal[STAGES] | None = field(
+    # the choices come from the vocabulary (core.vocab): a runtime Literal, which type checkers cannot follow
+    stage: Literal[STAGES] | None = field(  # type: ignore[valid-type]
         default=None, metadata={"help": "Guard: the recipe refuses to run under the other command (sft | dpo)."})
     effective_batch_size: int | None = field(
         default=None, metadata={"help": "per_device_train_batch_size x gradient_accumulation_steps x processes; the "
@@ -50,12 +51,12 @@ class R1KConfig:
                                         "before training; TRL 1.x has no such option."})
     data_path: str | None = field(
         default=None, metadata={"aliases": ["--data.path"], "help": "data.path: r1k records or prebuilt JSONL."})
-    data_mode: Literal[MODES] = field(
+    data_mode: Literal[MODES] = field(  # type: ignore[valid-type]
         default="mixed", metadata={"aliases": ["--data.mode"], "help": "data.mode: which records to train on."})
     data_ratio: float | None = field(
         default=None, metadata={"aliases": ["--data.ratio"],
                                 "help": "data.ratio: mixed only, the reverse share (one item per pair)."})
-    data_trace_format: Literal[TRACE_FORMATS] = field(
+    data_trace_format: Literal[TRACE_FORMATS] = field(  # type: ignore[valid-type]
         default="s1", metadata={"aliases": ["--data.trace_format"], "help": "data.trace_format: s1 | think-tags."})
     data_direction_tags: bool = field(
         default=False, metadata={"aliases": ["--data.direction_tags"],
@@ -137,7 +138,8 @@ def recipe_parser(stage: str):
         def error(self, message):  # argparse would print usage and exit; r1k reports one line, exit 2
             raise R1KError(f"recipe: {message}")
 
-    return RecipeParser((R1KConfig, config_class(stage), ModelConfig), add_help=False)
+    types: Any = (R1KConfig, config_class(stage), ModelConfig)
+    return RecipeParser(types, add_help=False)
 
 
 # ---- recipe files --------------------------------------------------------------------------------
@@ -289,7 +291,8 @@ def check_value(key: str, value: Any, action, hint: Any, where: str) -> Any:
     for it (its type, choices); ``hint``: the field's annotation (null allowed?); ranges: :data:`RANGES`.
     Returns the typed value or raises a one-line R1KError naming the key and the expected type."""
     where = f"{where}: key" if where else "key"
-    is_bool = getattr(action.type, "__name__", "") == "string_to_bool"  # TRL and transformers each have one
+    # TRL and transformers each have a string_to_bool; bool: a key checked before TRL is imported
+    is_bool = action.type is bool or getattr(action.type, "__name__", "") == "string_to_bool"
     args = set(typing.get_args(hint)) if typing.get_origin(hint) in (typing.Union, types.UnionType) else {hint}
     rng = RANGES.get(key) or RANGES.get(action.dest)
     numeric = action.type in (int, float) or rng is not None
@@ -361,6 +364,10 @@ class _Known:
 _EARLY: dict[str, tuple[Any, bool]] = {"model_name_or_path": (str, True), "output_dir": (str, True)}
 _EARLY |= {k: (int if r[3] else float, k in ("max_length", "max_completion_length")) for k, r in RANGES.items()
            if not k.startswith("data.") and k not in ("max_prompt_length", "effective_batch_size")}
+# the TRL booleans recipes use: only true / false (``bf16: no`` would be a silent guess)
+_EARLY |= {k: (bool, True) for k in ("bf16", "fp16", "tf32", "use_cpu", "use_peft", "packing", "gradient_checkpointing",
+                                     "activation_checkpointing", "precompute_ref_log_probs", "load_in_4bit",
+                                     "load_in_8bit", "trust_remote_code")}
 
 
 def _r1k_parser():
