@@ -172,6 +172,17 @@ def test_bad_values_fail_before_trl_is_imported():
     assert p.returncode == 0, p.stderr[-2000:]
 
 
+def test_dedicated_flags_beat_the_recipe():
+    """Precedence recipe < --set < the dedicated flags: r1k-train's --use-peft / --model / --mode set the
+    loaded recipe before resolve_keys, which must not put the recipe's value back."""
+    rec = load_recipe("sft", "smollm2-sft-full", [])  # use_peft: false
+    rec.model_args["use_peft"] = True                  # what --use-peft does (training/cli.py)
+    rec.model, rec.data["mode"] = "m", "reverse"       # --model, --mode
+    resolve_keys(rec)
+    assert (rec.model_args["use_peft"], rec.model, rec.data["mode"]) == (True, "m", "reverse")
+    assert resolve_keys(load_recipe("sft", "smollm2-sft-full", [])).model_args["use_peft"] is False
+
+
 @pytest.mark.parametrize("kv,needles", [
     ("data.ratio=abc", ("--set: key 'data.ratio' expects a number in [0, 1]", "got 'abc'")),
     ("data.mode=3", ("key 'data.mode' expects one of forward, reverse, mixed",)),
