@@ -28,6 +28,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -90,6 +91,9 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3, help="cold-cache runs after the first (median printed)")
     ap.add_argument("--cli", action="store_true", help="also time the whole `r1k data invert` command")
+    ap.add_argument("--compare-retry-loop", action="store_true",
+                    help="alternate the cold-cache runs between the teacher's hand-written retry loop and the same "
+                         "loop on tenacity (benchmarks/retry_loop.py); print both medians")
     a = ap.parse_args()
 
     from r1k_plugins.data.invert import TeacherStrategy, invert_teacher
@@ -107,6 +111,8 @@ def main() -> None:
     print(f"{a.n} items, latency {a.latency * 1000:.0f} ms, concurrency {a.concurrency}: ideal {ideal_s:.3f} s "
           f"({a.concurrency / a.latency:.0f} items/s); target achieved/ideal >= 0.8", flush=True)
 
+    cpus: list[float] = []
+
     def once(label: str, cache: Path, partial: Path) -> float:
         partial.unlink(missing_ok=True)
         strat = TeacherStrategy(spec=f"openai:bench@{url}", max_connections=a.concurrency, max_retries=2,
@@ -115,6 +121,7 @@ def main() -> None:
         t, c = time.perf_counter(), time.process_time()
         out, s = invert_teacher(recs, strat, partial, progress=False, stats=stats)
         dt, cpu = time.perf_counter() - t, time.process_time() - c
+        cpus.append(cpu)
         assert s["inverted"] == a.n and len(out) == 2 * a.n, s
         line = (f"{label:<34} {dt:7.3f} s {a.n / dt:6.0f} items/s  requests {stats.requests:5d}"
                 f"  cache hits {stats.cache_hits:5d}  client CPU {cpu:.2f} s")
@@ -128,7 +135,29 @@ def main() -> None:
             partial = tmp / "lib.jsonl.partial"
             fresh = "aiohttp" not in sys.modules
             once("first run" + (" (+ aiohttp import)" if fresh else ""), tmp / "cache0", partial)
-            runs = [once(f"cold cache, run {k + 1}", tmp / f"cache{k + 1}", partial) for k in range(a.repeat)]
+            if a.compare_retry_loop:
+                sys.path.insert(0, str(Path(__file__).parent))
+                from retry_loop import tenacity_run_async
+
+                from r1k_plugins.data.teacher import engine
+
+                loops = {"hand-written": engine._run_async, "tenacity": tenacity_run_async}
+                wall: dict = {k: [] for k in loops}
+                cpu: dict = {k: [] for k in loops}
+                for k in range(a.repeat):
+                    for name, fn in loops.items():
+                        engine._run_async = fn
+                        wall[name].append(once(f"cold cache, {name}, run {k + 1}", tmp / f"c-{name}{k}", partial))
+                        cpu[name].append(cpus[-1])
+                engine._run_async = loops["hand-written"]
+                for name in loops:
+                    med = statistics.median(wall[name])
+                    print(f"{'median, ' + name:<34} {med:7.3f} s {a.n / med:6.0f} items/s  client CPU "
+                          f"{statistics.median(cpu[name]):.3f} s  achieved/ideal {ideal_s / med:.2f}", flush=True)
+                runs = []
+                shutil.copytree(tmp / f"c-hand-written{a.repeat - 1}", tmp / f"cache{a.repeat}")  # the warm rerun's
+            else:
+                runs = [once(f"cold cache, run {k + 1}", tmp / f"cache{k + 1}", partial) for k in range(a.repeat)]
             if runs:
                 med = statistics.median(runs)
                 print(f"{'median of the cold-cache runs':<34} {med:7.3f} s {a.n / med:6.0f} items/s"

@@ -279,7 +279,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4, help="threads for the off-main-thread run of ours")
     ap.add_argument("--show-disagreements", type=int, default=0)
     ap.add_argument("--skip-pathological", action="store_true")
+    ap.add_argument("--pool", choices=("r1k", "pebble"), default="r1k",
+                    help="worker pool behind ours: r1k's (r1k_plugins.core.pool) or the pebble candidate "
+                         "(benchmarks/pool_pebble.py; issue 17 item 7)")
     args = ap.parse_args()
+    warm_up = scoring.warm_up
+    if args.pool == "pebble":
+        sys.path.insert(0, str(Path(__file__).parent))
+        import pool_pebble
+
+        pool_pebble.install()
+        warm_up = pool_pebble.warm_up
 
     minerva_path = _check_minerva_source()
     items = generate(args.n, args.seed)
@@ -290,11 +300,11 @@ def main() -> None:
     print(f"responses: {len(items)} (seed {args.seed}), types {by_type}, formats {by_fmt}, "
           f"mean length {mean_len:.0f} chars, labelled correct {sum(it['label'] for it in items)}")
     print(f"lm-eval path mirrored from {minerva_path} (verify(parse(solution), parse(response)))")
-    print(f"timeout per comparison: {DEFAULT_TIMEOUT} s; workers: {pool._pool_size()}")
+    print(f"timeout per comparison: {DEFAULT_TIMEOUT} s; workers: {pool._pool_size()} ({args.pool} pool)")
 
     # one-off start-up costs, outside the timed loops, for both
     t = time.perf_counter()
-    scoring.warm_up()
+    warm_up()
     warm_ours = time.perf_counter() - t
     t = time.perf_counter()
     lmeval_math_verify({"solution": minerva_solution("1")}, "1")

@@ -115,6 +115,103 @@ def test_effective_batch_derives_accumulation(monkeypatch, world, accum):
             resolve_batch(rec)
 
 
+# ---- the loader on TRL's parser: same values as the hand-written loader, same errors --------------------
+RECORDED = json.loads((ROOT / "tests" / "fixtures" / "recipe_values.json").read_text(encoding="utf-8"))
+
+
+def test_every_recipe_has_recorded_values():
+    assert {p.stem for p in (ROOT / "train").glob("*.yaml")} <= set(RECORDED)
+
+
+@pytest.mark.parametrize("case", sorted(RECORDED))
+def test_recipe_loads_to_the_recorded_values(case):
+    """tests/fixtures/recipe_values.json was written by tests/make_recipe_values.py with the hand-written
+    loader that came before TrlParser; every recipe (and each --set scenario) must load to the same
+    values, types included (1.0 is not 1)."""
+    from make_recipe_values import resolved
+
+    want = RECORDED[case]
+    got = resolved(want["stage"], want["recipe"], want["set"])
+    assert json.dumps(got, sort_keys=True) == json.dumps(want["values"], sort_keys=True)
+
+
+def test_r1k_keys_parse_with_trl_configs():
+    """R1KConfig, SFTConfig and ModelConfig are one TrlParser: data.* reach it by their --data.KEY aliases."""
+    from trl import TrlParser
+
+    from r1k_plugins.training.recipe import R1KConfig, recipe_parser
+
+    parser = recipe_parser("sft")
+    assert isinstance(parser, TrlParser)
+    ns = parser.parse_args(["--data.mode", "reverse", "--data.seed", "3", "--learning_rate", "1e-4",
+                            "--lora_r", "8", "--effective_batch_size", "16"])
+    assert (ns.data_mode, ns.data_mix_seed, ns.learning_rate, ns.lora_r, ns.effective_batch_size) == \
+        ("reverse", 3, 1e-4, 8, 16)
+    r1k = R1KConfig(**{k: getattr(ns, k) for k in R1KConfig.__dataclass_fields__})
+    assert r1k.data()["mode"] == "reverse" and r1k.data()["seed"] == 3
+    with pytest.raises(R1KError, match="data.mode"):
+        parser.parse_args(["--data.mode", "sideways"])
+
+
+def test_bad_values_fail_before_trl_is_imported():
+    """Ranges, r1k keys, model and output folder are checked by load_recipe without importing TRL
+    (a bad value fails in well under a second); resolve_keys then checks every key on TRL's parser."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from r1k_plugins.training.recipe import load_recipe, parse_set\n"
+            "from r1k_plugins.core.errors import R1KError\n"
+            "for kv in ('learning_rate=fast', 'max_steps=0', 'data.ratio=2', 'seed=-1', 'effective_batch_size=0',\n"
+            "           'bf16=no', 'use_peft=1', 'data.mode=up'):\n"
+            "    try:\n        load_recipe('sft', 'tiny-sft', parse_set([kv]))\n        raise SystemExit(kv)\n"
+            "    except R1KError:\n        pass\n"
+            "rec = load_recipe('sft', 'tiny-sft', parse_set(['data.mode=reverse', 'output_dir=o', 'seed=3']))\n"
+            "assert (rec.data['mode'], rec.output_dir, rec.seed) == ('reverse', 'o', 3)\n"
+            "assert 'trl' not in sys.modules and 'torch' not in sys.modules, sorted(sys.modules)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+
+
+def test_dedicated_flags_beat_the_recipe():
+    """Precedence recipe < --set < the dedicated flags: r1k-train's --use-peft / --model / --mode set the
+    loaded recipe before resolve_keys, which must not put the recipe's value back."""
+    rec = load_recipe("sft", "smollm2-sft-full", [])  # use_peft: false
+    rec.model_args["use_peft"] = True                  # what --use-peft does (training/cli.py)
+    rec.model, rec.data["mode"] = "m", "reverse"       # --model, --mode
+    resolve_keys(rec)
+    assert (rec.model_args["use_peft"], rec.model, rec.data["mode"]) == (True, "m", "reverse")
+    assert resolve_keys(load_recipe("sft", "smollm2-sft-full", [])).model_args["use_peft"] is False
+
+
+@pytest.mark.parametrize("kv,needles", [
+    ("data.ratio=abc", ("--set: key 'data.ratio' expects a number in [0, 1]", "got 'abc'")),
+    ("data.mode=3", ("key 'data.mode' expects one of forward, reverse, mixed",)),
+    ("data.direction_tags=yes", ("key 'data.direction_tags' expects a boolean",)),
+    ("learning_rate=fast", ("key 'learning_rate' expects a number > 0", "'fast'")),
+    ("learning_rate=", ("key 'learning_rate' needs a value",)),
+    ("learning_rate=nan", ("learning_rate", "finite")),
+    ("max_steps=2.5", ("key 'max_steps' expects an integer from 1 to",)),
+    ("max_steps=0", ("key 'max_steps' expects an integer from 1 to",)),
+    ("per_device_train_batch_size=[8]", ("key 'per_device_train_batch_size' expects an integer",)),
+    ("warmup_ratio=2", ("key 'warmup_ratio' expects a number in [0, 1]",)),
+    ("bf16=no", ("key 'bf16' expects a boolean (true or false), got 'no'",)),
+    ("seed=1e400", ("key 'seed'", "finite")),
+    ("effective_batch_size=0", ("key 'effective_batch_size' expects a positive integer or null",)),
+    ("output_dir=5", ("key 'output_dir' expects text",)),
+    ("learning_rat=1e-4", ("unknown --set key 'learning_rat' (did you mean learning_rate?)",)),
+    ("data.ratoi=0.5", ("unknown data key 'ratoi' (did you mean ratio?)",)),
+])
+def test_bad_values_name_the_key_and_the_type(kv, needles):
+    from r1k_plugins.training.recipe import parse_set
+
+    with pytest.raises(R1KError) as e:
+        resolve_keys(load_recipe("sft", "tiny-sft", parse_set([kv])))
+    msg = str(e.value)
+    assert "\n" not in msg
+    for needle in needles:
+        assert needle in msg, msg
+
+
 # ---- fixtures for the runs -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):

@@ -1,8 +1,8 @@
 """One declared schema per input kind (pydantic), and one way to report a violation.
 
 Input kinds (the r1k record itself is :class:`r1k_plugins.core.record.Record`): import source rows
-(``SOURCE_TEXT_COLUMNS``), prebuilt SFT / DPO rows, recipe ``data.*`` keys and the numeric/bool
-trainer keys every recipe uses (``RecipeNumbers``), lm-eval ``--metadata`` values. Each
+(``SOURCE_TEXT_COLUMNS``), prebuilt SFT / DPO rows, lm-eval ``--metadata`` values. (Recipe keys are
+checked by r1k_plugins.training.recipe, on TRL's parser.) Each
 violation becomes one ``R1KError`` line: ``WHERE: field 'a.b' <what is wrong> (got <type> <value>)``.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from r1k_plugins.core.errors import R1KError, pydantic_message, short_repr
 from r1k_plugins.core.vocab import DIRECTIONS
@@ -111,154 +111,6 @@ def check_source_row(preset: str, row: Any, where: str) -> None:
                                f"{_short(v)}")
             if not isinstance(v, str):
                 row[col] = str(v)  # 42 -> "42": answers are text in r1k records
-
-
-# ---- recipes ---------------------------------------------------------------------------------------
-class RecipeData(BaseModel):
-    """The recipe's ``data:`` block (and ``--set data.KEY=...``)."""
-
-    model_config = ConfigDict(extra="forbid")
-    path: Optional[StrictStr] = None
-    mode: Literal["forward", "reverse", "mixed"] = "mixed"
-    ratio: Optional[float] = None
-    trace_format: Literal["s1", "think-tags"] = "s1"
-    direction_tags: StrictBool = False
-    seed: Optional[StrictInt] = None
-
-    @field_validator("ratio", mode="before")
-    @classmethod
-    def _ratio(cls, v):
-        if v is None:
-            return v
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v <= 1):
-            raise ValueError("must be a number in [0, 1] (reverse share of the mix) or null")
-        return float(v)
-
-
-_BIG = 10 ** 9
-
-
-def _finite(v, *, lo=None, lo_open=False, hi=None, integer=False, what="a number", nullable=False):
-    if v is None:
-        if nullable:
-            return v
-        raise ValueError(f"needs a value (expects {what}), got an empty one")
-    if isinstance(v, str):  # "1e-4" as a quoted YAML string: typed like the TRL field
-        try:
-            v = float(v) if any(c in v.lower() for c in ".ein") else int(v)
-        except ValueError:
-            raise ValueError(f"expects {what}") from None
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"expects {what}")
-    if isinstance(v, float) and not math.isfinite(v):
-        raise ValueError(f"expects {what} (finite)")
-    if integer and isinstance(v, float):
-        if not v.is_integer():
-            raise ValueError(f"expects {what}")
-        v = int(v)
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise ValueError(f"expects {what}")
-    if hi is not None and v > hi:
-        raise ValueError(f"expects {what}")
-    return v
-
-
-class RecipeNumbers(BaseModel):
-    """Ranges of the trainer keys every recipe sets (TRL/transformers checks the rest)."""
-
-    model_config = ConfigDict(extra="ignore")
-    learning_rate: Any = None
-    max_steps: Any = None
-    num_train_epochs: Any = None
-    per_device_train_batch_size: Any = None
-    per_device_eval_batch_size: Any = None
-    gradient_accumulation_steps: Any = None
-    warmup_ratio: Any = None
-    warmup_steps: Any = None
-    weight_decay: Any = None
-    max_grad_norm: Any = None
-    beta: Any = None
-    logging_steps: Any = None
-    save_steps: Any = None
-    max_length: Any = None
-    max_prompt_length: Any = None
-    max_completion_length: Any = None
-    seed: Any = None
-    # booleans: only true / false (``bf16: no`` would otherwise read as a true-ish string)
-    bf16: Optional[StrictBool] = None
-    fp16: Optional[StrictBool] = None
-    tf32: Optional[StrictBool] = None
-    use_cpu: Optional[StrictBool] = None
-    use_peft: Optional[StrictBool] = None
-    packing: Optional[StrictBool] = None
-    gradient_checkpointing: Optional[StrictBool] = None
-    activation_checkpointing: Optional[StrictBool] = None
-    precompute_ref_log_probs: Optional[StrictBool] = None
-    load_in_4bit: Optional[StrictBool] = None
-    load_in_8bit: Optional[StrictBool] = None
-    trust_remote_code: Optional[StrictBool] = None
-
-    @field_validator("learning_rate", "num_train_epochs", "beta", mode="before")
-    @classmethod
-    def _pos(cls, v):
-        return _finite(v, lo=0, lo_open=True, hi=_BIG, what="a number > 0")
-
-    @field_validator("weight_decay", "max_grad_norm", mode="before")
-    @classmethod
-    def _nonneg(cls, v):
-        return _finite(v, lo=0, hi=_BIG, what="a number >= 0")
-
-    @field_validator("warmup_ratio", mode="before")
-    @classmethod
-    def _ratio(cls, v):
-        return _finite(v, lo=0, hi=1, what="a number in [0, 1]")
-
-    @field_validator("max_steps", mode="before")
-    @classmethod
-    def _steps(cls, v):
-        v = _finite(v, lo=-1, hi=_BIG, integer=True, what=f"an integer from 1 to {_BIG} (or -1: use epochs)")
-        if v == 0:
-            raise ValueError(f"expects an integer from 1 to {_BIG} (or -1: use epochs)")
-        return v
-
-    @field_validator("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps",
-                     mode="before")
-    @classmethod
-    def _count(cls, v):
-        return _finite(v, lo=1, hi=_BIG, integer=True, what=f"an integer from 1 to {_BIG}")
-
-    @field_validator("warmup_steps", mode="before")
-    @classmethod
-    def _warm(cls, v):  # transformers 5 folds warmup_ratio into warmup_steps (< 1: a ratio)
-        return _finite(v, lo=0, hi=_BIG, what=f"a number from 0 to {_BIG}")
-
-    @field_validator("logging_steps", "save_steps", mode="before")
-    @classmethod
-    def _every(cls, v):
-        return _finite(v, lo=0, lo_open=True, hi=_BIG, what=f"a number > 0 (at most {_BIG})")
-
-    @field_validator("max_length", "max_prompt_length", "max_completion_length", mode="before")
-    @classmethod
-    def _len(cls, v):
-        return _finite(v, lo=1, hi=_BIG, integer=True, what=f"an integer from 1 to {_BIG}, or null", nullable=True)
-
-    @field_validator("seed", mode="before")
-    @classmethod
-    def _seed(cls, v):
-        return _finite(v, lo=0, hi=2 ** 32 - 1, integer=True, what="an integer from 0 to 2**32-1")
-
-
-def check_recipe_values(entries: list[tuple[str, Any, str]]) -> None:
-    """``entries``: (key, value, where) from the recipe file and --set, in order; data.* included."""
-    data: dict[str, tuple[Any, str]] = {}
-    for key, value, where in entries:
-        if key.startswith("data."):
-            data[key[5:]] = (value, where)
-        elif key in RecipeNumbers.model_fields:
-            validate_model(RecipeNumbers, {key: value}, where, prefix="key")
-    for dk, (value, where) in data.items():
-        if dk in RecipeData.model_fields:
-            validate_model(RecipeData, {dk: value}, where, prefix="key 'data' field")
 
 
 # ---- lm-eval --metadata ----------------------------------------------------------------------------

@@ -1,16 +1,16 @@
-"""Training recipes: YAML files (open-r1 layout) + ``--set key=value`` overrides -> TRL configs.
+"""Training recipes: a YAML file (open-r1 layout) + ``--set KEY=VALUE`` -> the values r1k-train hands to TRL.
 
-Layout (everything at the top level, as in open-r1's recipes)::
-
-    stage: sft                      # optional guard: sft | dpo
-    model_name_or_path: Qwen/Qwen2.5-7B-Instruct
-    data: {path: ..., mode: mixed, ratio: null, trace_format: s1, direction_tags: false}
-    use_peft: false                 # TRL ModelConfig keys: dtype, attn_implementation, lora_r, ...
-    learning_rate: 1.0e-5           # any SFTConfig / DPOConfig (TrainingArguments) key
-    ...
-
-Values are typed as YAML 1.2 scalars: ``1e-5`` is a number, only ``true``/``false`` are booleans
-(``save_strategy: no`` stays "no"). Unknown keys fail, naming the key and the closest known ones.
+The keys are three dataclasses parsed together by TRL's :class:`trl.TrlParser` (an
+``HfArgumentParser``), as open-r1 does: :class:`R1KConfig` (r1k's own keys: ``stage``, ``data.*``,
+``effective_batch_size``, ``max_prompt_length``), ``SFTConfig`` / ``DPOConfig`` and ``ModelConfig``.
+The parser gives the key set, each key's type, choices and default; :func:`check_value` is the one
+place a value is checked (type from the parser, plus the ranges in :data:`RANGES`). Two steps, so
+that a bad value fails before the heavy imports: :func:`load_recipe` (no TRL import) checks r1k's
+keys and the keys with a range; :func:`resolve_keys` (the run calls it after its file checks)
+checks every key on TRL's parser. What stays
+r1k's: YAML 1.2 scalars (``save_strategy: no`` stays "no", ``1e-5`` is a number, only
+``true``/``false`` are booleans; TrlParser's own ``--config`` reads YAML 1.1), bundled recipe names,
+and one-line errors naming the key, the file or ``--set``, and the expected type. Layout: docs/training.md.
 """
 
 from __future__ import annotations
@@ -19,42 +19,103 @@ import dataclasses
 import difflib
 import math
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from r1k_plugins.core.errors import R1KError
+from r1k_plugins.core.vocab import MODES, TRACE_FORMATS
 
 STAGES = ("sft", "dpo")
-R1K_KEYS = ("stage", "model_name_or_path", "data", "max_prompt_length", "effective_batch_size")
-DATA_KEYS = {"path": None, "mode": "mixed", "ratio": None, "trace_format": "s1", "direction_tags": False,
-             "seed": None}
 # Keys renamed in transformers 5 (and back): accepted under both names.
 ALIASES = {"warmup_ratio": "warmup_steps", "activation_checkpointing": "gradient_checkpointing",
            "gradient_checkpointing": "activation_checkpointing", "torch_dtype": "dtype"}
+_BIG = 10 ** 9
+
+
+@dataclass
+class R1KConfig:
+    """r1k's recipe keys (TRL has none of them). ``data.KEY`` in a recipe or ``--set`` is field ``data_KEY``
+    (``data.seed`` is ``data_mix_seed``: TrainingArguments has a ``data_seed`` of its own)."""
+
+    # the choices come from the vocabulary (core.vocab): a runtime Literal, which type checkers cannot follow
+    stage: Literal[STAGES] | None = field(  # type: ignore[valid-type]
+        default=None, metadata={"help": "Guard: the recipe refuses to run under the other command (sft | dpo)."})
+    effective_batch_size: int | None = field(
+        default=None, metadata={"help": "per_device_train_batch_size x gradient_accumulation_steps x processes; the "
+                                        "accumulation is derived from the launch's process count unless given."})
+    max_prompt_length: int | None = field(
+        default=None, metadata={"help": "Prompts longer than this many tokens are cut (question end removed) "
+                                        "before training; TRL 1.x has no such option."})
+    data_path: str | None = field(
+        default=None, metadata={"aliases": ["--data.path"], "help": "data.path: r1k records or prebuilt JSONL."})
+    data_mode: Literal[MODES] = field(  # type: ignore[valid-type]
+        default="mixed", metadata={"aliases": ["--data.mode"], "help": "data.mode: which records to train on."})
+    data_ratio: float | None = field(
+        default=None, metadata={"aliases": ["--data.ratio"],
+                                "help": "data.ratio: mixed only, the reverse share (one item per pair)."})
+    data_trace_format: Literal[TRACE_FORMATS] = field(  # type: ignore[valid-type]
+        default="s1", metadata={"aliases": ["--data.trace_format"], "help": "data.trace_format: s1 | think-tags."})
+    data_direction_tags: bool = field(
+        default=False, metadata={"aliases": ["--data.direction_tags"],
+                                 "help": "data.direction_tags: prefix prompts with a direction tag."})
+    data_mix_seed: int | None = field(
+        default=None, metadata={"aliases": ["--data.seed"],
+                                "help": "data.seed: seed of the ratio mix's pair draw (default: seed)."})
+
+    def data(self) -> dict:
+        """The ``data.*`` keys as the data step reads them (path, mode, ratio, trace_format, direction_tags, seed)."""
+        return {"path": self.data_path, "mode": self.data_mode, "ratio": self.data_ratio,
+                "trace_format": self.data_trace_format, "direction_tags": self.data_direction_tags,
+                "seed": self.data_mix_seed}
+
+
+DATA_KEYS = {"path": "data_path", "mode": "data_mode", "ratio": "data_ratio", "trace_format": "data_trace_format",
+             "direction_tags": "data_direction_tags", "seed": "data_mix_seed"}
+R1K_KEYS = ("stage", "effective_batch_size", "max_prompt_length", *(f"data.{k}" for k in DATA_KEYS))
+
+# Ranges: (low, low excluded, high, integer). Types, choices and null-ness come from the parser.
+RANGES: dict[str, tuple[float, bool, float, bool]] = {
+    "learning_rate": (0, True, _BIG, False), "num_train_epochs": (0, True, _BIG, False),
+    "beta": (0, True, _BIG, False), "weight_decay": (0, False, _BIG, False), "max_grad_norm": (0, False, _BIG, False),
+    "warmup_ratio": (0, False, 1, False), "warmup_steps": (0, False, _BIG, False),
+    "max_steps": (-1, False, _BIG, True),
+    "per_device_train_batch_size": (1, False, _BIG, True), "per_device_eval_batch_size": (1, False, _BIG, True),
+    "gradient_accumulation_steps": (1, False, _BIG, True),
+    "logging_steps": (0, True, _BIG, False), "save_steps": (0, True, _BIG, False),
+    "max_length": (1, False, _BIG, True), "max_completion_length": (1, False, _BIG, True),
+    "max_prompt_length": (1, False, _BIG, True), "effective_batch_size": (1, False, _BIG, True),
+    "seed": (0, False, 2 ** 32 - 1, True), "data.seed": (0, False, 2 ** 32 - 1, True),
+    "data.ratio": (0, False, 1, False),
+}
+_RANGE_TEXT = {"max_steps": f"an integer from 1 to {_BIG} (or -1: use epochs)",
+               "data.ratio": "a number in [0, 1] (reverse share of the mix) or null",
+               "effective_batch_size": "a positive integer or null", "max_prompt_length": "a positive integer or null"}
 
 
 @dataclass
 class Recipe:
+    """A loaded recipe: the values r1k-train hands to TRL, plus where they came from."""
+
     stage: str
     source: str                                   # recipe file (or "<none>")
     model: str | None = None
-    data: dict = field(default_factory=lambda: dict(DATA_KEYS))
-    model_args: dict = field(default_factory=dict)   # TRL ModelConfig keys (use_peft, lora_*, dtype, ...)
-    trainer_args: dict = field(default_factory=dict)  # SFTConfig / DPOConfig keys
-    explicit: set = field(default_factory=set)        # keys given by the recipe or --set
+    data: dict = field(default_factory=lambda: R1KConfig().data())
+    model_args: dict = field(default_factory=dict)    # TRL ModelConfig keys the recipe or --set gave
+    trainer_args: dict = field(default_factory=dict)  # SFTConfig / DPOConfig keys the recipe or --set gave
+    explicit: set = field(default_factory=set)        # TRL keys given by the recipe or --set
     from_set: set = field(default_factory=set)        # keys given by --set (they beat the recipe's)
     output_dir: str | None = None
     seed: int = 42                                    # TrainingArguments' default; also the data seed
-    pending: list = field(default_factory=list)       # (key, value, where) not yet checked against TRL
-    # r1k data-step key (TRL 1.x has none): prompts longer than this many tokens are cut before training
-    max_prompt_length: int | None = None
-    # r1k key: per-device batch x gradient accumulation x processes must equal it; accumulation is
-    # derived from the launch's process count unless given, and a launch that cannot reach it is refused
-    effective_batch_size: int | None = None
+    max_prompt_length: int | None = None              # R1KConfig.max_prompt_length
+    effective_batch_size: int | None = None           # R1KConfig.effective_batch_size
+    entries: list = field(default_factory=list)       # (key, value, where) until resolve_keys has checked them
 
 
 def config_class(stage: str):
+    """TRL's trainer config for a stage: SFTConfig or DPOConfig."""
     if stage == "sft":
         from trl import SFTConfig
 
@@ -64,18 +125,24 @@ def config_class(stage: str):
     return DPOConfig
 
 
-def _fields(cls) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls) if f.init}
+def trainer_fields(stage: str) -> dict[str, dataclasses.Field]:
+    """The init fields of the stage's TRL config (name -> dataclasses.Field)."""
+    return {f.name: f for f in dataclasses.fields(config_class(stage)) if f.init}
 
 
-def model_fields() -> dict[str, dataclasses.Field]:
-    from trl import ModelConfig
+def recipe_parser(stage: str):
+    """TRL's parser over (R1KConfig, SFTConfig | DPOConfig, ModelConfig); its errors are one-line R1KErrors."""
+    from trl import ModelConfig, TrlParser
 
-    out = _fields(ModelConfig)
-    out.pop("model_name_or_path", None)
-    return out
+    class RecipeParser(TrlParser):
+        def error(self, message):  # argparse would print usage and exit; r1k reports one line, exit 2
+            raise R1KError(f"recipe: {message}")
+
+    types: Any = (R1KConfig, config_class(stage), ModelConfig)
+    return RecipeParser(types, add_help=False)
 
 
+# ---- recipe files --------------------------------------------------------------------------------
 def recipe_names() -> list[str]:
     from r1k_plugins.paths import recipes_dir
 
@@ -135,7 +202,7 @@ def yaml_loader():
 def yaml_load(text: str):
     import yaml
 
-    return yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=yaml_loader())  # a SafeLoader subclass
 
 
 def read_yaml(path: Path) -> dict:
@@ -169,70 +236,91 @@ def parse_set(items: tuple[str, ...] | list[str]) -> list[tuple[str, Any]]:
     return out
 
 
-def _type_names(tp) -> set[str]:
-    """Basic type names an annotation admits ('float', 'int', 'bool', 'str', 'list', 'dict', 'None')."""
-    if isinstance(tp, str):
-        return set(re.findall(r"\b(float|int|bool|str|list|dict|None|Literal)\b", tp)) or {"any"}
-    import typing
-
-    origin = typing.get_origin(tp)
-    if origin is None:
-        if tp is type(None):
-            return {"None"}
-        name = getattr(tp, "__name__", "any")
-        if isinstance(tp, type) and issubclass(tp, str) and name != "str":
-            return {"str"}  # str-valued enums
-        return {name if name in ("float", "int", "bool", "str", "list", "dict") else "any"}
-    if origin is typing.Literal:
-        return {"Literal"}
-    if origin in (list, tuple):
-        return {"list"}
-    if origin is dict:
-        return {"dict"}
-    names: set[str] = set()
-    for arg in typing.get_args(tp):
-        names |= _type_names(arg)
-    return names
+# ---- the one check of a value --------------------------------------------------------------------
+def _hint(action, parser) -> Any:
+    """The declared annotation of the field behind an argparse action (HfArgumentParser rewrites field.type)."""
+    for cls in parser.dataclass_types:
+        if action.dest in cls.__dataclass_fields__:
+            return typing.get_type_hints(cls)[action.dest]
+    return Any
 
 
-def coerce(key: str, value: Any, f: dataclasses.Field, where: str) -> Any:
-    where = f"{where}: key" if where else "key"
-    """Light typing: numeric strings -> numbers for numeric keys; reject non-bools for bool keys."""
-    names = _type_names(f.type)
-    if value is None and "None" not in names and "any" not in names and f.default is not None:
-        raise R1KError(f"{where} '{key}' needs a value (got an empty one)")
-    if value is None or "any" in names:
-        return value
-    if isinstance(value, float) and not math.isfinite(value) and names & {"float", "int"}:
-        raise R1KError(f"{where} '{key}' expects a finite number, got {value!r}")
-    if isinstance(value, (list, dict)) and names and names <= {"float", "int", "bool", "None"}:
-        raise R1KError(f"{where} '{key}' expects a single value, got a {type(value).__name__}")
-    if "bool" in names and names <= {"bool", "None"} and not isinstance(value, bool):
-        raise R1KError(f"{where} '{key}' expects true or false, got {value!r}")
-    numeric = names & {"float", "int"}
-    if isinstance(value, str) and numeric and not names & {"str", "Literal", "dict"}:
-        for conv in ((int, float) if "int" in names else (float,)):
-            try:
-                out = conv(value)
-            except ValueError:
-                continue
-            if isinstance(out, float) and not math.isfinite(out):
-                raise R1KError(f"{where} '{key}' expects a finite number, got {value!r}")
-            return out
-        raise R1KError(f"{where} '{key}' expects a number, got {value!r}")
-    if names == {"bool"} and not isinstance(value, bool):
-        raise R1KError(f"{where} '{key}' expects true or false, got {value!r}")
-    if isinstance(value, bool) and names <= {"float", "int", "None"}:
-        raise R1KError(f"{where} '{key}' expects a number, got {value!r}")
-    if isinstance(value, int) and not isinstance(value, bool) and names <= {"float", "None"}:
+def _number(value: Any, integer: bool, what: str, where: str, key: str) -> Any:
+    """A YAML / --set value as an int or a float: numeric text is read, bools, lists and inf/nan are not."""
+    if isinstance(value, (bool, list, dict)):
+        raise R1KError(f"{where} '{key}' expects {what}, got {value!r}")
+    if isinstance(value, str):
         try:
-            return float(value)
-        except OverflowError:
-            raise R1KError(f"{where} '{key}' expects a finite number, got {value!r}") from None
-    if isinstance(value, float) and "int" in names and "float" not in names:
+            value = int(value) if integer and re.fullmatch(r"[-+]?\d+", value.strip()) else float(value)
+        except ValueError:
+            raise R1KError(f"{where} '{key}' expects {what}, got {value!r}") from None
+    if not isinstance(value, (int, float)):
+        raise R1KError(f"{where} '{key}' expects {what}, got {type(value).__name__} {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise R1KError(f"{where} '{key}' expects {what} (finite), got {value!r}")
+    if integer and isinstance(value, float):
         if not value.is_integer():
-            raise R1KError(f"{where} '{key}' expects an integer, got {value!r}")
-        return int(value)
+            raise R1KError(f"{where} '{key}' expects {what}, got {value!r}")
+        value = int(value)
+    if not integer and isinstance(value, int):
+        try:
+            value = float(value)
+        except OverflowError:
+            raise R1KError(f"{where} '{key}' expects {what} (finite), got {value!r}") from None
+    return value
+
+
+def _range_text(key: str, rng, integer: bool) -> str:
+    if key in _RANGE_TEXT:
+        return _RANGE_TEXT[key]
+    kind = "an integer" if integer else "a number"
+    if rng is None:
+        return kind
+    lo, lo_open, hi, _ = rng
+    if integer:
+        return f"{kind} from {lo} to {hi}"
+    if hi <= 1:
+        return f"{kind} in [{lo}, {hi}]"
+    return f"{kind} > {lo}" if lo_open else f"{kind} >= {lo}"
+
+
+def check_value(key: str, value: Any, action, hint: Any, where: str) -> Any:
+    """Check and type one value: the one place a recipe or ``--set`` value is checked.
+
+    ``key``: as written (``data.ratio``, ``warmup_ratio``); ``action``: TRL's parser's argparse action
+    for it (its type, choices); ``hint``: the field's annotation (null allowed?); ranges: :data:`RANGES`.
+    Returns the typed value or raises a one-line R1KError naming the key and the expected type."""
+    where = f"{where}: key" if where else "key"
+    # TRL and transformers each have a string_to_bool; bool: a key checked before TRL is imported
+    is_bool = action.type is bool or getattr(action.type, "__name__", "") == "string_to_bool"
+    args = set(typing.get_args(hint)) if typing.get_origin(hint) in (typing.Union, types.UnionType) else {hint}
+    rng = RANGES.get(key) or RANGES.get(action.dest)
+    numeric = action.type in (int, float) or rng is not None
+    integer = action.type is int or bool(rng and rng[3])
+    if value is None:
+        if type(None) in args or action.default is None or hint is Any:
+            return None
+        expects = "true or false" if is_bool else _range_text(key, rng, integer) \
+            if numeric else "a value"
+        raise R1KError(f"{where} '{key}' needs a value (expects {expects}), got an empty one")
+    if is_bool:  # strict: bf16: no / yes / 1 would be a silent guess
+        if not isinstance(value, bool):
+            raise R1KError(f"{where} '{key}' expects a boolean (true or false), got {value!r}")
+        return value
+    if numeric:
+        what = _range_text(key, rng, integer)
+        typed = _number(value, integer, what, where, key)
+        if rng is not None:
+            lo, lo_open, hi, _ = rng
+            if typed < lo or (lo_open and typed == lo) or typed > hi or (key == "max_steps" and typed == 0):
+                raise R1KError(f"{where} '{key}' expects {what}, got {value!r}")
+        return typed
+    if action.choices is not None and not (isinstance(value, str) and value in action.choices):
+        if str in args:
+            return value  # an Enum | str field: TRL checks the name when it builds the config
+        raise R1KError(f"{where} '{key}' expects one of {', '.join(map(str, action.choices))}, got {value!r}")
+    if args - {type(None)} == {str} and not isinstance(value, str):
+        raise R1KError(f"{where} '{key}' expects text, got {type(value).__name__} {value!r}")
     return value
 
 
@@ -241,16 +329,10 @@ def _suggest(key: str, known) -> str:
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
-def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> Recipe:
-    """Read the recipe and ``--set`` overrides; r1k keys (stage, model, data.*) are applied now.
-
-    TRL keys are only collected here and checked by :func:`resolve_keys`, which imports TRL: cheap
-    checks (files, folders) run first and fail fast.
-    """
-    path = find_recipe(config) if config else None
+# ---- loading -------------------------------------------------------------------------------------
+def _entries(path: Path | None, sets: list[tuple[str, Any]]) -> list[tuple[str, Any, str]]:
+    """(key, value, where) from the recipe file, then from --set; ``data: {k: v}`` becomes ``data.k``."""
     raw = read_yaml(path) if path else {}
-    rec = Recipe(stage=stage, source=str(path) if path else "<none>")
-
     entries: list[tuple[str, Any, str]] = []
     for k, v in raw.items():
         k = str(k)
@@ -265,67 +347,124 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
                            "(see docs/training.md)")
         else:
             entries.append((k, v, str(path)))
-    entries += [(k, v, "--set") for k, v in sets]
-    rec.from_set = {ALIASES.get(k, k) if k == "warmup_ratio" else k for k, _ in sets}
-    from r1k_plugins.core.schemas import check_recipe_values
+    return entries + [(k, v, "--set") for k, v in sets]
 
-    check_recipe_values(entries)  # declared types/ranges (data.*, learning rate, steps, batch sizes) first
 
-    for key, value, where in entries:
-        if key == "stage":
+class _Known:
+    """A stand-in for a parser action where the key's type is known without importing TRL: the keys
+    run() needs before the heavy imports (model, output folder, seed) and every key with a range."""
+
+    choices = None
+
+    def __init__(self, dest: str, type_, default: Any):
+        self.dest, self.type, self.default = dest, type_, default
+
+
+# keys checked before TRL is imported (fail fast): their type, and whether null is allowed
+_EARLY: dict[str, tuple[Any, bool]] = {"model_name_or_path": (str, True), "output_dir": (str, True)}
+_EARLY |= {k: (int if r[3] else float, k in ("max_length", "max_completion_length")) for k, r in RANGES.items()
+           if not k.startswith("data.") and k not in ("max_prompt_length", "effective_batch_size")}
+# the TRL booleans recipes use: only true / false (``bf16: no`` would be a silent guess)
+_EARLY |= {k: (bool, True) for k in ("bf16", "fp16", "tf32", "use_cpu", "use_peft", "packing", "gradient_checkpointing",
+                                     "activation_checkpointing", "precompute_ref_log_probs", "load_in_4bit",
+                                     "load_in_8bit", "trust_remote_code")}
+
+
+def _r1k_parser():
+    from transformers import HfArgumentParser
+
+    return HfArgumentParser(R1KConfig)
+
+
+def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> Recipe:
+    """Read the recipe and the ``--set`` overrides (which win); check the keys that need no TRL import:
+    the stage guard, r1k's keys (R1KConfig, on an HfArgumentParser), and every key with a range or that
+    the run needs first (model, output folder, seed). :func:`resolve_keys` checks the rest on TRL's
+    parser after the cheap checks of the run (files, folders): a bad value fails in well under a second."""
+    path = find_recipe(config) if config else None
+    entries = _entries(path, sets)
+    for key, value, where in entries:  # the stage guard first: a DPO recipe under sft says so
+        if key == "stage" and value != stage:
             if value not in STAGES:
                 raise R1KError(f"{where}: stage is {value!r}; use one of {', '.join(STAGES)}")
-            if value != stage:
-                raise R1KError(f"{where}: is a {value} recipe; run it with `r1k-train {value}` "
-                               f"(or pick a {stage} recipe)")
-        elif key == "model_name_or_path":
-            rec.model = None if value is None else str(value)
-        elif key in ("max_prompt_length", "effective_batch_size"):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                try:
-                    value = int(str(value))
-                    assert value >= 1
-                except (ValueError, AssertionError):
-                    raise R1KError(f"{where}: key '{key}' expects a positive integer or null, got {value!r}") from None
-            setattr(rec, key, value)
-        elif key.startswith("data."):
+            raise R1KError(f"{where}: is a {value} recipe; run it with `r1k-train {value}` (or pick a {stage} recipe)")
+    rec = Recipe(stage=stage, source=str(path) if path else "<none>", entries=entries)
+    rec.from_set = {ALIASES.get(k, k) if k == "warmup_ratio" else k for k, _ in sets}
+    parser = _r1k_parser()
+    actions = {a.dest: a for a in parser._actions}
+    r1k: dict[str, Any] = {}
+    for key, value, where in entries:
+        if key.startswith("data."):
             dk = key[5:]
             if dk not in DATA_KEYS:
                 raise R1KError(f"{where}: unknown data key '{dk}'{_suggest(dk, DATA_KEYS)}; data keys are "
                                f"{', '.join(DATA_KEYS)}")
-            rec.data[dk] = value
+            key_dest = DATA_KEYS[dk]
+        elif key in R1K_KEYS:
+            key_dest = key
         else:
-            if key == "output_dir":
-                rec.output_dir = None if value is None else str(value)
-            elif key == "seed":
-                try:
-                    rec.seed = int(value)
-                except (TypeError, ValueError):
-                    raise R1KError(f"{where}: key 'seed' expects an integer, got {value!r}") from None
-            rec.pending.append((key, value, where))
+            early = _EARLY.get(key)
+            if early is not None:
+                tp, nullable = early
+                typed = check_value(key, value, _Known(key, tp, None if nullable else 0),
+                                    tp | None if nullable else tp, where)
+                if key == "model_name_or_path":
+                    rec.model = typed
+                elif key == "output_dir":
+                    rec.output_dir = typed
+                elif key == "seed":
+                    rec.seed = typed
+            continue
+        action = actions[key_dest]
+        r1k[key_dest] = check_value(key, value, action, _hint(action, parser), where)
+    cfg = R1KConfig(**r1k)
+    rec.data = cfg.data()
+    rec.max_prompt_length, rec.effective_batch_size = cfg.max_prompt_length, cfg.effective_batch_size
     return rec
 
 
 def resolve_keys(rec: Recipe) -> Recipe:
-    """Check every TRL key against SFTConfig/DPOConfig and ModelConfig; type the values."""
+    """Check every key of the recipe and ``--set`` on TRL's parser (R1KConfig + SFTConfig / DPOConfig +
+    ModelConfig) and fill ``trainer_args`` / ``model_args`` with the typed values the recipe gave.
+
+    The TRL configs themselves are built later, by the run, once the device policy has adjusted them
+    (an SFTConfig with bf16 cannot even be built on a CPU)."""
+    parser = recipe_parser(rec.stage)
+    actions: dict[str, Any] = {}
+    for a in parser._actions:  # a bool field's --no_X complement shares X's dest: keep X's own action
+        actions.setdefault(a.dest, a)
     cls = config_class(rec.stage)
-    cfg_fields = _fields(cls)
-    mdl_fields = model_fields()
-    known = set(cfg_fields) | set(mdl_fields) | set(R1K_KEYS) | {f"data.{k}" for k in DATA_KEYS}
-    known |= {a for a, target in ALIASES.items() if target in cfg_fields or target in mdl_fields}
-    for key, value, where in rec.pending:
-        src = "--set" if where == "--set" else "recipe"
-        if key not in known:
+    trainer_keys = {f.name for f in dataclasses.fields(cls) if f.init}
+    r1k_keys = {f.name for f in dataclasses.fields(R1KConfig)}
+    known = (set(actions) - r1k_keys) | set(R1K_KEYS) | {a for a, target in ALIASES.items() if target in actions}
+    values: dict[str, Any] = {}
+    explicit: set[str] = set()
+    for key, value, where in rec.entries:
+        if key.startswith("data."):
+            dest = DATA_KEYS[key[5:]]
+        elif key in actions and key in known:
+            dest = key
+        elif key in ALIASES and ALIASES[key] in actions:
+            dest = ALIASES[key]
+        else:
+            src = "--set" if where == "--set" else "recipe"
             raise R1KError(f"{where}: unknown {src} key '{key}'{_suggest(key, known)}; keys are TRL "
                            f"{cls.__name__} / ModelConfig fields, model_name_or_path, max_prompt_length, "
                            "effective_batch_size, data.{path,mode,ratio,trace_format,direction_tags,seed}")
-        target = key
-        if key in ALIASES and key not in cfg_fields and key not in mdl_fields:
-            target = ALIASES[key]
-        if target in cfg_fields:
-            rec.trainer_args[target] = coerce(target, value, cfg_fields[target], where)
-        else:
-            rec.model_args[target] = coerce(target, value, mdl_fields[target], where)
-        rec.explicit.add(target)
-    rec.pending = []
+        action = actions[dest]
+        values[dest] = check_value(key, value, action, _hint(action, parser), where)
+        if dest not in r1k_keys and dest != "model_name_or_path":
+            explicit.add(dest)
+
+    # TRL's parser: the checked values become its defaults (TrlParser.set_defaults_with_config, as for
+    # its own --config), then one parse yields every key of the three dataclasses.
+    unused = parser.set_defaults_with_config(**values)
+    ns, rest = parser.parse_known_args([])
+    if unused or rest:
+        raise R1KError(f"recipe: keys the parser did not take: {unused + rest}")
+    parsed = vars(ns)
+    for dest in explicit:
+        (rec.trainer_args if dest in trainer_keys else rec.model_args).setdefault(dest, parsed[dest])
+    rec.explicit |= explicit
+    rec.entries = []
     return rec

@@ -156,9 +156,9 @@ def resolve_batch(rec: Recipe) -> None:
     eff = rec.effective_batch_size
     if eff is None:
         return
-    from r1k_plugins.training.recipe import _fields, config_class
+    from r1k_plugins.training.recipe import trainer_fields
 
-    flds = _fields(config_class(rec.stage))
+    flds = trainer_fields(rec.stage)
     ta = rec.trainer_args
     world = max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
     per = int(ta.get("per_device_train_batch_size", flds["per_device_train_batch_size"].default))
@@ -392,7 +392,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         opts["seed"] = rec.seed  # the mixed-ratio pair draw follows the training seed
     data = load_data(data_path, stage, opts)
 
-    # 2. recipe keys against TRL, config, tokenizer, models (heavy imports from here)
+    # 2. recipe keys on TRL's parser, config, tokenizer, models (heavy imports from here)
     from r1k_plugins.training.recipe import resolve_keys
 
     resolve_keys(rec)
