@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 from r1k_plugins.core.errors import R1KError
 
 __all__ = ["check_k", "pass_at_k", "avg_at_k", "majority_index", "maj_correct", "mean_stderr",
-           "summarize", "paired_proportion_test", "same_answer"]
+           "item_metrics", "summarize", "paired_proportion_test", "same_answer"]
 
 
 def check_k(k, n: int | None = None, what: str = "k") -> int:
@@ -102,6 +102,15 @@ def mean_stderr(values: Sequence[float]) -> tuple[float, float | None]:
     return mean, math.sqrt(var / m)
 
 
+def item_metrics(verdicts: Sequence[bool | float], answers: Sequence[str | None], k: int,
+                 same: Callable[[str, str], bool]) -> tuple[float, float, float]:
+    """(avg@k, pass@k, maj@k) of one item's samples."""
+    if len(answers) != len(verdicts):
+        raise R1KError("each sample needs a verdict and an extracted answer")
+    c = sum(1 for v in verdicts if v)
+    return avg_at_k(verdicts), pass_at_k(len(verdicts), c, k), maj_correct(answers, verdicts, same)
+
+
 def summarize(items: Sequence[tuple[Sequence[bool | float], Sequence[str | None]]], k: int | None,
               same: Callable[[str, str], bool]) -> dict:
     """avg@k / pass@k / maj@k over items, each ``{"value", "stderr"}``, plus ``n_items``, ``n`` (samples
@@ -115,12 +124,10 @@ def summarize(items: Sequence[tuple[Sequence[bool | float], Sequence[str | None]
     k = n if k is None else check_k(k, n)
     avg, pk, maj = [], [], []
     for verdicts, answers in items:
-        if len(answers) != len(verdicts):
-            raise R1KError("each sample needs a verdict and an extracted answer")
-        c = sum(1 for v in verdicts if v)
-        avg.append(c / len(verdicts))
-        pk.append(pass_at_k(len(verdicts), c, k))
-        maj.append(maj_correct(answers, verdicts, same))
+        a, p, m = item_metrics(verdicts, answers, k, same)
+        avg.append(a)
+        pk.append(p)
+        maj.append(m)
     out = {"k": k, "n": n, "n_items": len(items)}
     for name, vals in (("avg@k", avg), ("pass@k", pk), ("maj@k", maj)):
         mean, se = mean_stderr(vals)

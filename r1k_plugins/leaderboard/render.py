@@ -246,6 +246,10 @@ def to_markdown(doc: dict, plots: list[str]) -> str:
         out += ["### Skipped", "", "| File | Reason |", "|---|---|"]
         out += [f"| {_md(s['path'])} | {_md(s['reason'])} |" for s in doc["skipped"]]
         out.append("")
+    if doc.get("sampled"):
+        from r1k_plugins.leaderboard.sampling import to_markdown as sampled_markdown
+
+        out += [sampled_markdown(doc["sampled"])]
     if doc["warnings"]:
         out += ["## Warnings", ""] + [f"- {_md(w)}" for w in doc["warnings"]] + [""]
     return "\n".join(out)
