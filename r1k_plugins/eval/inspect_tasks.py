@@ -42,10 +42,13 @@ def r1k_scorer():
     import anyio
 
     from r1k_plugins.core.scoring import score_response
+    from r1k_plugins.eval.served import inspect_response_text
 
     async def score(state: TaskState, target: Target) -> Score:
         answer_type = state.metadata.get("answer_type", "expression")
-        res = await anyio.to_thread.run_sync(score_response, state.output.completion, target.text, answer_type)
+        # a served model's reasoning parts (reasoning_content, closed think tags) folded back in
+        text = inspect_response_text(state.output)
+        res = await anyio.to_thread.run_sync(score_response, text, target.text, answer_type)
         return Score(
             value=CORRECT if res["correct"] else INCORRECT,
             answer=res["extracted"],

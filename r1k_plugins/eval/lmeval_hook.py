@@ -13,6 +13,11 @@ import os
 import sys
 
 _TARGET = "lm_eval.tasks.manager"
+# further lm-eval modules patched when imported: module name -> patch function "module:function"
+_MORE_TARGETS = {
+    # keep a served model's thinking (reasoning_content) for the scorer (r1k_plugins.eval.served)
+    "lm_eval.models.openai_completions": "r1k_plugins.eval.served:patch_openai_completions",
+}
 
 
 def _patch(module):
@@ -48,11 +53,25 @@ def _patch(module):
     tm._r1k_patched = True
 
 
+def _patcher(name):
+    if name == _TARGET:
+        return _patch
+    mod, _, fn = _MORE_TARGETS[name].partition(":")
+
+    def run(module):
+        import importlib
+
+        getattr(importlib.import_module(mod), fn)(module)
+
+    return run
+
+
 class _Finder:
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if name != _TARGET:
+        if name != _TARGET and name not in _MORE_TARGETS:
             return None
+        patch = _patcher(name)
         for finder in sys.meta_path:
             if finder is cls or not hasattr(finder, "find_spec"):
                 continue
@@ -74,7 +93,7 @@ class _Finder:
             def exec_module(self, module):
                 exec_module(module)
                 try:
-                    _patch(module)
+                    patch(module)
                 except Exception:  # never break lm-eval itself
                     pass
 
@@ -82,6 +101,9 @@ class _Finder:
         return spec
 
 
+for _name in _MORE_TARGETS:
+    if _name in sys.modules:  # imported late: patch in place
+        _patcher(_name)(sys.modules[_name])
 if _TARGET in sys.modules:  # imported late (e.g. from a notebook): patch in place
     _patch(sys.modules[_TARGET])
 elif not any(f is _Finder for f in sys.meta_path):
