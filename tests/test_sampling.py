@@ -110,12 +110,26 @@ def _reverse_data_with_answer(path: Path, answer: str, n: int = 3) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sampled_runs(tiny_model, tmp_path_factory):
+def short_model(tiny_model, tmp_path_factory):
+    """The tiny model with a 12-token generation cap in its generation_config (lm-eval's max_gen_toks
+    does not override the tiny model's own max_new_tokens=256, so every sample would run 256 tokens)."""
+    import shutil
+
+    d = tmp_path_factory.mktemp("short") / "tiny"
+    shutil.copytree(tiny_model, d)
+    gc = json.loads((d / "generation_config.json").read_text())
+    (d / "generation_config.json").write_text(json.dumps(dict(gc, max_new_tokens=12)))
+    return d
+
+
+@pytest.fixture(scope="module")
+def sampled_runs(short_model, tmp_path_factory):
     """One sampled run per harness: k=4 at temperature 1.0 on 3 items (lm-eval), k=3 (Inspect)."""
     import time
 
     d = tmp_path_factory.mktemp("sampled")
     data = _reverse_data_with_answer(d / "seven.jsonl", "7")
+    tiny_model = short_model
     t0 = time.perf_counter()
     run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
         "--tasks", "r1k_reverse_k", "--metadata",
@@ -135,6 +149,14 @@ def _lm_samples(d: Path) -> list[dict]:
     f = glob.glob(str(d / "lm" / "**" / "samples_r1k_reverse_k_*.jsonl"), recursive=True)
     assert len(f) == 1
     return [json.loads(l) for l in open(f[0])]
+
+
+def _verdicts(sample: dict) -> list[dict]:
+    """An lm-eval sample's per-sample verdicts (filtered_resps: one list of k JSON strings)."""
+    fr = sample["filtered_resps"]
+    if fr and isinstance(fr[0], list):
+        fr = fr[0]
+    return [json.loads(v) for v in fr]
 
 
 def _ours(items, k):
@@ -170,7 +192,7 @@ def test_lm_eval_sampled_task_logs_k_verdicts_per_item(sampled_runs):
     items = []
     for s in samples:
         assert len(s["resps"][0]) == 4
-        verdicts = [json.loads(v) for v in s["filtered_resps"]]
+        verdicts = _verdicts(s)
         assert len(verdicts) == 4 and all(set(v) >= {"correct", "extracted", "finished", "reason"} for v in verdicts)
         items.append(([int(v["correct"]) for v in verdicts], [v["extracted"] for v in verdicts]))
         assert s["avg@4"] == pytest.approx(sum(items[-1][0]) / 4)
@@ -213,8 +235,8 @@ def test_board_shows_sampled_runs_apart_and_compares_harnesses(sampled_runs, tmp
     sec = doc["sampled"]
     rows = {r["harness"]: r for r in sec["rows"]}
     assert set(rows) == {"lm-eval", "inspect"} and not doc["rows"]  # not on the greedy table
-    lm_items = [([int(json.loads(v)["correct"]) for v in s["filtered_resps"]],
-                 [json.loads(v)["extracted"] for v in s["filtered_resps"]]) for s in _lm_samples(sampled_runs)]
+    lm_items = [([int(v["correct"]) for v in _verdicts(s)], [v["extracted"] for v in _verdicts(s)])
+                for s in _lm_samples(sampled_runs)]
     log = read_eval_log(glob.glob(str(sampled_runs / "insp" / "*.eval"))[0])
     by = {}
     for s in log.samples:
@@ -239,7 +261,8 @@ def test_board_shows_sampled_runs_apart_and_compares_harnesses(sampled_runs, tmp
 
 
 @pytest.mark.e2e
-def test_compare_rejects_sampled_against_greedy(sampled_runs, tiny_model, tmp_path):
+def test_compare_rejects_sampled_against_greedy(sampled_runs, short_model, tmp_path):
+    tiny_model = short_model
     g = tmp_path / "greedy"
     run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
         "--tasks", "r1k_reverse", "--limit", "3", "--gen_kwargs", "max_gen_toks=4,max_new_tokens=4",

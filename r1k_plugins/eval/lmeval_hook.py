@@ -4,9 +4,12 @@ Imported at interpreter start-up by ``r1k_plugins_lmeval.pth``. It only register
 finder (no other imports); the finder acts once, when ``lm_eval.tasks.manager`` is imported, and
 wraps ``TaskManager.__init__`` so the r1k tasks folder is scanned *before* the user's own
 ``--include_path`` entries (the user's configs still win on a name clash).
+It also wraps ``LocalChatCompletion.parse_generations`` when ``lm_eval.models.openai_completions`` is
+imported, so a served model's ``reasoning_content`` reaches the r1k scorer (``r1k_plugins.eval.served``).
 Opt out with ``R1K_NO_LMEVAL_HOOK=1``. ``R1K_LMEVAL_ONLY_INCLUDED=1`` also skips indexing lm-eval's own
 built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known). lm-eval's proposed ``lm_eval.tasks`` entry-point group
-(PR #4015) is declared in pyproject.toml too; once lm-eval reads it this hook steps aside.
+(PR #4015) is declared in pyproject.toml too (value: the package ``r1k_plugins.lm_eval_tasks``); once a
+released lm-eval reads it, the task part of this hook can step aside.
 """
 
 import os
