@@ -276,17 +276,21 @@ def test_compare_rejects_sampled_against_greedy(sampled_runs, short_model, tmp_p
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("meta,needle", [({"r1k_k": 0}, "r1k_k=0"), ({"r1k_k": 2, "r1k_pass_k": 3}, "pass@3")])
-def test_lm_eval_bad_k_is_one_line(tiny_model, tmp_path, meta, needle):
-    p = run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--tasks", "r1k_reverse_k",
-            "--metadata", json.dumps(meta), "--limit", "1", cwd=tmp_path)
-    assert p.returncode == 2
-    assert needle in p.stderr.strip().splitlines()[-1] and p.stderr.strip().splitlines()[-1].startswith("error: ")
+@pytest.mark.parametrize("meta,needle", [({"r1k_k": 0}, "r1k_k=0"), ({"r1k_k": 2, "r1k_pass_k": 3}, "pass@3"),
+                                         ({"r1k_temperature": 0}, "r1k_temperature=0")])
+def test_lm_eval_bad_k_is_one_line(tmp_path, meta, needle):
+    p = run("lm_eval", "run", "--model", "dummy", "--tasks", "r1k_reverse_k", "--metadata", json.dumps(meta),
+            "--limit", "1", cwd=tmp_path)
+    assert p.returncode == 2, p.stderr[-2000:]
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --metadata ") and needle in last, last
 
 
 @pytest.mark.e2e
-def test_inspect_bad_k_is_one_line(tiny_model, tmp_path):
-    p = run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", "hf/local", "-M", f"model_path={tiny_model}",
-            "-T", "k=0", "--log-dir", tmp_path, cwd=tmp_path)
-    assert p.returncode != 0
-    assert "-T k=0" in (p.stdout + p.stderr) and "Traceback" not in p.stderr
+@pytest.mark.parametrize("targ,needle", [("k=0", "-T k=0"), ("k=two", "-T k='two'")])
+def test_inspect_bad_k_is_one_line(tmp_path, targ, needle):
+    p = run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", "mockllm/model", "-T", targ,
+            "--display", "plain", "--log-dir", tmp_path, cwd=tmp_path)
+    assert p.returncode == 1 and "Traceback" not in p.stdout + p.stderr
+    lines = [l for l in p.stdout.splitlines() if l.startswith("error: ")]
+    assert len(lines) == 1 and needle in lines[0], p.stdout[-2000:]
