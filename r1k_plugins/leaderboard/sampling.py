@@ -127,7 +127,7 @@ def _inspect_runs(src: Source) -> list[SampledRun]:
         if sc is None:
             continue
         v, a, t = run.items.setdefault(str(s.id), ([], [], (s.metadata or {}).get("answer_type", "expression")))
-        v.append(sc.value == "C")
+        v.append(sc.value in ("C", True, 1, 1.0))
         a.append(sc.answer)
     return [run]
 
@@ -236,7 +236,10 @@ def cross_harness(runs: list[SampledRun], names: dict[str, str] | None = None) -
         other = newest.get((model, task, INSPECT))
         if h != LMEVAL or other is None:
             continue
-        c = compare(r, other)
+        try:
+            c = compare(r, other)
+        except R1KError as e:  # e.g. no common items: reported, not judged
+            c = {"task": task, "n_common": 0, "mean_diff": None, "p_value": None, "agree": None, "note": str(e)}
         c["model"] = (names or {}).get(model, model)
         out.append(c)
     return out
@@ -271,6 +274,9 @@ def to_markdown(section: dict | None) -> str:
     if section["cross_harness"]:
         lines += ["", "lm-eval vs Inspect on sampled runs (paired sign-flip test on per-item success proportions):", ""]
         for c in section["cross_harness"]:
+            if c.get("mean_diff") is None:
+                lines.append(f"- {c['model']} / {c['task']}: not compared ({c['note']})")
+                continue
             verdict = "agree" if c["agree"] else ("differ" if c["agree"] is False else "not judged")
             lines.append(f"- {c['model']} / {c['task']}: mean difference {c['mean_diff']:+.4f} over {c['n_common']} "
                          f"items, p={c['p_value']:.3g}: {verdict}" + (f" ({c['note']})" if c["note"] else ""))
