@@ -294,3 +294,29 @@ def test_inspect_bad_k_is_one_line(tmp_path, targ, needle):
     assert p.returncode == 1 and "Traceback" not in p.stdout + p.stderr
     lines = [l for l in p.stdout.splitlines() if l.startswith("error: ")]
     assert len(lines) == 1 and needle in lines[0], p.stdout[-2000:]
+
+
+def test_board_module_metrics_and_comparison_rules(tmp_path):
+    """leaderboard/sampling.py on hand-made runs: the metrics are sampling_metrics' over items, a
+    sampled run is never compared with a greedy one, and the paired test uses per-item proportions."""
+    from r1k_plugins.leaderboard.sampling import SampledRun, compare, to_markdown, board_section
+
+    a = SampledRun("lm-eval", "m", "r1k_reverse", tmp_path / "a.json", "2026", 4, 2, 1.0, 0.95,
+                   {"x": ([True, False, True, False], ["7", "3", "7", "3"], "numeric"),
+                    "y": ([False] * 4, [None] * 4, "numeric")})
+    m = a.metrics()
+    assert (m["k"], m["n"], m["n_items"]) == (2, 4, 2)
+    assert m["avg@k"]["value"] == pytest.approx(0.25) and m["pass@k"]["value"] == pytest.approx(5 / 12)
+    assert m["maj@k"]["value"] == pytest.approx(0.5) and m["maj@k"]["stderr"] == pytest.approx(0.5)
+    b = SampledRun("inspect", "m", "r1k_reverse", tmp_path / "b.eval", "2026", 4, 4, 1.0, 0.95,
+                   {"x": ([True] * 4, ["7"] * 4, "numeric"), "y": ([True, False, False, False], ["7"] + [None] * 3,
+                                                                 "numeric")})
+    c = compare(a, b)
+    assert c["n_common"] == 2 and c["mean_diff"] == pytest.approx(((0.5 - 1) + (0 - 0.25)) / 2)
+    assert c["p_value"] == pytest.approx(2 / 4) and c["agree"] is True and c["note"] is None
+    g = SampledRun("inspect", "m", "r1k_reverse", tmp_path / "g.eval", "2026", 1, 1, 0.0, None,
+                   {"x": ([True], [None], "numeric")})
+    with pytest.raises(R1KError, match="sampled run .* greedy one"):
+        compare(a, g)
+    md = to_markdown(board_section([a, b]))
+    assert "| m | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 2 | 0.2500 ± 0.2500 | pass@2 0.4167" in md
