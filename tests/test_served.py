@@ -116,10 +116,11 @@ def seven(tmp_path_factory):
 
 
 def _lm_chat(url, model, tmp, *extra, tasks="r1k_reverse", data=None, endpoint="chat/completions",
-             kind="local-chat-completions"):
+             kind="local-chat-completions", model_args=""):
     meta = ["--metadata", json.dumps({"r1k_data": str(data)})] if data else []
     return run("lm_eval", "run", "--model", kind, "--model_args",
-               f"model={model},base_url={url}/{endpoint},num_concurrent=1,max_retries=1,tokenized_requests=False",
+               f"model={model},base_url={url}/{endpoint},num_concurrent=1,max_retries=1,tokenized_requests=False"
+               + model_args,
                *(["--apply_chat_template"] if kind == "local-chat-completions" else []),
                "--tasks", tasks, "--limit", "2", "--gen_kwargs", "max_gen_toks=8", *meta,
                "--output_path", tmp / "lm", "--log_samples", *extra, cwd=tmp)
@@ -199,9 +200,9 @@ def test_lm_eval_chat_counts_a_cut_thinking_as_unfinished(reasoning_server, seve
 
 
 @pytest.mark.e2e
-def test_lm_eval_completions_with_inline_think_tags(reasoning_server, seven, tmp_path):
+def test_lm_eval_completions_with_inline_think_tags(reasoning_server, seven, tiny_model, tmp_path):
     p = _lm_chat(reasoning_server, "tiny-inline", tmp_path, data=seven, endpoint="completions",
-                 kind="local-completions")
+                 kind="local-completions", model_args=f",tokenizer={tiny_model}")
     assert p.returncode == 0, p.stderr[-3000:]
     for s in _lm_samples(tmp_path):
         assert s["filtered_resps"][0] == "7" and s["acc"] == 1.0
