@@ -320,3 +320,14 @@ def test_board_module_metrics_and_comparison_rules(tmp_path):
         compare(a, g)
     md = to_markdown(board_section([a, b]))
     assert "| m | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 2 | 0.2500 ± 0.2500 | pass@2 0.4167" in md
+
+
+@pytest.mark.e2e
+def test_lm_eval_lists_and_validates_the_sampled_tasks(tmp_path):
+    import re
+
+    p = run("lm_eval", "ls", "tasks", cwd=tmp_path, check=True)
+    for t in ("r1k_forward_k", "r1k_reverse_k", "r1k_aime24_k", "r1k_math500_k", "r1k_gpqa_diamond_k"):
+        assert re.search(rf"\|{t}\s*\|", p.stdout), t
+    v = run("lm_eval", "validate", "--tasks", "r1k_reverse_k,r1k_aime24_k", cwd=tmp_path)
+    assert v.returncode == 0, v.stdout[-2000:] + v.stderr[-2000:]
