@@ -272,6 +272,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
             elif c.get("note", "").startswith("not comparable: lm-eval decoded"):
                 warnings.append(f"{doc['name']} / {t}: {c['note']}")
 
+    sampled = _sampled_section(sampled_runs, warnings)
     srcs = []
     for src in sources:
         if id(src) not in used:
@@ -302,12 +303,12 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         "warnings": sorted(set(warnings)),
         "probe": probe,  # r1k probe direction outputs (leaderboard/dynamics.py), or None
         # sampled runs: {"rows", "cross_harness"} (leaderboard/sampling.py), or None
-        "sampled": _sampled_section(sampled_runs, skipped, warnings),
+        "sampled": sampled,
         "plots": [],  # filled in by export(): the PNG files written beside the board
     }
 
 
-def _sampled_section(runs, skipped: list, warnings: list[str]) -> dict | None:
+def _sampled_section(runs, warnings: list[str]) -> dict | None:
     from r1k_plugins.leaderboard.sampling import board_section
 
     names = {r.model_id: _model_display(model_key(r.model_id)) for r in runs}
