@@ -173,6 +173,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
             skipped.append(Skipped(display_path(src.path), f"superseded: newer run of the same model and task(s) "
                                                            f"in {', '.join(newer)} (use --all to keep it)"))
     used_samples = {sf for src in sources if id(src) in used for sf in src.samples_files}
+    used_samples |= {sf for src in emptied for sf in src.samples_files}  # read by the sampled section
     for sp in sorted(disc.samples - used_samples, key=lambda p: p.as_posix()):
         m_ts = sp.name.rsplit("_", 1)[-1].removesuffix(".jsonl")
         res = sp.with_name(f"results_{m_ts}.json")

@@ -36,6 +36,8 @@ def export_cmd(results, out, baseline, keep_all, no_plots):
     used = len(doc["sources"])
     click.echo(f"{len(doc['rows'])} row(s) x {len(doc['tasks'])} task(s) from {used} result file(s); "
                f"{len(doc['skipped'])} skipped")
+    if doc.get("sampled"):
+        click.echo(f"{len(doc['sampled']['rows'])} sampled run(s) (k answers per item) in their own section")
     for s in doc["skipped"]:
         click.echo(f"  skipped {s['path']}: {s['reason']}")
     for w in doc["warnings"]:
