@@ -9,8 +9,16 @@ Task parameters (``-T key=value``):
   limit        keep the first N samples
   trace_format s1 | think-tags: add a hint naming the reasoning markup to the prompt (default none)
   max_tokens   generation budget (default 16384)
+  k            answer every item k times by sampling (sets the epochs, with the reducers avg_at_k,
+               pass_at_k and maj_at_k of r1k_plugins.core.sampling_metrics); default: one greedy answer
+  pass_k       the k of pass@k (default k)
+  temperature  sampling temperature (default 0.6 with k, else 0 = greedy)
+  top_p        nucleus sampling (default 0.95 with k)
 
-The tasks ask for temperature 0. Inspect's local ``hf`` provider samples anyway unless it is given
+`--epochs k` also samples k times (with Inspect's default mean reducer = avg@k; the leaderboard
+computes pass@k and maj@k from the per-sample log either way).
+
+The tasks ask for temperature 0 unless sampling. Inspect's local ``hf`` provider samples anyway unless it is given
 ``-M do_sample=false``: pass it for greedy decoding (every documented ``hf`` command does).
 """
 
@@ -19,7 +27,8 @@ from __future__ import annotations
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
-from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer, stderr
+from inspect_ai import Epochs
+from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, score_reducer, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 
 from r1k_plugins.eval.evaldata import generation_doc, load_task_records
@@ -33,15 +42,19 @@ def r1k_scorer():
     import anyio
 
     from r1k_plugins.core.scoring import score_response
+    from r1k_plugins.eval.served import inspect_response_text
 
     async def score(state: TaskState, target: Target) -> Score:
         answer_type = state.metadata.get("answer_type", "expression")
-        res = await anyio.to_thread.run_sync(score_response, state.output.completion, target.text, answer_type)
+        # a served model's reasoning parts (reasoning_content, closed think tags) folded back in
+        text = inspect_response_text(state.output)
+        res = await anyio.to_thread.run_sync(score_response, text, target.text, answer_type)
         return Score(
             value=CORRECT if res["correct"] else INCORRECT,
             answer=res["extracted"],
             explanation=res["reason"],
-            metadata={"extracted": res["extracted"], "finished": res["finished"], "reason": res["reason"]},
+            metadata={"extracted": res["extracted"], "finished": res["finished"], "reason": res["reason"],
+                      "answer_type": answer_type},
         )
 
     return score
@@ -67,8 +80,86 @@ def _records_or_prerequisite_error(name: str, data, limit):
         raise PrerequisiteError(f"error: {' '.join(str(e).split())}") from None
 
 
+def _correct(s: Score) -> bool:
+    return s.value == CORRECT or s.value is True or s.value == 1 or s.value == 1.0
+
+
+@score_reducer(name="avg_at_k")
+def avg_at_k_reducer():
+    """Mean correctness over an item's epochs (avg@k, the pass@1 estimate)."""
+    from r1k_plugins.core.sampling_metrics import avg_at_k
+
+    def reduce(scores: list[Score]) -> Score:
+        return Score(value=avg_at_k([_correct(s) for s in scores]))
+
+    return reduce
+
+
+@score_reducer(name="pass_at_k")
+def pass_at_k_reducer(k: int):
+    """Unbiased pass@k of an item's epochs (r1k_plugins.core.sampling_metrics.pass_at_k)."""
+    from r1k_plugins.core.sampling_metrics import pass_at_k
+
+    def reduce(scores: list[Score]) -> Score:
+        c = [_correct(s) for s in scores]
+        if len(c) < k:  # a live display reduces before every epoch is in (as Inspect's pass_at does)
+            return Score(value=float("nan"))
+        return Score(value=pass_at_k(len(c), sum(c), k))
+
+    return reduce
+
+
+@score_reducer(name="maj_at_k")
+def maj_at_k_reducer():
+    """1 when the majority extracted answer of an item's epochs (grouped by the shared equivalence)
+    is correct."""
+    from r1k_plugins.core.sampling_metrics import maj_correct, same_answer
+
+    def reduce(scores: list[Score]) -> Score:
+        answer_type = next(((s.metadata or {}).get("answer_type") for s in scores
+                            if (s.metadata or {}).get("answer_type")), "expression")
+        return Score(value=maj_correct([s.answer for s in scores], [_correct(s) for s in scores],
+                                       same_answer(answer_type)))
+
+    return reduce
+
+
+def sampling_plan(k, pass_k, temperature, top_p) -> tuple[Epochs | None, dict]:
+    """Task parameters -> (epochs with the k-sample reducers or None, GenerateConfig settings)."""
+    from inspect_ai._util.error import PrerequisiteError
+
+    from r1k_plugins.core.errors import R1KError
+    from r1k_plugins.core.sampling_metrics import check_k
+
+    try:
+        kk = check_k(k, what="-T k") if k not in (None, "") else None
+        pk = check_k(pass_k, kk, what="-T pass_k") if pass_k not in (None, "") and kk else kk
+        vals = {}
+        for key, v, default, lo, hi in (("temperature", temperature, 0.6, 0.0, 100.0),
+                                        ("top_p", top_p, 0.95, 0.0, 1.0)):
+            if v in (None, ""):
+                if kk is None:
+                    continue
+                v = default
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                raise R1KError(f"-T {key}={v!r}: expected a number") from None
+            if not (lo <= f <= hi):
+                raise R1KError(f"-T {key}={v!r}: expected a number in [{lo:g}, {hi:g}]")
+            vals[key] = f
+        if kk is not None and vals.get("temperature") == 0:
+            raise R1KError("-T k with -T temperature=0: k greedy answers are one answer; give temperature > 0")
+    except R1KError as e:
+        raise PrerequisiteError(f"error: {' '.join(str(e).split())}") from None
+    if kk is None:
+        return None, vals
+    return Epochs(kk, [avg_at_k_reducer(), pass_at_k_reducer(pk), maj_at_k_reducer()]), vals
+
+
 def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
-                     max_tokens: int) -> Task:
+                     max_tokens: int, k=None, pass_k=None, temperature=None, top_p=None) -> Task:
+    epochs, sampling = sampling_plan(k, pass_k, temperature, top_p)
     records = _records_or_prerequisite_error(name, data, limit)
     samples = []
     for r in records:
@@ -82,7 +173,8 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
         scorer=r1k_scorer(),
         # greedy where the provider honours temperature; Inspect's local hf provider samples unless
         # it is given -M do_sample=false (a GenerateConfig cannot turn that off)
-        config=GenerateConfig(max_tokens=int(max_tokens), temperature=0.0),
+        config=GenerateConfig(max_tokens=int(max_tokens), **{"temperature": 0.0, **sampling}),
+        epochs=epochs,
         name=name,
         version=1,
     )
@@ -90,34 +182,39 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
 
 @task
 def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
     """Forward r1k questions (question -> answer)."""
-    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
 
 
 @task
 def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
     """Reverse r1k questions (given the answer, recover the hidden premise)."""
-    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
 
 
 @task
 def r1k_aime24(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-               max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+               max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
     """AIME 2024 (HuggingFaceH4/aime_2024) with the r1k prompt and scorer."""
-    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
 
 
 @task
 def r1k_math500(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
     """MATH-500 (HuggingFaceH4/MATH-500) with the r1k prompt and scorer."""
-    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
 
 
 @task
 def r1k_gpqa_diamond(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                     max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                     max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
     """GPQA diamond (Idavidrein/gpqa, options shuffled with a fixed seed) with the r1k prompt and scorer."""
-    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)

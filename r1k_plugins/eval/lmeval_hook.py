@@ -4,15 +4,23 @@ Imported at interpreter start-up by ``r1k_plugins_lmeval.pth``. It only register
 finder (no other imports); the finder acts once, when ``lm_eval.tasks.manager`` is imported, and
 wraps ``TaskManager.__init__`` so the r1k tasks folder is scanned *before* the user's own
 ``--include_path`` entries (the user's configs still win on a name clash).
+It also wraps ``LocalChatCompletion.parse_generations`` when ``lm_eval.models.openai_completions`` is
+imported, so a served model's ``reasoning_content`` reaches the r1k scorer (``r1k_plugins.eval.served``).
 Opt out with ``R1K_NO_LMEVAL_HOOK=1``. ``R1K_LMEVAL_ONLY_INCLUDED=1`` also skips indexing lm-eval's own
 built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known). lm-eval's proposed ``lm_eval.tasks`` entry-point group
-(PR #4015) is declared in pyproject.toml too; once lm-eval reads it this hook steps aside.
+(PR #4015) is declared in pyproject.toml too (value: the package ``r1k_plugins.lm_eval_tasks``); once a
+released lm-eval reads it, the task part of this hook can step aside.
 """
 
 import os
 import sys
 
 _TARGET = "lm_eval.tasks.manager"
+# further lm-eval modules patched when imported: module name -> patch function "module:function"
+_MORE_TARGETS = {
+    # keep a served model's thinking (reasoning_content) for the scorer (r1k_plugins.eval.served)
+    "lm_eval.models.openai_completions": "r1k_plugins.eval.served:patch_openai_completions",
+}
 
 
 def _patch(module):
@@ -48,11 +56,25 @@ def _patch(module):
     tm._r1k_patched = True
 
 
+def _patcher(name):
+    if name == _TARGET:
+        return _patch
+    mod, _, fn = _MORE_TARGETS[name].partition(":")
+
+    def run(module):
+        import importlib
+
+        getattr(importlib.import_module(mod), fn)(module)
+
+    return run
+
+
 class _Finder:
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if name != _TARGET:
+        if name != _TARGET and name not in _MORE_TARGETS:
             return None
+        patch = _patcher(name)
         for finder in sys.meta_path:
             if finder is cls or not hasattr(finder, "find_spec"):
                 continue
@@ -74,7 +96,7 @@ class _Finder:
             def exec_module(self, module):
                 exec_module(module)
                 try:
-                    _patch(module)
+                    patch(module)
                 except Exception:  # never break lm-eval itself
                     pass
 
@@ -82,6 +104,9 @@ class _Finder:
         return spec
 
 
+for _name in _MORE_TARGETS:
+    if _name in sys.modules:  # imported late: patch in place
+        _patcher(_name)(sys.modules[_name])
 if _TARGET in sys.modules:  # imported late (e.g. from a notebook): patch in place
     _patch(sys.modules[_TARGET])
 elif not any(f is _Finder for f in sys.meta_path):

@@ -133,6 +133,13 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         by_key[src.dedupe_key] = src
         sources.append(src)
 
+    # sampled runs (k answers per item) go to their own section (leaderboard/sampling.py)
+    from r1k_plugins.leaderboard.sampling import take_sampled
+
+    sampled_runs, emptied, problems = take_sampled(sources)
+    skipped += [Skipped(display_path(p), why) for p, why in problems]
+    sources = [s for s in sources if all(s is not e for e in emptied)]
+
     # 2. newest figure per (model, harness, task); older ones superseded (or kept as rows with --all)
     sources.sort(key=lambda s: (s.run, s.path.as_posix()))
     latest: dict[tuple[str, str, str], Figure] = {}
@@ -166,6 +173,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
             skipped.append(Skipped(display_path(src.path), f"superseded: newer run of the same model and task(s) "
                                                            f"in {', '.join(newer)} (use --all to keep it)"))
     used_samples = {sf for src in sources if id(src) in used for sf in src.samples_files}
+    used_samples |= {sf for src in emptied for sf in src.samples_files}  # read by the sampled section
     for sp in sorted(disc.samples - used_samples, key=lambda p: p.as_posix()):
         m_ts = sp.name.rsplit("_", 1)[-1].removesuffix(".jsonl")
         res = sp.with_name(f"results_{m_ts}.json")
@@ -174,10 +182,12 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         else:
             skipped.append(Skipped(display_path(sp), "lm-eval samples file without its results_<timestamp>.json"))
 
-    if not rows and probe is None and not skipped:
+    if not rows and probe is None and sampled_runs:
+        pass  # only sampled runs: the board is their section
+    elif not rows and probe is None and not skipped:
         raise R1KError(f"no result files found in {', '.join(inputs)} (expected lm-eval results_*.json files "
                        "or Inspect .eval / .json logs)")
-    if not rows and probe is None:
+    elif not rows and probe is None:
         n = len(skipped)
         raise R1KError(f"nothing usable in {len(inputs)} input(s): {n} file(s) skipped "
                        f"({'; '.join(f'{s.path}: {s.reason}' for s in skipped[:3])}{'; ...' if n > 3 else ''})")
@@ -263,6 +273,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
             elif c.get("note", "").startswith("not comparable: lm-eval decoded"):
                 warnings.append(f"{doc['name']} / {t}: {c['note']}")
 
+    sampled = _sampled_section(sampled_runs, warnings)
     srcs = []
     for src in sources:
         if id(src) not in used:
@@ -292,8 +303,21 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
         "warnings": sorted(set(warnings)),
         "probe": probe,  # r1k probe direction outputs (leaderboard/dynamics.py), or None
+        # sampled runs: {"rows", "cross_harness"} (leaderboard/sampling.py), or None
+        "sampled": sampled,
         "plots": [],  # filled in by export(): the PNG files written beside the board
     }
+
+
+def _sampled_section(runs, warnings: list[str]) -> dict | None:
+    from r1k_plugins.leaderboard.sampling import board_section
+
+    names = {r.model_id: _model_display(model_key(r.model_id)) for r in runs}
+    try:
+        return board_section(runs, names)
+    except R1KError as e:
+        warnings.append(f"sampled runs: {e}")
+        return None
 
 
 def _find_baseline(name: str, rows: list[dict]) -> tuple[int, str]:

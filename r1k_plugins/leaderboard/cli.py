@@ -37,6 +37,8 @@ def export_cmd(results, out, baseline, keep_all, no_plots):
     used = len(doc["sources"])
     click.echo(f"{len(doc['rows'])} row(s) x {len(doc['tasks'])} task(s) from {used} result file(s); "
                f"{len(doc['skipped'])} skipped")
+    if doc.get("sampled"):
+        click.echo(f"{len(doc['sampled']['rows'])} sampled run(s) (k answers per item) in their own section")
     for s in doc["skipped"]:
         click.echo(f"  skipped {s['path']}: {s['reason']}")
     for w in doc["warnings"]:
@@ -44,3 +46,26 @@ def export_cmd(results, out, baseline, keep_all, no_plots):
     if doc["baseline"]:
         click.echo(f"deltas against {doc['baseline']['name']!r} (matched by {doc['baseline']['matched_by']})")
     click.echo(f"wrote {', '.join(p.name for p in written)} to {out} in {time.perf_counter() - t0:.1f}s")
+
+
+@leaderboard.command("compare")
+@click.argument("run_a", type=click.Path(exists=True))
+@click.argument("run_b", type=click.Path(exists=True))
+@click.option("--task", default=None, metavar="NAME",
+              help="The task to compare when a results file holds several (e.g. r1k_reverse).")
+def compare_cmd(run_a, run_b, task):
+    """Compare two runs of one task on their common items (e.g. lm-eval against Inspect).
+
+    RUN_A / RUN_B: an lm-eval results file or --output_path folder, or an Inspect log. Sampled runs
+    (k answers per item) are compared by a paired sign-flip test on per-item success proportions
+    (c_i / k); greedy runs on per-item verdicts. A sampled run is never compared with a greedy one.
+    """
+    from r1k_plugins.leaderboard.sampling import compare, read_run
+
+    a, b = read_run(run_a, task), read_run(run_b, task)
+    c = compare(a, b)
+    verdict = {True: "agree", False: "differ", None: "not judged"}[c["agree"]]
+    click.echo(f"{c['task']}: {a.harness} ({c['a']['path']}) vs {b.harness} ({c['b']['path']}), "
+               f"k={a.k} vs k={b.k}: mean difference of per-item success proportions "
+               f"{c['mean_diff']:+.4f} over {c['n_common']} common items, {c['method']} "
+               f"p={c['p_value']:.3g}: {verdict}" + (f" ({c['note']})" if c["note"] else ""))

@@ -461,6 +461,8 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
     if model_id is None:
         provider, _, rest = str(ev.get("model")).partition("/")
         model_id = rest if provider in _PASSTHROUGH_PROVIDERS and rest and rest != "local" else str(ev.get("model"))
+        if provider == "openai-api" and rest.count("/") >= 1:  # openai-api/<service>/<model>: a served model
+            model_id = rest.split("/", 1)[1]
     task = str(ev.get("task")).rsplit("/", 1)[-1]
     created = _utc(str(ev.get("created") or ""))
     key = ev.get("eval_id") or f"{ev.get('task_id')}:{created}"
