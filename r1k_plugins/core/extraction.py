@@ -233,9 +233,16 @@ _MATH_WORDS = frozenset(
 )
 
 
+# words in other scripts (CJK, Arabic, Cyrillic, accented Latin runs ...): two or more non-ASCII
+# letters in a row, Greek excepted (theta, pi are math)
+_FOREIGN_WORD = re.compile(r"(?:(?![\u0370-\u03ff])[^\W\d_\x00-\x7f]){2,}")
+
+
 def _prose_words(s: str) -> list[str]:
-    """Plain words of 3+ letters that are not math function names (``sqrt``, ``log`` ...)."""
-    return [w for w in _PROSE_WORD.findall(s) if w.lower() not in _MATH_WORDS]
+    """Plain words of 3+ letters that are not math function names (``sqrt``, ``log`` ...), and
+    words of two or more letters in a non-Latin script ('糖果', 'ناتج')."""
+    words = [w for w in _PROSE_WORD.findall(s) if w.lower() not in _MATH_WORDS]
+    return words + _FOREIGN_WORD.findall(s) if not s.isascii() else words
 
 
 def _first_sentence(line: str) -> str:
@@ -312,7 +319,10 @@ def choice_from_snippet(s: str, loose: bool = False) -> str | None:
 
 _CHOICE_MARK = re.compile(
     r"\b(?:answers?|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\bare\b|\b(?:would|should|must|will)\s+be\b)(?:\s*\*\*)?(?:\s*:)?\s*"
-    r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+",
+    r"(?:(?:for\s+sure|definitely|clearly|certainly|surely|probably|indeed)\s*,?\s+)?"
+    r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+"
+    r"|\b(?:think|believe|guess|say)\s+(?:it's|it\s+is|it\s+must\s+be)\s+"
+    r"(?:(?:for\s+sure|definitely|clearly|certainly|surely|probably|indeed)\s*,?\s+)?",
     re.IGNORECASE,
 )
 # 'C is correct', '(B) is the right answer', 'option D is the best choice'
@@ -446,6 +456,8 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             if concluded is not None:
                 return _last_number(concluded.group(0))
             g = next(x for x in spans[0].groups() if x is not None).strip()
+            if len(_prose_words(g)) >= 2 and "\\" not in g:  # '$? just about 1$': prose between dollar signs
+                g = _last_number(g) or g
             if g and "=" not in g:  # '$(1,2)$ and $(4,5)$': several values, one answer
                 joined = _spans_before(final, spans[0])
                 if joined:
@@ -457,7 +469,7 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         if env:  # a matrix / array without math delimiters
             return " ".join(env.group(0).split())
         short = len(stripped) <= 100 and "\n" not in stripped
-        if short and len(_PROSE_WORD.findall(stripped)) < 2:
+        if short and len(_PROSE_WORD.findall(stripped)) < 2 and (stripped.isascii() or not _FOREIGN_WORD.search(stripped)):
             return stripped
         last_line = stripped.rsplit("\n", 1)[-1].strip()
         if len(last_line) <= 100 and not _prose_words(last_line) and re.search(r"[\d\\]", last_line):
@@ -466,7 +478,11 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         tails = list(_IS_ANY.finditer(last_line[-300:]))
         if tails:
             tail = re.sub(r"[.;,!]+$", "", last_line[-300:][tails[-1].end() :]).strip()
+            if tail.endswith(")") and tail.count(")") > tail.count("("):  # '(35 + 70 = 105).'
+                tail = tail[:-1].rstrip()
             if tail and len(tail) <= 60 and not _prose_words(tail) and re.search(r"[\d\\]", tail):
+                if not tail.isascii() and len(_NUMBER_TOKEN.findall(unicode_math(tail, superscripts=False))) == 1:
+                    return _last_number(tail)  # '1,000.99€', '12 m²': the number, not its unit sign
                 return tail
         # 'There are 4 objects and 4/9 remain.' -> '4/9' (a sentence, not a megabyte of one line)
         return _last_number(last_line) if len(last_line) <= 1000 else None

@@ -275,6 +275,10 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     s = re.sub(r"\\\\|\\[!,;: ]|~", lambda m: m.group(0) if m.group(0) == "\\\\" else " ", s)
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree", "", s)
     s = s.replace("\\$", "").replace("$", "")
+    s = re.sub(r"[\u20ac\u00a3\u00a5\u20b9]|\\euro\b", "", s)  # currency signs, like '$'
+    s = re.sub(r"(?<!\\)\\\s*$", "", s)  # a stray backslash at the end: '185\\'
+    # a number followed by words in \text{}: the words are its unit ('17\text{ apples}')
+    s = re.sub(r"^\s*(-?[\d.,/]+)\s*\\(?:text|textbf|textit|mathrm|mbox)\s*\{(?!\s*(?:percent|percentage|pct)\b)\s*[A-Za-z][A-Za-z ]*\}\s*$", r"\1", s)
     # \text{ cm} and friends: drop unit words, unwrap the rest
     s = WRAPPERS.sub(lambda m: " " + m.group(1), s)
     s = re.sub(r"\s+", " ", s).strip()
