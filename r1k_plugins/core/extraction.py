@@ -124,8 +124,9 @@ def _last_boxed(s: str) -> str | None:
     return _last_boxed_at(s)[0]
 
 
+# 'Answer: ...', 'The final answer is ...', and GSM8K's '#### 42' line
 _ANSWER_MARK = re.compile(
-    r"\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?[ \t]*", re.IGNORECASE
+    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|(?m:^)[ \t]*####(?!#))[ \t]*", re.IGNORECASE
 )
 _MATH_SPAN = re.compile(
     r"\$\$(.+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL
