@@ -38,7 +38,12 @@ def _normalize_text(s: str) -> str:
     s = s.replace("$", " ")
     s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = re.sub(r"[\W_]+", " ", s.casefold())
-    return " ".join(s.split())
+    words = s.split()
+    content = [w for w in words if w not in _ARTICLES]  # 'The elephant' == 'elephant'
+    return " ".join(content or words)
+
+
+_ARTICLES = frozenset(["a", "an", "the"])
 
 
 # --------------------------------------------------------------------------------------------

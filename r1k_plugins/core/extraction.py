@@ -415,6 +415,9 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
 _LOOSE_BOX = re.compile(r"\\beginboxed\s*\{|(?<![A-Za-z\\])boxed\s*\{|\u25a1\s*\{|\\\\boxed\s*\{")
 
 
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+
+
 def _fix_loose_boxes(s: str) -> str:
     if "boxed" not in s and "\u25a1" not in s:
         return s
@@ -425,6 +428,12 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
     """The answer in ``final``, the final part of a response (see :func:`extract_answer`, which
     splits off the reasoning first); None when there is none."""
     final = _fix_loose_boxes(final[-MAX_EXTRACT_CHARS:])
+    if "</answer>" in final:  # '<answer>42</answer>' (R1-style answer tags): the last tagged answer
+        tagged = None
+        for tagged in _ANSWER_TAG.finditer(final):
+            pass
+        if tagged is not None and tagged.group(1).strip():
+            final = tagged.group(1)
     if not final.strip():
         return None
     boxed, at = _last_boxed_at(final)
