@@ -345,6 +345,57 @@ RESPONSES: list[tuple] = [
     ("trace", "<think>\nsurely \\boxed{4}", "4", "expression", F),
     ("trace", "<|im_start|>think\n\\boxed{3}\n<|im_start|>answer\nAnswer: \\boxed{4}<|im_end|>", "4", "numeric", T),
     ("trace", "<think>\n\\boxed{3}\n</think>\nSo the answer is \\boxed{4}", "3", "numeric", F),
+    # prose in another script: the sentence's last number, not the whole line
+    ("foreign_prose", "每个盒子装12个，共5盒，所以一共是12 × 5 = 60个苹果。", "60", "expression", T),
+    ("foreign_prose", "每个盒子装12个，共5盒，所以一共是12 × 5 = 60个苹果。", "12", "expression", F),
+    ("foreign_prose", "他一共走了**45公里**。", "45", "expression", T),
+    ("foreign_prose", "Итак, всего получилось 36 карандашей.", "36", "expression", T),
+    ("foreign_prose", "比例是7/9", "\\frac{7}{9}", "expression", T),
+    ("foreign_prose", "比例是7/9", "\\frac{9}{7}", "expression", F),
+    ("foreign_prose", "Сумма 8 + 9 = 17 рублей", "17", "expression", T),
+    # a unit or currency sign glued to the number
+    ("unit_sign", "so it is not 20, it comes to 3,450.25€", "3450.25", "expression", T),
+    ("unit_sign", "so it is not 20, it comes to 3,450.25€", "20", "expression", F),
+    ("unit_sign", "the floor is 12 which makes 144m² in all", "144", "expression", T),
+    ("unit_sign", "The total is \\boxed{£45}", "45", "numeric", T),
+    ("unit_sign", "the sum is (12 + 30 = 42).", "42", "expression", T),
+    # a decimal comma, when the gold has a fractional part
+    ("decimal_comma", "The answer is 3,75", "3.75", "expression", T),
+    ("decimal_comma", "The answer is 3,75", "3.5", "expression", F),
+    ("decimal_comma", "The answer is $2.4$", "2,4", "expression", T),
+    ("decimal_comma", "The answer is $3, 5$", "3.5", "expression", F),
+    ("decimal_comma", "The roots are \\boxed{3,5}", "3, 5", "expression", T),
+    # a stray backslash, a number with words in \text{}
+    ("number_text", "The answer is $\\boxed{64\\text{ marbles in total}}$", "64", "expression", T),
+    ("number_text", "The answer is $\\boxed{64\\text{ marbles}}$", "46", "expression", F),
+    ("number_text", "Final Answer: The final answer is 27\\. I hope it is correct.", "27", "expression", T),
+    ("number_text", "The answer is $\\boxed{30\\text{ percent}}$", "0.3", "expression", T),
+    # an option letter followed by its option text
+    ("option_text", "The answer is $\\boxed{B}$", "B. $y = 3x$", "expression", T),
+    ("option_text", "The answer is $\\boxed{B}$", "C. $y = 3x$", "expression", F),
+    ("option_text", "The answer is \\boxed{(D) 17}", "D", "expression", T),
+    ("option_text", "The answer is \\boxed{(D) 17}", "A", "expression", F),
+    # choices stated in prose
+    ("choice_prose", "A is ruled out by the units, and I think it's D", "D", "choice", T),
+    ("choice_prose", "A is ruled out by the units, and I think it's D", "A", "choice", F),
+    ("choice_prose", "My answer is definitely C; B cannot hold.", "C", "choice", T),
+    ("choice_prose", "The answer is probably A, though B is close", "B", "choice", F),
+    # R1-style answer tags
+    ("answer_tags", "<think>\n6*7\n</think>\n<answer>42</answer>", "42", "numeric", T),
+    ("answer_tags", "<think>\nhalf\n</think>\n<answer>$\\frac{1}{2}$</answer>", "0.5", "expression", T),
+    ("answer_tags", "<answer>7</answer> and then 9 more rambling lines about 8", "7", "expression", T),
+    ("answer_tags", "<answer>Lisbon</answer>", "lisbon", "text", T),
+    ("answer_tags", "<answer>Porto</answer>", "lisbon", "text", F),
+    # text answers with or without articles
+    ("text_articles", "The giraffe", "giraffe", "text", T),
+    ("text_articles", "An orange cat.", "orange cat", "text", T),
+    ("text_articles", "The giraffe", "zebra", "text", F),
+    ("text_articles", "A", "A", "text", T),
+    # GSM8K's '#### N' line
+    ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\nShe gives away $6.\n#### 18", "18", "numeric", T),
+    ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\nShe gives away $6.\n#### 18", "18", "expression", T),
+    ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\n#### 2,400", "2400", "expression", T),
+    ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\n#### 24", "18", "numeric", F),
 ]
 
 

@@ -111,10 +111,11 @@ _DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
 _OPTION_WITH_TEXT = re.compile(r"\(?([A-J])(?:\)|[.:)]\s+\S.*)", re.DOTALL)
 
 
-def _decimal_comma(key: str, other: Fraction | None) -> Fraction | None:
-    """The value of ``key`` read with a decimal comma ('1000,99', '2,5') when the other side
-    is a number with a fractional part; None otherwise (a comma separates list items)."""
-    if other is None or other.denominator == 1 or not _DECIMAL_COMMA.fullmatch(key):
+def _decimal_comma(raw: str, key: str, other: Fraction | None) -> Fraction | None:
+    """The value of ``key`` read with a decimal comma ('1000,99', '2,5': no space after the
+    comma) when the other side is a number with a fractional part; None otherwise (a comma
+    separates list items: '3, 5')."""
+    if other is None or other.denominator == 1 or not _DECIMAL_COMMA.fullmatch(key) or re.search(r",\s", raw):
         return None
     return Fraction(key.replace(",", "."))
 
@@ -171,7 +172,7 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
         if verdict is not None:
             return verdict, "fast"
     if p_val is None or g_val is None:  # '1000,99' for 1000.99: a decimal comma
-        dp, dg = _decimal_comma(p_key, g_val), _decimal_comma(g_key, p_val)
+        dp, dg = _decimal_comma(pred, p_key, g_val), _decimal_comma(gold, g_key, p_val)
         if (dp is not None and dp == g_val) or (dg is not None and dg == p_val):
             return True, "fast"
     if not p_key or len(p_clean) > MAX_ANSWER_CHARS or len(g_clean) > MAX_ANSWER_CHARS:
