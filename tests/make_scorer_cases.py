@@ -396,6 +396,17 @@ RESPONSES: list[tuple] = [
     ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\nShe gives away $6.\n#### 18", "18", "expression", T),
     ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\n#### 2,400", "2400", "expression", T),
     ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\n#### 24", "18", "numeric", F),
+    # a short phrase of words around one number, for expression answers
+    ("lone_number", "total: 7.50", "7.5", "expression", T),
+    ("lone_number", "total: 7.50", "75", "expression", F),
+    ("lone_number", "roughly 2.72 then", "2.72", "expression", T),
+    ("lone_number", "it comes out as 3¾", "3.75", "expression", T),
+    ("lone_number", "value: 七", "7", "expression", T),
+    ("lone_number", "value: x + 7", "7", "expression", F),
+    ("lone_number", "The answer is -¼ overall", "-0.25", "expression", T),
+    ("lone_number", "The answer is n + 4 overall", "4", "expression", F),
+    ("lone_number", "9 * 7 = 63\nThat settles it.", "63", "expression", T),
+    ("lone_number", "9 * 7 = 63\nThat settles it.", "9", "expression", F),
 ]
 
 

@@ -280,6 +280,29 @@ def _last_number(s: str) -> str | None:
     return last.group(0) if last else None
 
 
+_FILLER = re.compile(r"(?:[\s:;,.!?()\[\]'\"*~-]|(?:(?![\u0370-\u03ff])[^\W\d_]){2,})*")
+
+
+def _lone_number(s: str) -> str | None:
+    """The number of a short phrase that is words around one number ('result: -5.0', 'answer
+    2½', 'pi is approximately 3.14', '-½ extra'); None when the rest holds any math (a single
+    letter, an operator, another number) or there is no such number."""
+    if len(s) > 200 or re.search(r"[\\^{}=$+*<>|]", s):
+        return None
+    t = unicode_math(s, superscripts=False)
+    nums = list(_NUMBER_TOKEN.finditer(t))
+    if len(nums) > 1:
+        return None
+    if nums:
+        m = nums[0]
+        rest = t[: m.start()] + " " + t[m.end() :]
+        return m.group(0) if _FILLER.fullmatch(rest) else None
+    cjk = list(CJK_NUMBER.finditer(t)) if not t.isascii() else []
+    if len(cjk) == 1 and _FILLER.fullmatch(t[: cjk[0].start()] + " " + t[cjk[0].end() :]):
+        return cjk[0].group(0)
+    return None
+
+
 def _numeric_candidate(ans: str) -> str:
     """For numeric answers, reduce prose like 'The area is 25 square units' to '25'."""
     if re.search(r"[\\^{}]", ans) or not _prose_words(ans):
@@ -453,6 +476,10 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             numbers = _NUMBER_TOKEN.findall(ans)  # 'Jane started growing Sphere 3 hours ago' -> '3'
             if len(numbers) == 1:
                 return numbers[0]
+        if answer_type == "expression" and _prose_words(ans):
+            lone = _lone_number(ans)  # '-½ extra' -> '-½'
+            if lone:
+                return lone
         return ans
     stripped = final.strip()
     if answer_type == "numeric":
@@ -479,9 +506,16 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         if env:  # a matrix / array without math delimiters
             return " ".join(env.group(0).split())
         short = len(stripped) <= 100 and "\n" not in stripped
+        if short and _prose_words(stripped):
+            lone = _lone_number(stripped)  # 'result: -5.0', 'pi is approximately 3.14'
+            if lone:
+                return lone
         if short and len(_PROSE_WORD.findall(stripped)) < 2 and (stripped.isascii() or not _FOREIGN_WORD.search(stripped)):
             return stripped
-        last_line = stripped.rsplit("\n", 1)[-1].strip()
+        lines = stripped[-5000:].split("\n")
+        last_line = lines[-1].strip()
+        if not re.search(r"\d", last_line):  # '60\nThis solves the problem.': the last line with a number
+            last_line = next((ln.strip() for ln in reversed(lines[-4:-1]) if re.search(r"\d", ln)), last_line)
         if len(last_line) <= 100 and not _prose_words(last_line) and re.search(r"[\d\\]", last_line):
             return last_line  # 'First compute the answer.\n1234'
         # 'Thus the probability is 2/3.': the value after the last 'is' / '=' of the last line
