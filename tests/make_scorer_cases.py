@@ -407,6 +407,12 @@ RESPONSES: list[tuple] = [
     ("lone_number", "The answer is n + 4 overall", "4", "expression", F),
     ("lone_number", "9 * 7 = 63\nThat settles it.", "63", "expression", T),
     ("lone_number", "9 * 7 = 63\nThat settles it.", "9", "expression", F),
+    # repeating decimals are exact
+    ("repeating_decimal", "So the fraction is $\\boxed{0.\\overline{6}}$.", "\\frac{2}{3}", "expression", T),
+    ("repeating_decimal", "So the fraction is $\\boxed{0.\\overline{6}}$.", "0.6", "expression", F),
+    ("repeating_decimal", "So the fraction is $\\boxed{1.2\\overline{3}}$.", "37/30", "numeric", T),
+    ("repeating_decimal", "So the fraction is $\\boxed{0.\\overline{12}}$.", "\\frac{4}{33}", "expression", T),
+    ("repeating_decimal", "So the fraction is $\\boxed{0.\\overline{12}}$.", "\\frac{12}{100}", "expression", F),
 ]
 
 

@@ -330,6 +330,9 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
             if pct:  # '5 1/2%' is 0.055 and only that: the percent applies to the whole value
                 v, pct = v / 100, False
             s = canonical_number(v)
+    rep = _REPEATING.fullmatch(s)
+    if rep:  # '0.\\overline{3}' is 1/3 exactly
+        s = canonical_number(_repeating_value(*rep.groups()))
     mat = _MATRIX.match(s)
     if mat:
         rows = [[_canonical_entry(e, answer_type) for e in row.split("&")] for row in mat.group(2).split("\\\\")
@@ -343,6 +346,16 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     value = to_fraction(key)
     clean = s + ("\\%" if pct else "")
     return clean, key, value, pct
+
+
+_REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\(?:overline|bar)\s*\{\s*(\d{1,12})\s*\}")
+
+
+def _repeating_value(sign: str, whole: str, fixed: str, period: str) -> Fraction:
+    """Exact value of a repeating decimal: whole . fixed (period repeated)."""
+    v = Fraction(int(whole or "0")) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
+    v += Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    return -v if sign else v
 
 
 def _canonical_entry(e: str, answer_type: str) -> str:
