@@ -124,9 +124,10 @@ def _last_boxed(s: str) -> str | None:
     return _last_boxed_at(s)[0]
 
 
-# 'Answer: ...', 'The final answer is ...', and GSM8K's '#### 42' line
+# 'Answer: ...', 'The final answer is ...', and GSM8K's '#### 42' line (a number after it: a
+# Markdown heading '#### Step 2' is no marker)
 _ANSWER_MARK = re.compile(
-    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|(?m:^)[ \t]*####(?!#))[ \t]*", re.IGNORECASE
+    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|(?m:^)[ \t]*####(?=[ \t]*[-+$\\\d.]))[ \t]*", re.IGNORECASE
 )
 _MATH_SPAN = re.compile(
     r"\$\$(.+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL
