@@ -551,15 +551,19 @@ def extract_answer(text: str, answer_type: str = "expression") -> str | None:
     Several distinct boxes separated only by a comma / 'and' / 'or' are one list answer ('-1, 3');
     a run of repeated boxes (a model looping) gives its last box. Loose spellings ('boxed {42}',
     '\\beginboxed{42}', '□{42}') count as boxes; a new chat turn ('<|im_start|>user') ends the
-    final part.
+    final part. With R1-style ``<answer>...</answer>`` tags only the last tagged text is searched;
+    GSM8K's '#### 42' line counts as an answer marker.
 
     * ``numeric``: the last number in the final part (``1,000``, ``-2.5``, ``3/4``, ``\\frac{3}{4}``,
       ``5 1/2%``, ``½``, ``三``; not a number glued to a word: 'AZYUK2A', '42abc');
       prose after a marker is reduced to its first number ('The area is 25 units' -> '25');
     * ``expression``: the last math span (or the number of a 'Therefore ...' sentence after it),
-      else a matrix environment ending the text, else the whole final part if it is one short line
+      else a matrix environment ending the text, else the number of a short phrase of words around
+      one number ('result: -5.0'), else the whole final part if it is one short line
       that is not prose (fewer than two plain words of 3+ letters), else its last line when that is
-      not prose, else the value after the last 'is' / '=' of the last line, else its last number;
+      not prose, else the value after the last 'is' / '=' of the last line, else its last number
+      (a last line without a digit defers to the nearest of the three lines above that has one;
+      words in another script count as prose);
     * ``text``: the whole final part if it is one short line, else its last short line;
     * ``choice``: the letter(s) A-J from the boxed content, after an 'answer is' / 'option' /
       'choose' / 'go with' marker ('(B)', 'B)', 'B', '\\text{(B)}'; a list 'A, C' or a hedge

@@ -52,6 +52,11 @@ Answer types and their equivalence rules (:func:`is_equivalent`):
     LaTeX thousands ``12,\\! 345`` == ``12345``; percent words (``pct``, ``percent``,
     ``percentage``) act as ``%``; ``3=y`` == ``y=3`` == ``3``; bare lists (``-3, 5``, ``x=5 \\text{ or }
     x=-3``) compare as sets; matrix entries are normalised one by one;
+  - a unit or currency sign glued to a number is dropped (``1,000.99€``, ``144m²``); a decimal
+    comma (``1000,99``, no space after it) reads as a point when the other side has a fractional
+    part; ``17\\text{ apples}`` is 17; a stray trailing backslash is dropped; repeating decimals
+    are exact (``0.\\overline{3}`` = 1/3); an option letter with its text (``C. x = 42``) equals
+    the bare letter;
   - plain-text / Python-style math (``sqrt(3)*2``, ``3**(1/3)``) is rewritten to LaTeX
     (:func:`r1k_plugins.core.latex.plain_to_latex`); math_verify runs with its LaTeX parser only (its expression parser
     eval()s through sympy's ``parse_expr``).
@@ -59,7 +64,7 @@ Answer types and their equivalence rules (:func:`is_equivalent`):
 * ``choice``: the sets of option letters (A-J) of prediction and gold are compared: ``A, B`` for
   gold ``A`` is wrong (an extra letter), ``A`` for gold ``A, B`` too (a missing one); a gold ``AB``
   (Inspect's text of a two-letter target) means A and B.
-* ``text``: case-, whitespace-, punctuation- and accent-insensitive string equality after
+* ``text``: case-, whitespace-, punctuation-, article- and accent-insensitive string equality after
   stripping LaTeX wrappers (``\\text{}``, ``\\textbf{}``, ``\\mathrm{}``, ``\\boxed{}``, ``$``);
   ``ice-cream`` == ``Ice Cream`` == ``icecream``.
 
