@@ -396,7 +396,8 @@ RESPONSES: list[tuple] = [
     ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\nShe gives away $6.\n#### 18", "18", "expression", T),
     ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\n#### 2,400", "2400", "expression", T),
     ("gsm8k_marker", "Each box has 8 pens, so 3 boxes have 24.\n#### 24", "18", "numeric", F),
-    ("gsm8k_marker", "So the total is $\\boxed{42}$.\n\n#### Verification\nAdding back gives 40 + 2.", "42", "expression", T),
+    ("gsm8k_marker", "So the total is $\\boxed{42}$.\n\n#### Verification\nAdding back gives 40 + 2.", "42",
+     "expression", T),
     ("gsm8k_marker", "#### Step 1\nWe add 4 and 5 to get 9.\n#### Step 2\nThus $\\boxed{9}$", "9", "numeric", T),
     ("gsm8k_marker", "#### Step 1\nWe add 4 and 5 to get 9.\n#### Step 2\nThus $\\boxed{9}$", "1", "expression", F),
     # a short phrase of words around one number, for expression answers

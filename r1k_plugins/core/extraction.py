@@ -127,7 +127,9 @@ def _last_boxed(s: str) -> str | None:
 # 'Answer: ...', 'The final answer is ...', and GSM8K's '#### 42' line (a number after it: a
 # Markdown heading '#### Step 2' is no marker)
 _ANSWER_MARK = re.compile(
-    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|(?m:^)[ \t]*####(?=[ \t]*[-+$\\\d.]))[ \t]*", re.IGNORECASE
+    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?"
+    r"|(?m:^)[ \t]*####(?=[ \t]*[-+$\\\d.]))[ \t]*",
+    re.IGNORECASE,
 )
 _MATH_SPAN = re.compile(
     r"\$\$(.+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL
@@ -511,7 +513,8 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             lone = _lone_number(stripped)  # 'result: -5.0', 'pi is approximately 3.14'
             if lone:
                 return lone
-        if short and len(_PROSE_WORD.findall(stripped)) < 2 and (stripped.isascii() or not _FOREIGN_WORD.search(stripped)):
+        foreign = not stripped.isascii() and _FOREIGN_WORD.search(stripped)
+        if short and len(_PROSE_WORD.findall(stripped)) < 2 and not foreign:
             return stripped
         lines = stripped[-5000:].split("\n")
         last_line = lines[-1].strip()

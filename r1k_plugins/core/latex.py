@@ -70,6 +70,10 @@ _TRAILING_UNIT_SPACED = re.compile(r"(?<=[\d}.])\s+" + _UNIT_WORDS + r"\s*$", re
 _TRAILING_WORDS = re.compile(r"^(-?[\d.,/]+)\s+[A-Za-z][A-Za-z\s]{0,40}$")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _ASSIGN = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?=[^=]+$)")
+_NUMBER_WITH_WORDS = re.compile(
+    r"^\s*(-?[\d.,/]+)\s*\\(?:text|textbf|textit|mathrm|mbox)\s*\{(?!\s*(?:percent|percentage|pct)\b)"
+    r"\s*[A-Za-z][A-Za-z ]*\}\s*$"
+)
 _SIMPLE_NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _SIMPLE_FRAC = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}|(-?)\\frac(\d)(\d)|(-?\d+)/(-?\d+)")
 
@@ -278,7 +282,7 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     s = re.sub(r"[\u20ac\u00a3\u00a5\u20b9]|\\euro\b", "", s)  # currency signs, like '$'
     s = re.sub(r"(?<!\\)\\\s*$", "", s)  # a stray backslash at the end: '185\\'
     # a number followed by words in \text{}: the words are its unit ('17\text{ apples}')
-    s = re.sub(r"^\s*(-?[\d.,/]+)\s*\\(?:text|textbf|textit|mathrm|mbox)\s*\{(?!\s*(?:percent|percentage|pct)\b)\s*[A-Za-z][A-Za-z ]*\}\s*$", r"\1", s)
+    s = _NUMBER_WITH_WORDS.sub(r"\1", s)
     # \text{ cm} and friends: drop unit words, unwrap the rest
     s = WRAPPERS.sub(lambda m: " " + m.group(1), s)
     s = re.sub(r"\s+", " ", s).strip()
