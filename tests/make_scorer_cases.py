@@ -417,6 +417,14 @@ RESPONSES: list[tuple] = [
     ("repeating_decimal", "So the fraction is $\\boxed{1.2\\overline{3}}$.", "37/30", "numeric", T),
     ("repeating_decimal", "So the fraction is $\\boxed{0.\\overline{12}}$.", "\\frac{4}{33}", "expression", T),
     ("repeating_decimal", "So the fraction is $\\boxed{0.\\overline{12}}$.", "\\frac{12}{100}", "expression", F),
+    # 'Answer:' in other languages; full-width option letters
+    ("foreign_marker", "Les deux pistes donnent 8 et 9.\nRéponse : 9", "9", "expression", T),
+    ("foreign_marker", "Les deux pistes donnent 8 et 9.\nRéponse : 9", "8", "expression", F),
+    ("foreign_marker", "两种方法分别得到 A 和 C。\n答案：C", "C", "choice", T),
+    ("foreign_marker", "两种方法分别得到 A 和 C。\n答案：C", "A", "choice", F),
+    ("foreign_marker", "Die Optionen A und B scheiden aus.\nAntwort: D", "D", "choice", T),
+    ("foreign_marker", "最后的选择是（Ｄ）", "D", "choice", T),
+    ("foreign_marker", "答案：Ｃ", "C", "choice", T),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from r1k_plugins.core.latex import (
     BOX_CMDS,
@@ -126,8 +127,13 @@ def _last_boxed(s: str) -> str | None:
 
 # 'Answer: ...', 'The final answer is ...', and GSM8K's '#### 42' line (a number after it: a
 # Markdown heading '#### Step 2' is no marker)
+# 'Answer:' in other languages (the words simple-evals' multilingual MMLU accepts), colon required
+_FOREIGN_ANSWER = (
+    r"(?:\b(?:r[ée]ponse|respuesta|risposta|resposta|antwort|jawaban|jibu)\b|答案|回答|解答|答え|答|답변|정답|"
+    r"उत्तर|উত্তর|الإجابة|الجواب)\s*[:\uff1a]"
+)
 _ANSWER_MARK = re.compile(
-    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?"
+    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|" + _FOREIGN_ANSWER +
     r"|(?m:^)[ \t]*####(?=[ \t]*[-+$\\\d.]))[ \t]*",
     re.IGNORECASE,
 )
@@ -345,7 +351,9 @@ def choice_from_snippet(s: str, loose: bool = False) -> str | None:
 
 
 _CHOICE_MARK = re.compile(
-    r"\b(?:answers?|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\bare\b|\b(?:would|should|must|will)\s+be\b)(?:\s*\*\*)?(?:\s*:)?\s*"
+    _FOREIGN_ANSWER + r"\s*|"
+    r"\b(?:answers?|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\bare\b|\b(?:would|should|must|will)\s+be\b)"
+    r"(?:\s*\*\*)?(?:\s*:)?\s*"
     r"(?:(?:for\s+sure|definitely|clearly|certainly|surely|probably|indeed)\s*,?\s+)?"
     r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+"
     r"|\b(?:think|believe|guess|say)\s+(?:it's|it\s+is|it\s+must\s+be)\s+"
@@ -467,6 +475,9 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         boxed = _unclosed_box(final)
         at = -1 if boxed is None else final.rfind("{")
     if answer_type == "choice":
+        if not final.isascii():  # full-width letters 'Ｂ', '（Ｃ）'
+            final = unicodedata.normalize("NFKC", final)
+            boxed = boxed if boxed is None else unicodedata.normalize("NFKC", boxed)
         return _extract_choice(final, boxed)
     # the last stated answer wins: an 'Answer:' line after the last box overrides the box
     ans = _answer_phrase(final, after=at if boxed is not None and boxed.strip() else -1, answer_type=answer_type)
