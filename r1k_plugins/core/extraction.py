@@ -289,7 +289,11 @@ def _last_number(s: str) -> str | None:
     return last.group(0) if last else None
 
 
-_FILLER = re.compile(r"(?:[\s:;,.!?()\[\]'\"*~-]|(?:(?![\u0370-\u03ff])[^\W\d_]){2,})*")
+# punctuation and whole words of two or more letters (each run of letters taken whole, so the
+# match is linear: no way to split a word differently)
+_FILLER = re.compile(
+    r"(?:[\s:;,.!?()\[\]'\"*~-]|(?<![^\W\d_])(?:(?![\u0370-\u03ff])[^\W\d_]){2,}(?![^\W\d_]))*"
+)
 
 
 def _lone_number(s: str) -> str | None:
