@@ -425,6 +425,12 @@ RESPONSES: list[tuple] = [
     ("foreign_marker", "Die Optionen A und B scheiden aus.\nAntwort: D", "D", "choice", T),
     ("foreign_marker", "最后的选择是（Ｄ）", "D", "choice", T),
     ("foreign_marker", "答案：Ｃ", "C", "choice", T),
+    ("foreign_marker", "Après calcul, la réponse est B et non D", "B", "choice", T),
+    ("foreign_marker", "Après calcul, la réponse est B et non D", "D", "choice", F),
+    ("foreign_marker", "D。因为 A 和 C 都不对", "D", "choice", T),
+    ("foreign_marker", "D因为 A 和 C 都不对", "A", "choice", F),
+    ("foreign_marker", "计算可得，答案是 $\\frac{3}{8}$", "0.375", "expression", T),
+    ("number_text", "The answer is $\\frac{3}{8}\\text{ cup}$", "0.375", "expression", T),
 ]
 
 

@@ -129,8 +129,9 @@ def _last_boxed(s: str) -> str | None:
 # Markdown heading '#### Step 2' is no marker)
 # 'Answer:' in other languages (the words simple-evals' multilingual MMLU accepts), colon required
 _FOREIGN_ANSWER = (
-    r"(?:\b(?:r[ée]ponse|respuesta|risposta|resposta|antwort|jawaban|jibu)\b|答案|回答|解答|答え|答|답변|정답|"
+    r"(?:(?:\b(?:r[ée]ponse|respuesta|risposta|resposta|antwort|jawaban|jibu)\b|答案|回答|解答|答え|答|답변|정답|"
     r"उत्तर|উত্তর|الإجابة|الجواب)\s*[:\uff1a]"
+    r"|\b(?:r[ée]ponse\s+est|respuesta\s+es|antwort\s+ist|risposta\s+[èe]|resposta\s+[ée])\b|答案[是为])"
 )
 _ANSWER_MARK = re.compile(
     r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|" + _FOREIGN_ANSWER +
@@ -441,7 +442,7 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
     if listed and _LETTERS_ONLY.fullmatch(head):
         return listed
     letter = choice_from_snippet(head[:200], loose=len(head) <= 3)
-    if letter and (len(head) <= 3 or re.match(r"\(?[A-J][).:]", head)):
+    if letter and (len(head) <= 3 or re.match(r"\(?[A-J](?:[).:\u3002]|(?=[^\x00-\x7f]))", head)):
         return letter
     paren = set(re.findall(r"\(([A-J])\)", final))
     if len(paren) == 1:

@@ -71,7 +71,7 @@ _TRAILING_WORDS = re.compile(r"^(-?[\d.,/]+)\s+[A-Za-z][A-Za-z\s]{0,40}$")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _ASSIGN = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?=[^=]+$)")
 _NUMBER_WITH_WORDS = re.compile(
-    r"^\s*(-?[\d.,/]+)\s*\\(?:text|textbf|textit|mathrm|mbox)\s*\{(?!\s*(?:percent|percentage|pct)\b)"
+    r"^\s*(-?(?:[\d.,/]+|\\frac\{\d+\}\{\d+\}))\s*\\(?:text|textbf|textit|mathrm|mbox)\s*\{(?!\s*(?:percent|percentage|pct)\b)"
     r"\s*[A-Za-z][A-Za-z ]*\}\s*$"
 )
 _SIMPLE_NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
