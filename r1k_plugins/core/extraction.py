@@ -413,6 +413,11 @@ def choice_letters(s: str) -> frozenset[str] | None:
     return frozenset(re.findall(r"[A-J]", letter)) if letter else None
 
 
+# text in a script written without spaces before it ('B。不是 A', 'B不是 A'): CJK, Hangul,
+# Arabic, Indic scripts and CJK punctuation
+_CJK_ETC = r"[\u0600-\u06ff\u0900-\u0dff\u2e80-\u9fff\uac00-\ud7af\u3000-\u303f]"
+
+
 def _extract_choice(final: str, boxed: str | None) -> str | None:
     if boxed is not None:
         letter = _choice_at(boxed, loose=True)
@@ -442,7 +447,7 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
     if listed and _LETTERS_ONLY.fullmatch(head):
         return listed
     letter = choice_from_snippet(head[:200], loose=len(head) <= 3)
-    if letter and (len(head) <= 3 or re.match(r"\(?[A-J](?:[).:\u3002]|(?=[^\x00-\x7f]))", head)):
+    if letter and (len(head) <= 3 or re.match(r"\(?[A-J](?:[).:]|(?=" + _CJK_ETC + "))", head)):
         return letter
     paren = set(re.findall(r"\(([A-J])\)", final))
     if len(paren) == 1:
