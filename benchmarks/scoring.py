@@ -176,6 +176,9 @@ def pathological() -> list[dict]:
         {"name": "1 MB plain + answer", "response": f"{mb}\nFinal answer: $\\boxed{{42}}$", "gold": "42", "answer_type": "numeric"},
         {"name": "1 MB of open braces", "response": "\\boxed{" * 150_000, "gold": "1", "answer_type": "expression"},
         {"name": "1 MB of $x$ spans", "response": "$x+1$ " * 170_000, "gold": "x+1", "answer_type": "expression"},
+        # a short line of words and spaces around no number (the words-around-a-number rule)
+        {"name": "spaced short line", "response": "result " + " " * 80 + "5 x", "gold": "5",
+         "answer_type": "expression"},
     ]
 
 

@@ -38,7 +38,12 @@ def _normalize_text(s: str) -> str:
     s = s.replace("$", " ")
     s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = re.sub(r"[\W_]+", " ", s.casefold())
-    return " ".join(s.split())
+    words = s.split()
+    content = [w for w in words if w not in _ARTICLES]  # 'The elephant' == 'elephant'
+    return " ".join(content or words)
+
+
+_ARTICLES = frozenset(["a", "an", "the"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,6 +107,29 @@ def _collection_verdict(a: tuple[str, list[Fraction]], b: tuple[str, list[Fracti
     return False if any(v is False for v in verdicts) else None
 
 
+_DECIMAL_COMMA = re.compile(r"-?\d+,\d{1,2}")
+_OPTION_WITH_TEXT = re.compile(r"\(?([A-J])(?:\)|[.:)]\s+\S.*)", re.DOTALL)
+
+
+def _decimal_comma(raw: str, key: str, other: Fraction | None) -> Fraction | None:
+    """The value of ``key`` read with a decimal comma ('1000,99', '2,5': no space after the
+    comma) when the other side is a number with a fractional part; None otherwise (a comma
+    separates list items: '3, 5')."""
+    if other is None or other.denominator == 1 or not _DECIMAL_COMMA.fullmatch(key) or re.search(r",\s", raw):
+        return None
+    return Fraction(key.replace(",", "."))
+
+
+def _option_letter(s: str) -> tuple[str, bool] | None:
+    """``(letter, with_text)`` for an option letter alone ('C', '\\text{C}') or followed by its
+    option text ('C. x = 42', '(C) 12'); None otherwise."""
+    t = WRAPPERS.sub(r"\1", unwrap_outer(s[:200])).strip()
+    if re.fullmatch(r"\(?[A-J]\)?", t):
+        return t.strip("()"), False
+    m = _OPTION_WITH_TEXT.fullmatch(t)
+    return (m.group(1), True) if m else None
+
+
 def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[bool, str]:
     """:func:`is_equivalent` with the way it was decided: ``(equivalent, how)``, how being
     ``'fast'`` (decided without sympy), ``'math_verify'``, ``'timeout'`` or ``'error'``."""
@@ -122,6 +150,9 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
         return (bool(p) and (p == g or p.replace(" ", "") == g.replace(" ", ""))), "fast"
     if len(pred) > MAX_EXTRACT_CHARS or len(gold) > MAX_EXTRACT_CHARS:
         return pred.strip() == gold.strip(), "fast"
+    lp, lg = _option_letter(pred), _option_letter(gold)
+    if lp is not None and lg is not None and (lp[1] or lg[1]):  # 'C. x = 42' names option C
+        return lp[0] == lg[0], "fast"
     p_clean, p_key, p_val, p_pct = normalize_math(pred, answer_type)
     g_clean, g_key, g_val, g_pct = normalize_math(gold, answer_type)
     if INVALID in (p_key, g_key):
@@ -140,6 +171,10 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
         verdict = _collection_verdict(p_coll, g_coll)
         if verdict is not None:
             return verdict, "fast"
+    if p_val is None or g_val is None:  # '1000,99' for 1000.99: a decimal comma
+        dp, dg = _decimal_comma(pred, p_key, g_val), _decimal_comma(gold, g_key, p_val)
+        if (dp is not None and dp == g_val) or (dg is not None and dg == p_val):
+            return True, "fast"
     if not p_key or len(p_clean) > MAX_ANSWER_CHARS or len(g_clean) > MAX_ANSWER_CHARS:
         return False, "fast"
     return math_verify_equal(g_clean, p_clean, timeout)

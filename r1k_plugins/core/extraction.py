@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from r1k_plugins.core.latex import (
     BOX_CMDS,
@@ -124,8 +125,18 @@ def _last_boxed(s: str) -> str | None:
     return _last_boxed_at(s)[0]
 
 
+# 'Answer: ...', 'The final answer is ...', and GSM8K's '#### 42' line (a number after it: a
+# Markdown heading '#### Step 2' is no marker)
+# 'Answer:' in other languages (the words simple-evals' multilingual MMLU accepts), colon required
+_FOREIGN_ANSWER = (
+    r"(?:(?:\b(?:r[ée]ponse|respuesta|risposta|resposta|antwort|jawaban|jibu)\b|答案|回答|解答|答え|答|답변|정답|"
+    r"उत्तर|উত্তর|الإجابة|الجواب)\s*[:\uff1a]"
+    r"|\b(?:r[ée]ponse\s+est|respuesta\s+es|antwort\s+ist|risposta\s+[èe]|resposta\s+[ée])\b|答案[是为])"
+)
 _ANSWER_MARK = re.compile(
-    r"\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?[ \t]*", re.IGNORECASE
+    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|" + _FOREIGN_ANSWER +
+    r"|(?m:^)[ \t]*####(?=[ \t]*[-+$\\\d.]))[ \t]*",
+    re.IGNORECASE,
 )
 _MATH_SPAN = re.compile(
     r"\$\$(.+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL
@@ -233,9 +244,16 @@ _MATH_WORDS = frozenset(
 )
 
 
+# words in other scripts (CJK, Arabic, Cyrillic, accented Latin runs ...): two or more non-ASCII
+# letters in a row, Greek excepted (theta, pi are math)
+_FOREIGN_WORD = re.compile(r"(?:(?![\u0370-\u03ff])[^\W\d_\x00-\x7f]){2,}")
+
+
 def _prose_words(s: str) -> list[str]:
-    """Plain words of 3+ letters that are not math function names (``sqrt``, ``log`` ...)."""
-    return [w for w in _PROSE_WORD.findall(s) if w.lower() not in _MATH_WORDS]
+    """Plain words of 3+ letters that are not math function names (``sqrt``, ``log`` ...), and
+    words of two or more letters in a non-Latin script ('糖果', 'ناتج')."""
+    words = [w for w in _PROSE_WORD.findall(s) if w.lower() not in _MATH_WORDS]
+    return words + _FOREIGN_WORD.findall(s) if not s.isascii() else words
 
 
 def _first_sentence(line: str) -> str:
@@ -270,6 +288,33 @@ def _last_number(s: str) -> str | None:
         for last in CJK_NUMBER.finditer(s):
             pass
     return last.group(0) if last else None
+
+
+# punctuation and whole words of two or more letters (each run of letters taken whole, so the
+# match is linear: no way to split a word differently)
+_FILLER = re.compile(
+    r"(?:[\s:;,.!?()\[\]'\"*~-]|(?<![^\W\d_])(?:(?![\u0370-\u03ff])[^\W\d_]){2,}(?![^\W\d_]))*"
+)
+
+
+def _lone_number(s: str) -> str | None:
+    """The number of a short phrase that is words around one number ('result: -5.0', 'answer
+    2½', 'pi is approximately 3.14', '-½ extra'); None when the rest holds any math (a single
+    letter, an operator, another number) or there is no such number."""
+    if len(s) > 200 or re.search(r"[\\^{}=$+*<>|]", s):
+        return None
+    t = unicode_math(s, superscripts=False)
+    nums = list(_NUMBER_TOKEN.finditer(t))
+    if len(nums) > 1:
+        return None
+    if nums:
+        m = nums[0]
+        rest = t[: m.start()] + " " + t[m.end() :]
+        return m.group(0) if _FILLER.fullmatch(rest) else None
+    cjk = list(CJK_NUMBER.finditer(t)) if not t.isascii() else []
+    if len(cjk) == 1 and _FILLER.fullmatch(t[: cjk[0].start()] + " " + t[cjk[0].end() :]):
+        return cjk[0].group(0)
+    return None
 
 
 def _numeric_candidate(ans: str) -> str:
@@ -311,8 +356,13 @@ def choice_from_snippet(s: str, loose: bool = False) -> str | None:
 
 
 _CHOICE_MARK = re.compile(
-    r"\b(?:answers?|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\bare\b|\b(?:would|should|must|will)\s+be\b)(?:\s*\*\*)?(?:\s*:)?\s*"
-    r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+",
+    _FOREIGN_ANSWER + r"\s*|"
+    r"\b(?:answers?|option|choice)\b(?:\s*\*\*)?\s*(?::|=|\bis\b|\bare\b|\b(?:would|should|must|will)\s+be\b)"
+    r"(?:\s*\*\*)?(?:\s*:)?\s*"
+    r"(?:(?:for\s+sure|definitely|clearly|certainly|surely|probably|indeed)\s*,?\s+)?"
+    r"|\b(?:choose|select|pick|opt\s+for|settle\s+on|go(?:ing)?\s+with|went\s+with|I(?:'d|\s+would)\s+say)\s+"
+    r"|\b(?:think|believe|guess|say)\s+(?:it's|it\s+is|it\s+must\s+be)\s+"
+    r"(?:(?:for\s+sure|definitely|clearly|certainly|surely|probably|indeed)\s*,?\s+)?",
     re.IGNORECASE,
 )
 # 'C is correct', '(B) is the right answer', 'option D is the best choice'
@@ -363,6 +413,11 @@ def choice_letters(s: str) -> frozenset[str] | None:
     return frozenset(re.findall(r"[A-J]", letter)) if letter else None
 
 
+# text in a script written without spaces before it ('B。不是 A', 'B不是 A'): CJK, Hangul,
+# Arabic, Indic scripts and CJK punctuation
+_CJK_ETC = r"[\u0600-\u06ff\u0900-\u0dff\u2e80-\u9fff\uac00-\ud7af\u3000-\u303f]"
+
+
 def _extract_choice(final: str, boxed: str | None) -> str | None:
     if boxed is not None:
         letter = _choice_at(boxed, loose=True)
@@ -392,7 +447,7 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
     if listed and _LETTERS_ONLY.fullmatch(head):
         return listed
     letter = choice_from_snippet(head[:200], loose=len(head) <= 3)
-    if letter and (len(head) <= 3 or re.match(r"\(?[A-J][).:]", head)):
+    if letter and (len(head) <= 3 or re.match(r"\(?[A-J](?:[).:]|(?=" + _CJK_ETC + "))", head)):
         return letter
     paren = set(re.findall(r"\(([A-J])\)", final))
     if len(paren) == 1:
@@ -402,6 +457,9 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
 
 # box spellings that are not LaTeX but mean \boxed: 'boxed {42}', '\beginboxed{42}', '□{42}', '\\boxed{42}'
 _LOOSE_BOX = re.compile(r"\\beginboxed\s*\{|(?<![A-Za-z\\])boxed\s*\{|\u25a1\s*\{|\\\\boxed\s*\{")
+
+
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
 def _fix_loose_boxes(s: str) -> str:
@@ -414,6 +472,12 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
     """The answer in ``final``, the final part of a response (see :func:`extract_answer`, which
     splits off the reasoning first); None when there is none."""
     final = _fix_loose_boxes(final[-MAX_EXTRACT_CHARS:])
+    if "</answer>" in final:  # '<answer>42</answer>' (R1-style answer tags): the last tagged answer
+        tagged = None
+        for tagged in _ANSWER_TAG.finditer(final):
+            pass
+        if tagged is not None and tagged.group(1).strip():
+            final = tagged.group(1)
     if not final.strip():
         return None
     boxed, at = _last_boxed_at(final)
@@ -421,6 +485,9 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         boxed = _unclosed_box(final)
         at = -1 if boxed is None else final.rfind("{")
     if answer_type == "choice":
+        if not final.isascii():  # full-width letters 'Ｂ', '（Ｃ）'
+            final = unicodedata.normalize("NFKC", final)
+            boxed = boxed if boxed is None else unicodedata.normalize("NFKC", boxed)
         return _extract_choice(final, boxed)
     # the last stated answer wins: an 'Answer:' line after the last box overrides the box
     ans = _answer_phrase(final, after=at if boxed is not None and boxed.strip() else -1, answer_type=answer_type)
@@ -433,6 +500,10 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             numbers = _NUMBER_TOKEN.findall(ans)  # 'Jane started growing Sphere 3 hours ago' -> '3'
             if len(numbers) == 1:
                 return numbers[0]
+        if answer_type == "expression" and _prose_words(ans):
+            lone = _lone_number(ans)  # '-½ extra' -> '-½'
+            if lone:
+                return lone
         return ans
     stripped = final.strip()
     if answer_type == "numeric":
@@ -446,6 +517,8 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
             if concluded is not None:
                 return _last_number(concluded.group(0))
             g = next(x for x in spans[0].groups() if x is not None).strip()
+            if len(_prose_words(g)) >= 2 and "\\" not in g:  # '$? just about 1$': prose between dollar signs
+                g = _last_number(g) or g
             if g and "=" not in g:  # '$(1,2)$ and $(4,5)$': several values, one answer
                 joined = _spans_before(final, spans[0])
                 if joined:
@@ -457,16 +530,28 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         if env:  # a matrix / array without math delimiters
             return " ".join(env.group(0).split())
         short = len(stripped) <= 100 and "\n" not in stripped
-        if short and len(_PROSE_WORD.findall(stripped)) < 2:
+        if short and _prose_words(stripped):
+            lone = _lone_number(stripped)  # 'result: -5.0', 'pi is approximately 3.14'
+            if lone:
+                return lone
+        foreign = not stripped.isascii() and _FOREIGN_WORD.search(stripped)
+        if short and len(_PROSE_WORD.findall(stripped)) < 2 and not foreign:
             return stripped
-        last_line = stripped.rsplit("\n", 1)[-1].strip()
+        lines = stripped[-5000:].split("\n")
+        last_line = lines[-1].strip()
+        if not re.search(r"\d", last_line):  # '60\nThis solves the problem.': the last line with a number
+            last_line = next((ln.strip() for ln in reversed(lines[-4:-1]) if re.search(r"\d", ln)), last_line)
         if len(last_line) <= 100 and not _prose_words(last_line) and re.search(r"[\d\\]", last_line):
             return last_line  # 'First compute the answer.\n1234'
         # 'Thus the probability is 2/3.': the value after the last 'is' / '=' of the last line
         tails = list(_IS_ANY.finditer(last_line[-300:]))
         if tails:
             tail = re.sub(r"[.;,!]+$", "", last_line[-300:][tails[-1].end() :]).strip()
+            if tail.endswith(")") and tail.count(")") > tail.count("("):  # '(35 + 70 = 105).'
+                tail = tail[:-1].rstrip()
             if tail and len(tail) <= 60 and not _prose_words(tail) and re.search(r"[\d\\]", tail):
+                if not tail.isascii() and len(_NUMBER_TOKEN.findall(unicode_math(tail, superscripts=False))) == 1:
+                    return _last_number(tail)  # '1,000.99€', '12 m²': the number, not its unit sign
                 return tail
         # 'There are 4 objects and 4/9 remain.' -> '4/9' (a sentence, not a megabyte of one line)
         return _last_number(last_line) if len(last_line) <= 1000 else None
@@ -490,15 +575,19 @@ def extract_answer(text: str, answer_type: str = "expression") -> str | None:
     Several distinct boxes separated only by a comma / 'and' / 'or' are one list answer ('-1, 3');
     a run of repeated boxes (a model looping) gives its last box. Loose spellings ('boxed {42}',
     '\\beginboxed{42}', '□{42}') count as boxes; a new chat turn ('<|im_start|>user') ends the
-    final part.
+    final part. With R1-style ``<answer>...</answer>`` tags only the last tagged text is searched;
+    GSM8K's '#### 42' line counts as an answer marker.
 
     * ``numeric``: the last number in the final part (``1,000``, ``-2.5``, ``3/4``, ``\\frac{3}{4}``,
       ``5 1/2%``, ``½``, ``三``; not a number glued to a word: 'AZYUK2A', '42abc');
       prose after a marker is reduced to its first number ('The area is 25 units' -> '25');
     * ``expression``: the last math span (or the number of a 'Therefore ...' sentence after it),
-      else a matrix environment ending the text, else the whole final part if it is one short line
+      else a matrix environment ending the text, else the number of a short phrase of words around
+      one number ('result: -5.0'), else the whole final part if it is one short line
       that is not prose (fewer than two plain words of 3+ letters), else its last line when that is
-      not prose, else the value after the last 'is' / '=' of the last line, else its last number;
+      not prose, else the value after the last 'is' / '=' of the last line, else its last number
+      (a last line without a digit defers to the nearest of the three lines above that has one;
+      words in another script count as prose);
     * ``text``: the whole final part if it is one short line, else its last short line;
     * ``choice``: the letter(s) A-J from the boxed content, after an 'answer is' / 'option' /
       'choose' / 'go with' marker ('(B)', 'B)', 'B', '\\text{(B)}'; a list 'A, C' or a hedge

@@ -70,6 +70,10 @@ _TRAILING_UNIT_SPACED = re.compile(r"(?<=[\d}.])\s+" + _UNIT_WORDS + r"\s*$", re
 _TRAILING_WORDS = re.compile(r"^(-?[\d.,/]+)\s+[A-Za-z][A-Za-z\s]{0,40}$")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _ASSIGN = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?=[^=]+$)")
+_NUMBER_WITH_WORDS = re.compile(
+    r"^\s*(-?(?:[\d.,/]+|\\frac\{\d+\}\{\d+\}))\s*\\(?:text|textbf|textit|mathrm|mbox)\s*\{(?!\s*(?:percent|percentage|pct)\b)"
+    r"\s*[A-Za-z][A-Za-z ]*\}\s*$"
+)
 _SIMPLE_NUM = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 _SIMPLE_FRAC = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}|(-?)\\frac(\d)(\d)|(-?\d+)/(-?\d+)")
 
@@ -275,6 +279,10 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     s = re.sub(r"\\\\|\\[!,;: ]|~", lambda m: m.group(0) if m.group(0) == "\\\\" else " ", s)
     s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree", "", s)
     s = s.replace("\\$", "").replace("$", "")
+    s = re.sub(r"[\u20ac\u00a3\u00a5\u20b9]|\\euro\b", "", s)  # currency signs, like '$'
+    s = re.sub(r"(?<!\\)\\\s*$", "", s)  # a stray backslash at the end: '185\\'
+    # a number followed by words in \text{}: the words are its unit ('17\text{ apples}')
+    s = _NUMBER_WITH_WORDS.sub(r"\1", s)
     # \text{ cm} and friends: drop unit words, unwrap the rest
     s = WRAPPERS.sub(lambda m: " " + m.group(1), s)
     s = re.sub(r"\s+", " ", s).strip()
@@ -326,6 +334,9 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
             if pct:  # '5 1/2%' is 0.055 and only that: the percent applies to the whole value
                 v, pct = v / 100, False
             s = canonical_number(v)
+    rep = _REPEATING.fullmatch(s)
+    if rep:  # '0.\\overline{3}' is 1/3 exactly
+        s = canonical_number(_repeating_value(*rep.groups()))
     mat = _MATRIX.match(s)
     if mat:
         rows = [[_canonical_entry(e, answer_type) for e in row.split("&")] for row in mat.group(2).split("\\\\")
@@ -339,6 +350,16 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
     value = to_fraction(key)
     clean = s + ("\\%" if pct else "")
     return clean, key, value, pct
+
+
+_REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\(?:overline|bar)\s*\{\s*(\d{1,12})\s*\}")
+
+
+def _repeating_value(sign: str, whole: str, fixed: str, period: str) -> Fraction:
+    """Exact value of a repeating decimal: whole . fixed (period repeated)."""
+    v = Fraction(int(whole or "0")) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
+    v += Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    return -v if sign else v
 
 
 def _canonical_entry(e: str, answer_type: str) -> str:
