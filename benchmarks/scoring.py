@@ -356,7 +356,7 @@ def main() -> None:
 
     if args.skip_pathological:
         return
-    print(f"\npathological set (ours in-process; lm-eval path in a child process, main thread, capped at 60 s):")
+    print("\npathological set (ours in-process; lm-eval path in a child process, main thread, capped at 60 s):")
     for it in pathological():
         t = time.perf_counter()
         r = score_response(it["response"], it["gold"], it["answer_type"])

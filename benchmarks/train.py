@@ -54,8 +54,8 @@ def trainer_kwargs(stage: str) -> dict:
 
 
 def rows_for(stage: str, data_file: Path) -> list[dict]:
-    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
     from r1k_plugins.core.record import read_records
+    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
 
     recs = read_records(data_file)
     return build_sft_rows(recs, "mixed", seed=42) if stage == "sft" else build_dpo_rows(recs)

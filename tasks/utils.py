@@ -9,8 +9,8 @@ traces compared by r1k_direction, and a format hint added to the generation prom
 
 from __future__ import annotations
 
-from r1k_plugins.eval.evaldata import TASKS, direction_docs, generation_doc, load_task_records
 from r1k_plugins.core.scoring import extract_answer_for, is_equivalent
+from r1k_plugins.eval.evaldata import TASKS, direction_docs, generation_doc, load_task_records
 
 
 def _dataset(task: str, metadata: dict):

@@ -8,15 +8,13 @@ need no model.
 
 import glob
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-
-from conftest import BIN, assert_one_line_error, run
+from conftest import assert_one_line_error, run
 
 NAME = "smollm2-135m-instruct"
 

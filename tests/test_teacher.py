@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from r1k_plugins.data.invert import parse_teacher_reply
-from r1k_plugins.core.record import Record, read_records
-from r1k_plugins.data.teacher.backends import parse_spec, retry_after_seconds
-from r1k_plugins.data.teacher.engine import BadReply
-
 from conftest import BIN, assert_one_line_error, run
 from openai_stub import Stub
+
+from r1k_plugins.core.record import Record, read_records
+from r1k_plugins.data.invert import parse_teacher_reply
+from r1k_plugins.data.teacher.backends import parse_spec, retry_after_seconds
+from r1k_plugins.data.teacher.engine import BadReply
 
 
 @pytest.fixture()

@@ -12,8 +12,9 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 

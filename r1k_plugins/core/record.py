@@ -9,10 +9,11 @@ field and the fix.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional, Union
+from typing import Any, Literal, Union
 
-from pydantic import (BaseModel, ConfigDict, StrictInt, StrictFloat, StrictStr, ValidationError, field_validator)
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from r1k_plugins.core.errors import R1KError, pydantic_message
@@ -39,19 +40,19 @@ class Inversion(BaseModel):
     """``meta.inversion``: how a reverse record was made (strategy-specific keys are allowed)."""
 
     model_config = ConfigDict(extra="allow")
-    strategy: Optional[StrictStr] = None
-    span: Optional[tuple[StrictInt, StrictInt]] = None
+    strategy: StrictStr | None = None
+    span: tuple[StrictInt, StrictInt] | None = None
     hidden_value: Scalar = None
     given_answer: Scalar = None
-    from_id: Optional[StrictStr] = None
-    variable: Optional[StrictStr] = None
+    from_id: StrictStr | None = None
+    variable: StrictStr | None = None
 
 
 class RecordMeta(BaseModel):
     """``meta``: free-form, except the declared ``inversion`` block."""
 
     model_config = ConfigDict(extra="allow")
-    inversion: Optional[Inversion] = None
+    inversion: Inversion | None = None
 
 
 # ---- the record ---------------------------------------------------------------------------------
@@ -72,8 +73,8 @@ class Record(BaseModel):
     answer: str
     answer_type: Literal[ANSWER_TYPES]  # type: ignore[valid-type]
     source: str
-    reasoning: Optional[str] = None
-    response: Optional[str] = None
+    reasoning: str | None = None
+    response: str | None = None
     meta: dict[str, Any] = {}
 
     @field_validator("question")
@@ -103,7 +104,7 @@ class Record(BaseModel):
                 "reasoning": self.reasoning, "response": self.response, "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, obj: dict, where: str = "<record>") -> "Record":
+    def from_dict(cls, obj: dict, where: str = "<record>") -> Record:
         """Validate one JSON object; raises R1KError naming ``where`` (file:line), the field and the fix."""
         try:
             return cls.model_validate(obj)

@@ -11,9 +11,8 @@ import click
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import check_out_path, write_jsonl
-from r1k_plugins.core.vocab import TRACE_FORMATS
 from r1k_plugins.core.record import Record, read_records, write_records
-
+from r1k_plugins.core.vocab import TRACE_FORMATS
 
 MAX_SYNTH_PAIRS = 200_000  # documented limit (docs/errors.md): ~7 s, ~1 GB of memory, ~150 MB of JSONL
 

@@ -16,15 +16,15 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from pydantic import ValidationError
 
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.vocab import S1_ANSWER, S1_THINK
 from r1k_plugins.core.record import Record, record_error
+from r1k_plugins.core.vocab import S1_ANSWER, S1_THINK
 
 TRACE_SOURCES = ("deepseek", "gemini")
 

@@ -12,8 +12,8 @@ in both splits, and no forward question text appears in both.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from r1k_plugins.core.record import Record
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from r1k_plugins.core.render import completion_text
-from r1k_plugins.core.record import Record
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.render import user_prompt
+from r1k_plugins.core.record import Record
+from r1k_plugins.core.render import completion_text, user_prompt
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,8 @@ TASKS: dict[str, TaskSpec] = {
 
 def _read_any(path: str, spec: TaskSpec) -> list[Record]:
     """An r1k JSONL file as is; anything else through the task's importer preset."""
-    from r1k_plugins.data.importers import import_records, load_rows
     from r1k_plugins.core.record import looks_like_record, read_records
+    from r1k_plugins.data.importers import import_records, load_rows
 
     p = Path(path).expanduser()
     if not p.exists():

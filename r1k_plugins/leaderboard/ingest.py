@@ -94,7 +94,7 @@ class Figure:
     is_group: bool = False
     # where the per-sample scores live (None: not logged)
     sample_ref: tuple | None = None
-    source: "Source | None" = None
+    source: Source | None = None
     # decoding settings of a generation task: {"do_sample", "temperature", "greedy"} (None: not
     # a generation task, or not recorded)
     decoding: dict | None = None

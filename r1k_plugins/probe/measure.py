@@ -22,8 +22,9 @@ one-sequence-at-a-time, full-softmax computation it is tested against.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import note
@@ -55,8 +56,8 @@ def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: 
     ``limit`` keeps the first ``limit`` complete pairs (both of their records), in file order.
     Returns the items and counts of what was used and what was left out, and why.
     """
-    from r1k_plugins.core.render import completion_text, prompt_messages
     from r1k_plugins.core.record import pair_index
+    from r1k_plugins.core.render import completion_text, prompt_messages
 
     records = list(records)
     pairs = pair_index(records)

@@ -13,8 +13,8 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import check_out_path, dumps_line, read_whole_lines, write_jsonl

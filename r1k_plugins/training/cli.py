@@ -110,9 +110,8 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
         if not dp.is_file():
             raise R1KError(f"--data {data}: file not found (check the path)")
         records = read_records(dp)
-    from r1k_plugins.training.tiny import DEFAULT_VOCAB, build_tiny_model
-
     from r1k_plugins.core.io import building_folder
+    from r1k_plugins.training.tiny import DEFAULT_VOCAB, build_tiny_model
 
     # build beside the target, then move in: no half-written model folder on failure
     with building_folder(p, existing="merge") as tmp:

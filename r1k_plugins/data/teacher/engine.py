@@ -18,9 +18,9 @@ import os
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from r1k_plugins.core.io import dumps_line, read_whole_lines
 from r1k_plugins.data.teacher.backends import Completion, Failure, Retryable
