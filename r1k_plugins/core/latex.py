@@ -321,11 +321,11 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
         if den == 0 or (num >= den > 0 and m.group(3) is not None):  # '7 2/0', '11 7/6': no number
             return INVALID, INVALID, None, pct
         if num < den:
-            v = whole + Fraction(num, den)
-            v = -v if sign == "-" else v
+            mixed = whole + Fraction(num, den)
+            mixed = -mixed if sign == "-" else mixed
             if pct:  # '5 1/2%' is 0.055 and only that: the percent applies to the whole value
-                v, pct = v / 100, False
-            s = canonical_number(v)
+                mixed, pct = mixed / 100, False
+            s = canonical_number(mixed)
     mat = _MATRIX.match(s)
     if mat:
         rows = [[_canonical_entry(e, answer_type) for e in row.split("&")] for row in mat.group(2).split("\\\\")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -33,7 +33,7 @@ def looks_like_record(keys) -> bool:
 
 
 # ---- meta.inversion: declared keys (strategy-specific extra keys are allowed) --------------------
-Scalar = Union[StrictStr, StrictInt, StrictFloat, None]
+Scalar = StrictStr | StrictInt | StrictFloat | None
 
 
 class Inversion(BaseModel):

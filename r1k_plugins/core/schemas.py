@@ -9,7 +9,7 @@ violation becomes one ``R1KError`` line: ``WHERE: field 'a.b' <what is wrong> (g
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
@@ -40,7 +40,7 @@ class Message(_Open):
 
 
 Conversation = list[Message]
-Turns = Union[StrictStr, Conversation]
+Turns = StrictStr | Conversation
 
 
 class _Row(_Open):
