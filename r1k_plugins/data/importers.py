@@ -68,7 +68,7 @@ def _json_rows(p: Path, data) -> list[dict]:
         if data and all(isinstance(v, list) for v in data.values()):
             lengths = {k: len(v) for k, v in data.items()}
             if len(set(lengths.values())) > 1:
-                short = min(lengths, key=lengths.get)
+                short = min(lengths, key=lambda k: lengths[k])
                 raise R1KError(f"{p}: ragged columns (column '{short}' has {lengths[short]} values, others up to "
                                f"{max(lengths.values())}); every column needs one value per row")
             n = len(next(iter(data.values())))

@@ -206,7 +206,8 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED,
     if not 0 < test_frac < 1:
         raise ValueError("test_frac must be between 0 and 1")
     rng = random.Random(seed)
-    pairs, seen = [], set()
+    pairs: list[tuple[Record, Record]] = []
+    seen = set()
     attempts = 0
     while len(pairs) < n:
         attempts += 1

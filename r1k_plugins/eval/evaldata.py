@@ -69,6 +69,7 @@ def load_task_records(task: str, data: str | None = None, limit: int | None = No
     else:
         from r1k_plugins.data.importers import import_records
 
+        assert spec.hub is not None  # every preset task in TASKS pins its hub dataset
         records = import_records(spec.hub, spec.preset, split=spec.hub_split, config=spec.hub_config)
     if spec.direction is not None:
         records = [r for r in records if r.direction == spec.direction]

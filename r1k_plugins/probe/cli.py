@@ -109,7 +109,8 @@ def direction(models, runs, with_start, data, out, per_item, max_tokens, familie
                f"left out: {c['pairs_incomplete']} incomplete, {c['pairs_without_reasoning']} without reasoning)")
     for ck in doc["checkpoints"]:
         s = ck["summary"]
-        def fmt(d):
+
+        def fmt(d, s=s):
             v = s[d]["delta"]
             return "n/a" if v["mean"] is None else f"{v['mean']:+.3f}"
         where = ck["label"] if ck["run"] is None else f"{ck['run'].rstrip('/').split('/')[-1]}/{ck['label']}"

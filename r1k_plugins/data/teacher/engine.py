@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from r1k_plugins.core.io import dumps_line, read_whole_lines
 from r1k_plugins.data.teacher.backends import Completion, Failure, Retryable
@@ -100,7 +101,7 @@ class ResponseCache:
 
     def __init__(self, folder: str | os.PathLike | None, teacher: str):
         self._mem: dict[str, Completion] = {}
-        self._fh = None
+        self._fh: TextIO | None = None
         self.path = None
         if folder is None:
             return
@@ -195,7 +196,7 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
     sem = asyncio.Semaphore(max_connections)
 
     async def one(job: Job):
-        last = "unknown"
+        last, delay = "unknown", 0.0
         async with sem:
             for attempt in range(max_retries + 1):
                 if attempt:
