@@ -112,7 +112,8 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
 
     a = dict(DEFAULT_ARCH, **(arch or {}))
     config = LlamaConfig(
-        vocab_size=len(tokenizer), **a, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True,
+        vocab_size=len(tokenizer), **a, rms_norm_eps=1e-5, tie_word_embeddings=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
         bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         dtype="float32",
     )
