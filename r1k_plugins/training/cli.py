@@ -20,7 +20,8 @@ _SET_HELP = ("Override a recipe key, KEY=VALUE, repeatable. Any TRL SFTConfig/DP
              "VALUE is typed as a YAML scalar (1e-4, true, null, [q_proj,v_proj]).")
 _CONFIG_HELP = ("Recipe YAML: a path, or the name of a bundled recipe (tiny-sft, tiny-dpo, qwen2.5-7b-sft, "
                 "qwen2.5-7b-dpo, qwen2.5-7b-sft-lora). Keys at the top level: model_name_or_path, data: {...}, "
-                "TRL config keys, effective_batch_size (gradient accumulation derived from the process count), max_prompt_length.")
+                "TRL config keys, effective_batch_size (gradient accumulation derived from the process count), "
+                "max_prompt_length.")
 _OUT_HELP = "Output folder (default: the recipe's output_dir). Must be empty unless --overwrite or --resume."
 
 
