@@ -45,6 +45,7 @@ class R1KGroup(click.Group):
                 rows.append((name, self.lazy[name][2]))
             else:
                 cmd = super().get_command(ctx, name)
+                assert cmd is not None  # a name list_commands gave
                 rows.append((name, cmd.get_short_help_str(70)))
         if rows:
             with formatter.section("Commands"):
@@ -109,7 +110,7 @@ def run_cli(fn, *args, **kwargs):
     return rv
 
 
-def _one_line(e: BaseException) -> str:
+def _one_line(e: BaseException | str) -> str:
     return " ".join(str(e).split())
 
 

@@ -9,8 +9,10 @@ built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are 
 (PR #4015) is declared in pyproject.toml too; once lm-eval reads it this hook steps aside.
 """
 
+import importlib.abc
 import os
 import sys
+from typing import cast
 
 _TARGET = "lm_eval.tasks.manager"
 
@@ -26,8 +28,9 @@ def _patch(module):
 
         ours = str(tasks_dir())
         if len(args) >= 2:  # (verbosity, include_path, ...)
-            args = list(args)
-            kwargs["include_path"] = args.pop(1)
+            rest = list(args)
+            kwargs["include_path"] = rest.pop(1)
+            args = tuple(rest)
         inc = kwargs.get("include_path")
         if inc is None:
             paths = []
@@ -78,7 +81,7 @@ class _Finder:
                 except Exception:  # never break lm-eval itself
                     pass
 
-        spec.loader = _Loader()
+        spec.loader = cast(importlib.abc.Loader, _Loader())  # a proxy of the found loader, duck-typed
         return spec
 
 

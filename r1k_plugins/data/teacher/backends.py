@@ -202,7 +202,7 @@ class OpenAIBackend:
             headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout,
                                                            sock_connect=min(CONNECT_TIMEOUT, self.timeout / 2)),
             connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
-                                           ssl=None if self.url.startswith("https:") else False))
+                                           ssl=self.url.startswith("https:")))  # verified TLS on https
 
     async def close(self):
         if self._session is not None:
@@ -342,10 +342,12 @@ class HFBackend:
                            f"give the folder of a transformers model")
         self.path, self.option = path, option
         opts = dict(spec.options)
-        self.device, self.dtype = opts.get("device"), opts.get("dtype", "auto")
-        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise R1KError(f"{option} {spec.label}: dtype {self.dtype!r} unknown; use auto, float32, bfloat16 "
+        self.device: Any = opts.get("device")  # 'cpu', 'cuda', 'cuda:1' or a cuda index: as torch takes it
+        dtype = opts.get("dtype", "auto")
+        if dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise R1KError(f"{option} {spec.label}: dtype {dtype!r} unknown; use auto, float32, bfloat16 "
                            f"or float16")
+        self.dtype = str(dtype)
         self.trust_remote_code = opts.get("trust_remote_code") is True
         # loaded on first use by _load(): a transformers model and tokenizer
         self._model: Any = None

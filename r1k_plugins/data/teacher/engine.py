@@ -233,7 +233,7 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
             t.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        errors = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
+        errors = [e for t in done if not t.cancelled() and (e := t.exception()) is not None]
         if errors:  # every exception retrieved (no 'never retrieved' noise); the first one ends the run
             raise errors[0]
     finally:
@@ -243,7 +243,8 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
 def _run_batched(backend, jobs, accept, on_success, on_failure, cache, stats, max_retries, bar):
     """Local engines: one batch per round; greedy decoding repeats itself, so retry only when sampling."""
     rounds = max_retries + 1 if backend.gen.temperature > 0 else 1
-    pending, last = list(jobs), {}
+    pending = list(jobs)
+    last: dict[str, str] = {}  # job id -> the reason of its last failed try
     for attempt in range(rounds):
         if attempt:
             for j in pending:
