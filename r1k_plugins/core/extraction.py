@@ -179,7 +179,8 @@ def _answer_phrase(final: str, after: int = -1, answer_type: str = "expression")
         return re.sub(r"(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", "\\\\ldots", line)
     line = re.sub(r"[.;,]+$" if m else r"[.;,:!?]+$", "", line).strip()  # 'The answer is 42!'
     if not m:  # 'The answer is (42).': a number in brackets, not a tuple
-        line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$", lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
+        line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$",
+                      lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
     return line or None
 
 
@@ -229,7 +230,9 @@ _IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
 _SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
 _MATH_WORDS = frozenset(
-    ["sqrt", "cbrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "frac", "dfrac", "tfrac", "binom", "infty", "inf", "pmatrix", "bmatrix", "matrix", "begin", "end", "text", "cdot", "times", "div"]
+    ["sqrt", "cbrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "sinh",
+     "cosh", "tanh", "frac", "dfrac", "tfrac", "binom", "infty", "inf", "pmatrix", "bmatrix", "matrix", "begin",
+     "end", "text", "cdot", "times", "div"]
 )
 
 

@@ -196,7 +196,8 @@ INVALID = "\x00invalid"
 def plain_to_latex(s: str) -> str:
     r"""Plain-text / Python-style math to LaTeX for the parser (never evaluated): ``**`` -> ``^``,
     ``^(a)`` -> ``^{a}``, ``sqrt(a)`` -> ``\sqrt{a}``, ``cbrt(a)`` -> ``\sqrt[3]{a}``, ``pi`` -> ``\pi``."""
-    if "**" not in s and "sqrt(" not in s and "cbrt(" not in s and "^(" not in s and not re.search(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", s):
+    if ("**" not in s and "sqrt(" not in s and "cbrt(" not in s and "^(" not in s
+            and not re.search(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", s)):
         return s
     s = s.replace("**", "^")
     s = re.sub(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", r"\\pi ", s)

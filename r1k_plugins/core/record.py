@@ -118,7 +118,8 @@ _STR_FIELDS = ("id", "pair_id", "question", "answer", "source")
 
 
 def record_error(e: ValidationError, where: str) -> str:
-    """A record's ValidationError as one line starting with ``where``: the first violation, in the order a reader fixes them: missing fields, unknown fields, values."""
+    """A record's ValidationError as one line starting with ``where``: the first violation, in the
+    order a reader fixes them: missing fields, unknown fields, values."""
     errors = e.errors(include_url=False)
     missing = [str(err["loc"][0]) for err in errors if err["type"] == "missing"]
     if missing:

@@ -118,7 +118,8 @@ def _rev_groups_c(v, r):
     q = (f"Each {bx} holds {a} {it}. {n} fills {b} {bx}es and adds some loose {it}, "
          f"making {r} {it} in all. How many loose {it} did {n} add?")
     p = a * b
-    return q, [f"The {bx}es hold {a} * {b} = {p} {it}.", f"There are {r} in all, so the loose {it} are {r} - {p} = {r - p}."]
+    return q, [f"The {bx}es hold {a} * {b} = {p} {it}.",
+               f"There are {r} in all, so the loose {it} are {r} - {p} = {r - p}."]
 
 
 # ---- template 3: start - rate * time --------------------------------------------------------

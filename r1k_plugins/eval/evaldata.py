@@ -31,7 +31,8 @@ TASKS: dict[str, TaskSpec] = {
     "r1k_reverse": TaskSpec("r1k_reverse", "reverse"),
     "r1k_direction": TaskSpec("r1k_direction", None),
     "r1k_aime24": TaskSpec("r1k_aime24", "forward", "aime", "HuggingFaceH4/aime_2024", None, "train", "aime24_data"),
-    "r1k_math500": TaskSpec("r1k_math500", "forward", "math500", "HuggingFaceH4/MATH-500", None, "test", "math500_data"),
+    "r1k_math500": TaskSpec("r1k_math500", "forward", "math500", "HuggingFaceH4/MATH-500", None, "test",
+                            "math500_data"),
     "r1k_gpqa_diamond": TaskSpec("r1k_gpqa_diamond", "forward", "gpqa", "Idavidrein/gpqa", "gpqa_diamond", "train",
                                  "gpqa_data"),
 }

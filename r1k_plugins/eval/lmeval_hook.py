@@ -5,7 +5,8 @@ finder (no other imports); the finder acts once, when ``lm_eval.tasks.manager`` 
 wraps ``TaskManager.__init__`` so the r1k tasks folder is scanned *before* the user's own
 ``--include_path`` entries (the user's configs still win on a name clash).
 Opt out with ``R1K_NO_LMEVAL_HOOK=1``. ``R1K_LMEVAL_ONLY_INCLUDED=1`` also skips indexing lm-eval's own
-built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known). lm-eval's proposed ``lm_eval.tasks`` entry-point group
+built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known).
+lm-eval's proposed ``lm_eval.tasks`` entry-point group
 (PR #4015) is declared in pyproject.toml too; once lm-eval reads it this hook steps aside.
 """
 
