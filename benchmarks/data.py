@@ -18,12 +18,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from r1k_plugins.core.io import write_jsonl
+from r1k_plugins.core.record import read_records, write_records
 from r1k_plugins.data.importers import import_records
 from r1k_plugins.data.invert import MaskStrategy, invert_records
 from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
-from r1k_plugins.core.record import read_records, write_records
 from r1k_plugins.data.synth import generate
-from r1k_plugins.core.io import write_jsonl
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "r1k-sample-100.parquet"
 

@@ -96,8 +96,8 @@ def main() -> None:
                          "loop on tenacity (benchmarks/retry_loop.py); print both medians")
     a = ap.parse_args()
 
-    from r1k_plugins.data.invert import TeacherStrategy, invert_teacher
     from r1k_plugins.core.record import Record
+    from r1k_plugins.data.invert import TeacherStrategy, invert_teacher
     from r1k_plugins.data.teacher.engine import RunStats
 
     q = mp.get_context("spawn").Queue()

@@ -267,7 +267,8 @@ def ches_section(args) -> dict:
             cmd = [sys.executable, __file__, "--only-ches", what, "--batch", str(args.batch), "--tokens",
                    str(args.tokens), "--prompt", str(args.prompt), "--vocab", str(args.vocab), "--hidden",
                    str(args.hidden), "--layers", str(args.layers)]
-            return float(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            return float(out.strip().splitlines()[-1])
 
         base, run = child("model"), child("ches")
         full = args.batch * 2 * args.tokens * args.vocab * 4 / 2**20

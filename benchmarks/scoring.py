@@ -105,15 +105,18 @@ def _expression_item(rng: random.Random, correct: bool):
     table = [
         (f"(x+{a})^2", [f"x^2+{2 * a}x+{a * a}", f"(x + {a})^{{2}}", f"({a}+x)^2"], [f"x^2+{a * a}", f"(x-{a})^2"]),
         (f"{a}x+{b}", [f"{b}+{a}x", f"{a} x + {b}"], [f"{a}x-{b}", f"{b}x+{a}"]),
-        (f"{c}\\sqrt{{{b + 1}}}", [f"\\sqrt{{{c * c * (b + 1)}}}", f"{c} \\sqrt{{{b + 1}}}"], [f"{c + 1}\\sqrt{{{b + 1}}}"]),
-        (f"\\frac{{\\pi}}{{{c}}}", [f"\\dfrac{{\\pi}}{{{c}}}", f"\\frac{{1}}{{{c}}}\\pi"], [f"\\frac{{\\pi}}{{{c + 1}}}", f"{c}\\pi"]),
+        (f"{c}\\sqrt{{{b + 1}}}", [f"\\sqrt{{{c * c * (b + 1)}}}", f"{c} \\sqrt{{{b + 1}}}"],
+         [f"{c + 1}\\sqrt{{{b + 1}}}"]),
+        (f"\\frac{{\\pi}}{{{c}}}", [f"\\dfrac{{\\pi}}{{{c}}}", f"\\frac{{1}}{{{c}}}\\pi"],
+         [f"\\frac{{\\pi}}{{{c + 1}}}", f"{c}\\pi"]),
         (f"[{a}, {a + c})", [f"[{a},{a + c})", f"\\left[{a}, {a + c}\\right)"], [f"({a}, {a + c})", f"[{a}, {a + c}]"]),
         (f"\\{{{a}, {a + b}, {a + b + c}\\}}", [f"\\{{{a + b + c}, {a}, {a + b}\\}}"], [f"\\{{{a}, {a + b}\\}}"]),
         (f"({a}, -{b})", [f"\\left({a}, -{b}\\right)", f"({a},-{b})"], [f"(-{b}, {a})", f"({a}, {b})"]),
         (f"e^{{{c}}}", [f"e^{c}", f"\\exp({c})"], [f"{c}e", f"e^{{{c + 1}}}"]),
         (f"\\frac{{\\sqrt{{{c}}}}}{{{c}}}", [f"\\frac{{1}}{{\\sqrt{{{c}}}}}"], [f"\\sqrt{{{c}}}"]),
         (f"{a}-{c}i", [f"-{c}i+{a}"], [f"{a}+{c}i"]),
-        (f"\\frac{{{a}}}{{{a + c}}}", [f"\\frac{{{2 * a}}}{{{2 * (a + c)}}}", f"\\dfrac{{{a}}}{{{a + c}}}"], [f"\\frac{{{a + c}}}{{{a}}}"]),
+        (f"\\frac{{{a}}}{{{a + c}}}", [f"\\frac{{{2 * a}}}{{{2 * (a + c)}}}", f"\\dfrac{{{a}}}{{{a + c}}}"],
+         [f"\\frac{{{a + c}}}{{{a}}}"]),
     ]
     gold, ok, bad = rng.choice(table)
     return gold, rng.choice(ok if correct else bad)
@@ -121,10 +124,12 @@ def _expression_item(rng: random.Random, correct: bool):
 
 def _wrap_answer(rng: random.Random, ans: str, answer_type: str) -> str:
     if answer_type == "choice":
-        forms = [f"Answer: {ans}", f"The answer is ({ans}).", f"\\boxed{{{ans}}}", f"I think the answer is ({ans}) because (A) is wrong.",
-                 f"**Answer:** {ans}", f"\\boxed{{\\text{{({ans})}}}}", f"({ans})"]
+        forms = [f"Answer: {ans}", f"The answer is ({ans}).", f"\\boxed{{{ans}}}",
+                 f"I think the answer is ({ans}) because (A) is wrong.", f"**Answer:** {ans}",
+                 f"\\boxed{{\\text{{({ans})}}}}", f"({ans})"]
     elif answer_type == "text":
-        forms = [f"Answer: {ans}", f"The answer is {ans.upper()}.", f"\\boxed{{\\text{{{ans}}}}}", ans.title(), f"**Answer:** {ans}"]
+        forms = [f"Answer: {ans}", f"The answer is {ans.upper()}.", f"\\boxed{{\\text{{{ans}}}}}", ans.title(),
+                 f"**Answer:** {ans}"]
     else:
         forms = [f"Answer: $\\boxed{{{ans}}}$", f"The final answer is $\\boxed{{{ans}}}$.",
                  f"Final Answer: The final answer is ${ans}$. I hope it is correct.",
@@ -171,9 +176,12 @@ def pathological() -> list[dict]:
     mb = _filler(random.Random(1), 1_000_000)
     return [
         {"name": "tower 9^9^9^9", "response": "Answer: \\boxed{9^{9^{9^9}}}", "gold": "5", "answer_type": "expression"},
-        {"name": "factorial (10^8)!", "response": "So the answer is $\\boxed{(10^{8})!}$.", "gold": "5", "answer_type": "expression"},
-        {"name": "1 MB think + answer", "response": f"<think>{mb}</think> \\boxed{{42}}", "gold": "42", "answer_type": "numeric"},
-        {"name": "1 MB plain + answer", "response": f"{mb}\nFinal answer: $\\boxed{{42}}$", "gold": "42", "answer_type": "numeric"},
+        {"name": "factorial (10^8)!", "response": "So the answer is $\\boxed{(10^{8})!}$.", "gold": "5",
+         "answer_type": "expression"},
+        {"name": "1 MB think + answer", "response": f"<think>{mb}</think> \\boxed{{42}}", "gold": "42",
+         "answer_type": "numeric"},
+        {"name": "1 MB plain + answer", "response": f"{mb}\nFinal answer: $\\boxed{{42}}$", "gold": "42",
+         "answer_type": "numeric"},
         {"name": "1 MB of open braces", "response": "\\boxed{" * 150_000, "gold": "1", "answer_type": "expression"},
         {"name": "1 MB of $x$ spans", "response": "$x+1$ " * 170_000, "gold": "x+1", "answer_type": "expression"},
         # a short line of words and spaces around no number (the words-around-a-number rule)
@@ -341,7 +349,7 @@ def main() -> None:
 
     if args.show_disagreements:
         shown = 0
-        for r, ok, it in zip(res_om, res_l, math_items):
+        for r, _ok, it in zip(res_om, res_l, math_items):
             if r["correct"] != it["label"] and shown < args.show_disagreements:
                 shown += 1
                 print("   ours != label:", it["format"], repr(it["gold"]), r, repr(it["response"][-120:]))
@@ -359,7 +367,7 @@ def main() -> None:
 
     if args.skip_pathological:
         return
-    print(f"\npathological set (ours in-process; lm-eval path in a child process, main thread, capped at 60 s):")
+    print("\npathological set (ours in-process; lm-eval path in a child process, main thread, capped at 60 s):")
     for it in pathological():
         t = time.perf_counter()
         r = score_response(it["response"], it["gold"], it["answer_type"])

@@ -54,8 +54,8 @@ def trainer_kwargs(stage: str) -> dict:
 
 
 def rows_for(stage: str, data_file: Path) -> list[dict]:
-    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
     from r1k_plugins.core.record import read_records
+    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
 
     recs = read_records(data_file)
     return build_sft_rows(recs, "mixed", seed=42) if stage == "sft" else build_dpo_rows(recs)
@@ -274,8 +274,8 @@ def main() -> None:
                     help="score the documented tiny SFT on synth test items instead of timing")
     ap.add_argument("--items", type=int, default=50, help="--tiny-accuracy: synth test items to score")
     ap.add_argument("--processes", action="store_true",
-                    help="instead: r1k-train on 1 CPU process vs accelerate launch --num_processes 2 (gloo), one thread "
-                         "each, same global batch; tokens/s total and per process")
+                    help="instead: r1k-train on 1 CPU process vs accelerate launch --num_processes 2 (gloo), "
+                         "one thread each, same global batch; tokens/s total and per process")
     ap.add_argument("--plain-worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plain_worker:

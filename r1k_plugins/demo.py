@@ -117,7 +117,7 @@ def _steps(steps: list[Step], log: Path, env: dict, jobs: int) -> None:
 
 
 # --base: the model the arms start from, its recipes, and CPU-sized budgets (explicit options win)
-BASES = {
+BASES: dict[str, dict] = {
     "tiny": {"sft": "tiny-sft", "dpo": "tiny-dpo"},
     # SmolLM2-135M-Instruct (r1k models fetch): LoRA recipes, a CPU budget (about 20-30 min on 2 cores)
     "smollm2": {"sft": "smollm2-sft", "dpo": "smollm2-dpo", "fetch": "smollm2-135m-instruct", "n": 200,

@@ -4,13 +4,14 @@ truth shared with the Inspect tasks); this file only adapts them to lm-eval's ho
 Data selection: ``--metadata '{"r1k_data": "my_r1k.jsonl"}'`` for r1k_forward / r1k_reverse /
 r1k_direction; ``aime24_data``, ``math500_data``, ``gpqa_data`` for the benchmarks (a local copy
 in the benchmark's own layout, or r1k JSONL); ``r1k_trace_format`` (s1 | think-tags): the
-traces compared by r1k_direction, and a format hint added to the generation prompts. With no key the embedded default test split (or the pinned hub dataset) is used.
+traces compared by r1k_direction, and a format hint added to the generation prompts. With no key
+the embedded default test split (or the pinned hub dataset) is used.
 """
 
 from __future__ import annotations
 
-from r1k_plugins.eval.evaldata import TASKS, direction_docs, generation_doc, load_task_records
 from r1k_plugins.core.scoring import extract_answer_for, is_equivalent
+from r1k_plugins.eval.evaldata import TASKS, direction_docs, generation_doc, load_task_records
 
 
 def _dataset(task: str, metadata: dict):

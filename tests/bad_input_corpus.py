@@ -380,9 +380,12 @@ def build_cases() -> list[Case]:
              files={"res/results_2024-01-01T00-00-00.json": results_json(acc=1e308, stderr=1e308)}))
     add(Case("leaderboard-date-huge", "r1k", lb, 0, (),
              files={"res/results_2024-01-01T00-00-00.json": results_json(date=1e300)}))
-    add(Case("leaderboard-deep-json", "r1k", lb, 2, ("results_x.json", "nested"), files={"res/results_x.json": DEEP_JSON}))
-    add(Case("leaderboard-binary-json", "r1k", lb, 2, ("results_x.json", "UTF-8"), files={"res/results_x.json": BINARY}))
-    add(Case("leaderboard-truncated-eval", "r1k", lb, 2, ("x.eval", "skipped"), files={"res/x.eval": b"PK\x03\x04trunc"}))
+    add(Case("leaderboard-deep-json", "r1k", lb, 2, ("results_x.json", "nested"),
+             files={"res/results_x.json": DEEP_JSON}))
+    add(Case("leaderboard-binary-json", "r1k", lb, 2, ("results_x.json", "UTF-8"),
+             files={"res/results_x.json": BINARY}))
+    add(Case("leaderboard-truncated-eval", "r1k", lb, 2, ("x.eval", "skipped"),
+             files={"res/x.eval": b"PK\x03\x04trunc"}))
     add(Case("leaderboard-one-good-one-deep", "r1k", lb, 0, ("skipped", "nested"),
              files={"res/results_x.json": DEEP_JSON, "res/results_2024-01-01T00-00-00.json": results_json()}))
     add(Case("leaderboard-missing-input", "r1k", lb[:2] + ["{d}/absent"] + lb[3:], 2, ("absent",)))

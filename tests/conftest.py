@@ -123,7 +123,8 @@ def build_r1k_sample(path: Path) -> Path:
                 "solution": sol, "question": q, "cot_type": cot, "source_type": "fixture/r1k", "metadata": "{}",
                 "gemini_thinking_trajectory": gm_reason, "gemini_attempt": fwd, "deepseek_thinking_trajectory":
                 ds_reason, "deepseek_attempt": fwd, "gemini_grade": "No", "gemini_grade_reason": "",
-                "deepseek_grade": "Yes", "deepseek_grade_reason": "", "text": fwd_text if kind == "original" else rev_text,
+                "deepseek_grade": "Yes", "deepseek_grade_reason": "",
+                "text": fwd_text if kind == "original" else rev_text,
                 "thinking_trajectories": "None", "original_index": None, "cot": None, "attempt": None,
                 "worse-text": rev_text if kind == "original" else fwd_text, "relevant-question": rq,
                 "match_method": None, "sample_type": kind,

@@ -15,13 +15,11 @@ import resource
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-
 from bad_input_corpus import Case, build_cases
 from conftest import BIN, run
 

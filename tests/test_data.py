@@ -4,12 +4,11 @@ import re
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import assert_one_line_error, run
 
+from r1k_plugins.core.record import Record, read_records
 from r1k_plugins.data.invert import MaskStrategy, Skip
 from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
-from r1k_plugins.core.record import Record, read_records
-
-from conftest import assert_one_line_error, run
 
 
 # ---------------------------------------------------------------- synth

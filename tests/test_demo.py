@@ -4,7 +4,6 @@ import csv
 import json
 
 import pytest
-
 from conftest import run
 
 ARMS = ("forward-SFT", "reverse-SFT", "mixed-SFT", "mixed-SFT -> DPO")

@@ -15,8 +15,7 @@ from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import building_folder, package_versions, read_whole_lines
 from r1k_plugins.core.probe_doc import PROBE_SCHEMA, ProbeDocument
 from r1k_plugins.core.record import Record, read_records
-from r1k_plugins.core.runs import (RUN_MANIFEST, RUN_SCHEMA, RunManifest, arm_family, list_checkpoints,
-                                   model_arm)
+from r1k_plugins.core.runs import RUN_MANIFEST, RUN_SCHEMA, RunManifest, arm_family, list_checkpoints, model_arm
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_MANIFEST = ROOT / "tests" / "data" / "r1k_run_dpo.json"  # written by r1k-train dpo (the demo)

@@ -525,7 +525,8 @@ def test_sampled_runs_section_same_in_markdown_and_html():
     secs = _same_board(md, to_html(b, {}), b)
     titles = [s[1] for s in secs]
     assert titles.index("Sampled runs (k answers per item)") == titles.index("Cross-harness agreement") + 1
-    assert "| tiny | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 3 | 0.2500 ± 0.1000 | pass@4 0.5000 | 0.3333 ± 0.2000 |" in md
+    assert ("| tiny | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 3 | 0.2500 ± 0.1000 | pass@4 0.5000 | 0.3333 ± 0.2000 |"
+            in md)
     assert "- tiny / r1k_reverse: mean difference +0.0000 over 3 items, p=1: agree" in md
 
 

@@ -13,12 +13,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN
+
 from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
 

@@ -4,7 +4,6 @@ import json
 import math
 
 import pytest
-
 from conftest import assert_one_line_error, run
 
 
@@ -86,7 +85,7 @@ def test_probe_adapter_equals_merged(tiny_model, synth_data, tmp_path):
         run("r1k", "probe", "direction", "--model", d, "--data", synth_data / "test.jsonl", "--out", out,
             "--per-item", tmp_path / f"{name}.jsonl", "--limit", 3, "--quiet", check=True)
         res[name] = [json.loads(l) for l in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
-    for a, m, b in zip(res["adapter"], res["merged"], res["base"]):
+    for a, m, _b in zip(res["adapter"], res["merged"], res["base"]):
         assert abs(a["y_plus"] - m["y_plus"]) < 1e-4 and abs(a["y_minus"] - m["y_minus"]) < 1e-4
     # and the adapter really changed the scores
     assert max(abs(a["y_plus"] - b["y_plus"]) for a, b in zip(res["adapter"], res["base"])) > 1e-3

@@ -8,15 +8,13 @@ need no model.
 
 import glob
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-
-from conftest import BIN, assert_one_line_error, run
+from conftest import assert_one_line_error, run
 
 NAME = "smollm2-135m-instruct"
 
@@ -178,8 +176,8 @@ def test_lm_eval_and_inspect_on_the_real_model(smollm2, tmp_path):
         assert s["filtered_resps"][0] == (extract_answer(text, s["doc"]["answer_type"]) or "")
 
     run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", "hf/local", "-M", f"model_path={smollm2}",
-        "-M", "do_sample=false", "-T", f"limit={n}", "-T", f"max_tokens={toks}", "--max-connections", "1", "--display", "none",
-        "--log-dir", tmp_path / "inspect", cwd=tmp_path, check=True)
+        "-M", "do_sample=false", "-T", f"limit={n}", "-T", f"max_tokens={toks}", "--max-connections", "1",
+        "--display", "none", "--log-dir", tmp_path / "inspect", cwd=tmp_path, check=True)
     logs = [read_eval_log(i) for i in list_eval_logs(str(tmp_path / "inspect"))]
     assert len(logs) == 1 and logs[0].status == "success"
     samples = logs[0].samples

@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, assert_one_line_error, run
+
+from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
-from r1k_plugins.core.errors import R1KError
 from r1k_plugins.training.recipe import load_recipe, read_yaml, resolve_keys, yaml_load
 
 PAPER_RECIPES = sorted(p.stem for p in (ROOT / "train").glob("qwen2.5-7b-*.yaml"))

@@ -1,4 +1,5 @@
-"""Tests for r1k_plugins.core.scoring (and its parts), the single scoring module used by the lm-eval and Inspect tasks."""
+"""Tests for r1k_plugins.core.scoring (and its parts), the single scoring module used by the lm-eval and
+Inspect tasks."""
 
 from __future__ import annotations
 
@@ -230,7 +231,8 @@ def test_fast_path_does_not_touch_workers():
         (TAGS.format(r="hmm", a="\\boxed{43}"), "42", "numeric", False, "wrong", "43"),
         ("The answer is (C) because A is wrong.", "C", "choice", True, "correct", "C"),
         (S1.format(r="it is a fruit", a="Answer: Lemon"), "LEMON", "text", True, "correct", "Lemon"),
-        ("<|im_start|>think\nI believe \\boxed{42} but let me check", "42", "numeric", False, "unfinished_thinking", None),
+        ("<|im_start|>think\nI believe \\boxed{42} but let me check", "42", "numeric", False, "unfinished_thinking",
+         None),
         ("<think>\n\\boxed{42}", "42", "numeric", False, "unfinished_thinking", None),
         ("", "42", "numeric", False, "empty", None),
         ("  \n ", "42", "numeric", False, "empty", None),

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run
 
 GEN = ["--gen_kwargs", "max_gen_toks=12", "--apply_chat_template", "--batch_size", "4"]

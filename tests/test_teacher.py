@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from r1k_plugins.data.invert import parse_teacher_reply
-from r1k_plugins.core.record import Record, read_records
-from r1k_plugins.data.teacher.backends import parse_spec, retry_after_seconds
-from r1k_plugins.data.teacher.engine import BadReply
-
 from conftest import BIN, assert_one_line_error, run
 from openai_stub import Stub
+
+from r1k_plugins.core.record import Record, read_records
+from r1k_plugins.data.invert import parse_teacher_reply
+from r1k_plugins.data.teacher.backends import parse_spec, retry_after_seconds
+from r1k_plugins.data.teacher.engine import BadReply
 
 
 @pytest.fixture()
@@ -48,8 +47,8 @@ def test_teacher_inverts_caches_and_keeps_the_key_secret(tmp_path, stub):
     _write(src, ["What is 3 doubled?", "UNPARSEABLE item", "What is 5 doubled?"], cot_type="math")
     p = _invert(src, out, stub.url, "--cache-dir", cache, "--max-retries", "1",
                 env={"OPENAI_API_KEY": "sk-test-secret"})
-    assert "3 forward, 2 inverted (2 new, 0 from cache, 0 resumed), 0 skipped, 1 failed (teacher reply is not JSON: 1)" \
-        in p.stdout
+    assert ("3 forward, 2 inverted (2 new, 0 from cache, 0 resumed), 0 skipped, 1 failed "
+            "(teacher reply is not JSON: 1)") in p.stdout
     rev = [r for r in read_records(out) if r.direction == "reverse"]
     assert [(r.pair_id, r.answer, r.answer_type) for r in rev] == [("q0", "3", "numeric"), ("q2", "5", "numeric")]
     assert rev[0].question == "Which number doubled gives 6?"
@@ -335,8 +334,9 @@ def test_vllm_backend_against_vllms_offline_api(tmp_path):
     # an engine that cannot start, or an option vLLM does not know: one line, exit != 0
     for bad, needle in [("vllm:missing/model", "OSError: missing/model is not a local folder"),
                         ("vllm:org/m?tensor_paralel_size=2", "unexpected keyword argument 'tensor_paralel_size'")]:
-        line = assert_one_line_error(run("r1k", "data", "invert", src, "--teacher", bad, "--out", tmp_path / "o.jsonl",
-                                         "--no-progress", "--no-cache", env=env), "vLLM could not start the engine", needle)
+        proc = run("r1k", "data", "invert", src, "--teacher", bad, "--out", tmp_path / "o.jsonl", "--no-progress",
+                   "--no-cache", env=env)
+        line = assert_one_line_error(proc, "vLLM could not start the engine", needle)
         assert "engine options after '?'" in line
     assert_one_line_error(run("r1k", "data", "invert", src, "--teacher", "vllm:org/m?tensor_parallel_size",
                               "--out", tmp_path / "o.jsonl", env=env), "not KEY=VALUE")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from r1k_plugins.core.io import sha256_file
 from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
-from r1k_plugins.core.io import sha256_file
 
 pytestmark = pytest.mark.e2e
 
@@ -362,10 +362,10 @@ def test_bundled_recipes_resolve_and_validate():
 
 
 def test_prebuilt_files_are_detected(tmp_path, data):
-    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
-    from r1k_plugins.core.record import read_records
     from r1k_plugins.core.errors import R1KError
     from r1k_plugins.core.io import write_jsonl
+    from r1k_plugins.core.record import read_records
+    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
     from r1k_plugins.training.data import load_data
 
     recs = read_records(data["train"])

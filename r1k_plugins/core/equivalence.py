@@ -58,7 +58,7 @@ def _number_verdict(a: Fraction, a_pct: bool, b: Fraction, b_pct: bool) -> bool 
     ys = [b, b / 100] if b_pct else [b]
     if any(x == y for x in xs for y in ys):
         return True
-    if all(abs(x - y) > Fraction(1, 10_000) * max(1, abs(x), abs(y)) for x in xs for y in ys):
+    if all(abs(x - y) > Fraction(1, 10_000) * max(Fraction(1), abs(x), abs(y)) for x in xs for y in ys):
         return False
     return None
 
@@ -81,9 +81,10 @@ def _number_collection(key: str) -> tuple[str, list[Fraction]] | None:
     if (opening == "\\{") != (closing == "\\}"):
         return None
     values = [to_fraction(x) for x in body.split(",")]
-    if not values or any(v is None for v in values):
+    exact = [v for v in values if v is not None]
+    if not values or len(exact) != len(values):
         return None
-    return ("set" if opening == "\\{" else opening + closing), values
+    return ("set" if opening == "\\{" else opening + closing), exact
 
 
 def _collection_verdict(a: tuple[str, list[Fraction]], b: tuple[str, list[Fraction]]) -> bool | None:
@@ -144,10 +145,10 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
         p, g = choice_letters(pred), choice_letters(gold)
         return (p is not None and p == g), "fast"  # every letter named, no letter extra
     if answer_type == "text":
-        p, g = _normalize_text(pred[:MAX_EXTRACT_CHARS]), _normalize_text(gold[:MAX_EXTRACT_CHARS])
-        if bool(p) and bool(g) and any(p.endswith(f" {v} {g}") for v in ("is", "are", "was", "were")):
+        pt, gt = _normalize_text(pred[:MAX_EXTRACT_CHARS]), _normalize_text(gold[:MAX_EXTRACT_CHARS])
+        if bool(pt) and bool(gt) and any(pt.endswith(f" {v} {gt}") for v in ("is", "are", "was", "were")):
             return True, "fast"  # 'The capital is Paris' for 'Paris'
-        return (bool(p) and (p == g or p.replace(" ", "") == g.replace(" ", ""))), "fast"
+        return (bool(pt) and (pt == gt or pt.replace(" ", "") == gt.replace(" ", ""))), "fast"
     if len(pred) > MAX_EXTRACT_CHARS or len(gold) > MAX_EXTRACT_CHARS:
         return pred.strip() == gold.strip(), "fast"
     lp, lg = _option_letter(pred), _option_letter(gold)

@@ -151,7 +151,7 @@ def _answer_phrase(final: str, after: int = -1, answer_type: str = "expression")
     the first math span of it if it has one. With ``after >= 0`` (a box precedes the marker),
     prose without a math span is rejected so the box stands."""
     last = None
-    for last in _ANSWER_MARK.finditer(final):
+    for last in _ANSWER_MARK.finditer(final):  # noqa: B007  # the loop keeps the last match
         pass
     if last is None or last.start() <= after:
         return None
@@ -180,17 +180,18 @@ def _answer_phrase(final: str, after: int = -1, answer_type: str = "expression")
         spans = [m]
         while len(spans) < _MAX_JOINED_BOXES:  # '$-3$ and $5$': several spans, one answer
             sep = _SPAN_SEP.match(line, spans[-1].end())
-            nxt = _MATH_SPAN.match(line, sep.end()) if sep else None
-            if not nxt:
+            next_span = _MATH_SPAN.match(line, sep.end()) if sep else None
+            if not next_span:
                 break
-            spans.append(nxt)
+            spans.append(next_span)
         line = ", ".join(next(g for g in x.groups() if g is not None).strip() for x in spans)
     line = line.strip().strip("*").strip()
     if re.search(r",\s*(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", line):  # '1, 2, 3, ...': keep the ellipsis
         return re.sub(r"(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", "\\\\ldots", line)
     line = re.sub(r"[.;,]+$" if m else r"[.;,:!?]+$", "", line).strip()  # 'The answer is 42!'
     if not m:  # 'The answer is (42).': a number in brackets, not a tuple
-        line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$", lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
+        line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$",
+                      lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
     return line or None
 
 
@@ -240,7 +241,9 @@ _IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
 _SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
 _MATH_WORDS = frozenset(
-    ["sqrt", "cbrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "frac", "dfrac", "tfrac", "binom", "infty", "inf", "pmatrix", "bmatrix", "matrix", "begin", "end", "text", "cdot", "times", "div"]
+    ["sqrt", "cbrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "sinh",
+     "cosh", "tanh", "frac", "dfrac", "tfrac", "binom", "infty", "inf", "pmatrix", "bmatrix", "matrix", "begin",
+     "end", "text", "cdot", "times", "div"]
 )
 
 
@@ -282,10 +285,10 @@ def _last_number(s: str) -> str | None:
     none, the last run of CJK numerals ('答案是三' -> '三')."""
     s = unicode_math(s, superscripts=False)  # '1,000.99m²': the number, not the exponent
     last = None
-    for last in _NUMBER_TOKEN.finditer(s):
+    for last in _NUMBER_TOKEN.finditer(s):  # noqa: B007  # the loop keeps the last match
         pass
     if last is None and not s.isascii():
-        for last in CJK_NUMBER.finditer(s):
+        for last in CJK_NUMBER.finditer(s):  # noqa: B007  # the loop keeps the last match
             pass
     return last.group(0) if last else None
 
@@ -431,10 +434,10 @@ def _extract_choice(final: str, boxed: str | None) -> str | None:
             marked, at = letter, m.start()
             break
     right = None
-    for right in _LETTER_IS_RIGHT.finditer(final):
+    for right in _LETTER_IS_RIGHT.finditer(final):  # noqa: B007  # the loop keeps the last match
         pass
     both = None
-    for both in _LETTERS_ARE_RIGHT.finditer(final):
+    for both in _LETTERS_ARE_RIGHT.finditer(final):  # noqa: B007  # the loop keeps the last match
         pass
     if both is not None and both.start() > at and (right is None or both.start() >= right.start()):
         return ", ".join(dict.fromkeys(re.findall(r"[A-J]", both.group(1))))
@@ -512,7 +515,7 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
         spans = [m for m in _MATH_SPAN.finditer(final)][-1:]
         if spans:
             concluded = None  # 'Therefore, there are 12 ways.' after the last span: its number
-            for concluded in _CONCLUSION.finditer(final, spans[0].end()):
+            for concluded in _CONCLUSION.finditer(final, spans[0].end()):  # noqa: B007  # the loop keeps the last match
                 pass
             if concluded is not None:
                 return _last_number(concluded.group(0))

@@ -9,8 +9,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError, R1KOSError
 

@@ -200,7 +200,8 @@ INVALID = "\x00invalid"
 def plain_to_latex(s: str) -> str:
     r"""Plain-text / Python-style math to LaTeX for the parser (never evaluated): ``**`` -> ``^``,
     ``^(a)`` -> ``^{a}``, ``sqrt(a)`` -> ``\sqrt{a}``, ``cbrt(a)`` -> ``\sqrt[3]{a}``, ``pi`` -> ``\pi``."""
-    if "**" not in s and "sqrt(" not in s and "cbrt(" not in s and "^(" not in s and not re.search(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", s):
+    if ("**" not in s and "sqrt(" not in s and "cbrt(" not in s and "^(" not in s
+            and not re.search(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", s)):
         return s
     s = s.replace("**", "^")
     s = re.sub(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", r"\\pi ", s)
@@ -329,11 +330,11 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
         if den == 0 or (num >= den > 0 and m.group(3) is not None):  # '7 2/0', '11 7/6': no number
             return INVALID, INVALID, None, pct
         if num < den:
-            v = whole + Fraction(num, den)
-            v = -v if sign == "-" else v
+            mixed = whole + Fraction(num, den)
+            mixed = -mixed if sign == "-" else mixed
             if pct:  # '5 1/2%' is 0.055 and only that: the percent applies to the whole value
-                v, pct = v / 100, False
-            s = canonical_number(v)
+                mixed, pct = mixed / 100, False
+            s = canonical_number(mixed)
     rep = _REPEATING.fullmatch(s)
     if rep:  # '0.\\overline{3}' is 1/3 exactly
         s = canonical_number(_repeating_value(*rep.groups()))

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections import OrderedDict
 
 __all__ = ["DEFAULT_TIMEOUT", "STATS", "math_verify_equal", "warm_up", "shutdown"]
@@ -50,7 +51,7 @@ class _Worker:
         env = dict(os.environ)
         env["R1K_NO_LMEVAL_HOOK"] = "1"
         # -I: no cwd / script dir / PYTHONPATH on sys.path, so nothing can shadow stdlib modules
-        self.proc = subprocess.Popen(
+        self.proc: subprocess.Popen[bytes] = subprocess.Popen(
             [sys.executable, "-I", "-c", boot],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -69,6 +70,7 @@ class _Worker:
 
     def _read(self) -> None:
         out = self.proc.stdout
+        assert out is not None  # Popen(stdout=PIPE)
         try:
             for line in out:
                 try:
@@ -79,7 +81,7 @@ class _Worker:
             pass
         self.replies.put(None)  # EOF: the worker is gone
 
-    def _get(self, deadline: float) -> dict | None:
+    def _get(self, deadline: float) -> dict:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError
@@ -99,6 +101,7 @@ class _Worker:
                "cpu": timeout}
         if debug:
             msg["debug"] = debug
+        assert self.proc.stdin is not None  # Popen(stdin=PIPE)
         try:
             self.proc.stdin.write((json.dumps(msg) + "\n").encode())
             self.proc.stdin.flush()
@@ -120,6 +123,8 @@ class _Worker:
         except Exception:  # noqa: BLE001
             pass
         for f in (self.proc.stdin, self.proc.stdout):
+            if f is None:
+                continue
             try:
                 f.close()
             except Exception:  # noqa: BLE001
@@ -317,9 +322,10 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child process
 
     proto = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)  # stray prints from libraries must not corrupt the protocol
+    resource: types.ModuleType | None
     try:
         import resource
-    except ImportError:
+    except ImportError:  # not on Windows
         resource = None
 
     def on_alarm(signum, frame):

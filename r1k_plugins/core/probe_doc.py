@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -31,10 +31,10 @@ class _Row(BaseModel):
 class Stat(_Row):
     """A mean with its 95% Student-t interval over ``n`` items (null where undefined)."""
 
-    mean: Optional[float] = None
-    ci_low: Optional[float] = None
-    ci_high: Optional[float] = None
-    n: Optional[int] = None
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int | None = None
 
 
 class DirectionSummary(_Row):
@@ -46,25 +46,25 @@ class DirectionSummary(_Row):
     delta: Stat = Stat()
     # response families (``--families``; absent when not scored): the model's own greedy output,
     # another item's trace, and the share of y+ positions where the model's top token is y+'s
-    y_greedy: Optional[Stat] = None
-    y_irrelevant: Optional[Stat] = None
-    argmax_share: Optional[Stat] = None
+    y_greedy: Stat | None = None
+    y_irrelevant: Stat | None = None
+    argmax_share: Stat | None = None
 
 
 class ProbeCheckpoint(_Row):
     """One scored model: where it is, its place in training, and its summary per prompt direction."""
 
     model: str
-    kind: Optional[str] = None
-    label: Optional[str] = None
-    run: Optional[str] = None
-    step: Optional[int] = None
-    epoch: Optional[float] = None
+    kind: str | None = None
+    label: str | None = None
+    run: str | None = None
+    step: int | None = None
+    epoch: float | None = None
     arm: str = "base"
-    stage: Optional[str] = None
-    n_items: Optional[int] = None
-    tokens_scored: Optional[int] = None
-    seconds: Optional[float] = None
+    stage: str | None = None
+    n_items: int | None = None
+    tokens_scored: int | None = None
+    seconds: float | None = None
     summary: dict[str, DirectionSummary] = {}
 
 
@@ -72,11 +72,11 @@ class ProbeDocument(_Row):
     """The whole summary file. ``settings`` holds data, data_sha256, max_tokens, trace_format, ..."""
 
     schema_id: str = Field(PROBE_SCHEMA, alias="schema")
-    definition: Optional[str] = None
+    definition: str | None = None
     settings: dict[str, Any] = {}
     counts: dict[str, Any] = {}
     checkpoints: list[ProbeCheckpoint]
-    created_utc: Optional[str] = None
+    created_utc: str | None = None
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -95,7 +95,7 @@ class ProbeDocument(_Row):
         atomic_write_text(path, json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n")
 
     @classmethod
-    def from_obj(cls, obj: Any, where: str) -> "ProbeDocument":
+    def from_obj(cls, obj: Any, where: str) -> ProbeDocument:
         if not isinstance(obj, dict):
             raise R1KError(f"{where}: a probe output is a JSON object, got {type(obj).__name__}")
         try:
@@ -106,6 +106,6 @@ class ProbeDocument(_Row):
             raise R1KError(f"{where}: nested too deeply") from None
 
     @classmethod
-    def read(cls, path: str | Path) -> "ProbeDocument":
+    def read(cls, path: str | Path) -> ProbeDocument:
         """Read and check a probe output; R1KError naming the file and the field."""
         return cls.from_obj(load_json_file(path, "probe output"), str(path))

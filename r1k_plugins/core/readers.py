@@ -12,8 +12,9 @@ import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 
@@ -179,7 +180,8 @@ def read_parquet_rows(path: str | os.PathLike, what: str = "parquet file") -> li
             raise R1KError(f"{p}: cannot read the {what} ({_os_reason(e)})") from None
         raise R1KError(f"{p}: not a readable parquet file ({str(e).splitlines()[0][:120]})") from None
     except Exception as e:  # noqa: BLE001 - pyarrow raises many types for a bad file
-        raise R1KError(f"{p}: not a readable parquet file ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        raise R1KError(f"{p}: not a readable parquet file "
+                       f"({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
     try:
         rows = table.to_pylist()
     except Exception as e:  # noqa: BLE001

@@ -9,10 +9,11 @@ field and the fix.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional, Union
+from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, StrictInt, StrictFloat, StrictStr, ValidationError, field_validator)
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from r1k_plugins.core.errors import R1KError, pydantic_message
@@ -32,26 +33,26 @@ def looks_like_record(keys) -> bool:
 
 
 # ---- meta.inversion: declared keys (strategy-specific extra keys are allowed) --------------------
-Scalar = Union[StrictStr, StrictInt, StrictFloat, None]
+Scalar = StrictStr | StrictInt | StrictFloat | None
 
 
 class Inversion(BaseModel):
     """``meta.inversion``: how a reverse record was made (strategy-specific keys are allowed)."""
 
     model_config = ConfigDict(extra="allow")
-    strategy: Optional[StrictStr] = None
-    span: Optional[tuple[StrictInt, StrictInt]] = None
+    strategy: StrictStr | None = None
+    span: tuple[StrictInt, StrictInt] | None = None
     hidden_value: Scalar = None
     given_answer: Scalar = None
-    from_id: Optional[StrictStr] = None
-    variable: Optional[StrictStr] = None
+    from_id: StrictStr | None = None
+    variable: StrictStr | None = None
 
 
 class RecordMeta(BaseModel):
     """``meta``: free-form, except the declared ``inversion`` block."""
 
     model_config = ConfigDict(extra="allow")
-    inversion: Optional[Inversion] = None
+    inversion: Inversion | None = None
 
 
 # ---- the record ---------------------------------------------------------------------------------
@@ -72,8 +73,8 @@ class Record(BaseModel):
     answer: str
     answer_type: Literal[ANSWER_TYPES]  # type: ignore[valid-type]
     source: str
-    reasoning: Optional[str] = None
-    response: Optional[str] = None
+    reasoning: str | None = None
+    response: str | None = None
     meta: dict[str, Any] = {}
 
     @field_validator("question")
@@ -103,7 +104,7 @@ class Record(BaseModel):
                 "reasoning": self.reasoning, "response": self.response, "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, obj: dict, where: str = "<record>") -> "Record":
+    def from_dict(cls, obj: dict, where: str = "<record>") -> Record:
         """Validate one JSON object; raises R1KError naming ``where`` (file:line), the field and the fix."""
         try:
             return cls.model_validate(obj)
@@ -117,7 +118,8 @@ _STR_FIELDS = ("id", "pair_id", "question", "answer", "source")
 
 
 def record_error(e: ValidationError, where: str) -> str:
-    """A record's ValidationError as one line starting with ``where``: the first violation, in the order a reader fixes them: missing fields, unknown fields, values."""
+    """A record's ValidationError as one line starting with ``where``: the first violation, in the
+    order a reader fixes them: missing fields, unknown fields, values."""
     errors = e.errors(include_url=False)
     missing = [str(err["loc"][0]) for err in errors if err["type"] == "missing"]
     if missing:

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,34 +38,34 @@ class RunManifest(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
 
-    schema_id: Optional[str] = Field(None, alias="schema")
-    base_model: Optional[str] = None
-    stage: Optional[str] = None
-    data_mode: Optional[str] = None
-    data_file: Optional[str] = None
-    data_sha256: Optional[str] = None
-    data_kind: Optional[str] = None
-    data_options: Optional[dict[str, Any]] = None
-    effective_batch_size: Optional[int] = None
-    num_processes: Optional[int] = None
-    distributed_type: Optional[str] = None
-    record_counts: Optional[dict[str, Any]] = None
-    config: Optional[dict[str, Any]] = None
-    model_args: Optional[dict[str, Any]] = Field(None, alias="model_config")
-    peft: Optional[dict[str, Any]] = None
-    adapter_dir: Optional[str] = None
-    versions: Optional[dict[str, Optional[str]]] = None
-    device: Optional[str] = None
-    wall_time_s: Optional[float] = None
+    schema_id: str | None = Field(None, alias="schema")
+    base_model: str | None = None
+    stage: str | None = None
+    data_mode: str | None = None
+    data_file: str | None = None
+    data_sha256: str | None = None
+    data_kind: str | None = None
+    data_options: dict[str, Any] | None = None
+    effective_batch_size: int | None = None
+    num_processes: int | None = None
+    distributed_type: str | None = None
+    record_counts: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    model_args: dict[str, Any] | None = Field(None, alias="model_config")
+    peft: dict[str, Any] | None = None
+    adapter_dir: str | None = None
+    versions: dict[str, str | None] | None = None
+    device: str | None = None
+    wall_time_s: float | None = None
     final_metrics: dict[str, Any] = {}
     checkpoints: list[dict[str, Any]] = []  # [{"name", "step", "epoch"}] of every kept checkpoint-N
-    parent: Optional["RunManifest"] = None  # the starting model's own manifest (an SFT run for DPO)
-    output_dir: Optional[str] = None
-    seed: Optional[int] = None
-    resumed_from: Optional[str] = None
-    recipe: Optional[str] = None
-    command: Optional[list[str]] = None
-    created_utc: Optional[str] = None
+    parent: RunManifest | None = None  # the starting model's own manifest (an SFT run for DPO)
+    output_dir: str | None = None
+    seed: int | None = None
+    resumed_from: str | None = None
+    recipe: str | None = None
+    command: list[str] | None = None
+    created_utc: str | None = None
 
     # ---- derived fields -----------------------------------------------------------------------
     @property
@@ -94,7 +94,7 @@ class RunManifest(BaseModel):
         atomic_write_text(p, json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n")
 
     @classmethod
-    def from_obj(cls, obj: Any, where: str) -> "RunManifest":
+    def from_obj(cls, obj: Any, where: str) -> RunManifest:
         if not isinstance(obj, dict):
             raise R1KError(f"{where}: a run manifest is a JSON object, got {type(obj).__name__}")
         try:
@@ -105,7 +105,7 @@ class RunManifest(BaseModel):
             raise R1KError(f"{where}: nested too deeply") from None
 
     @classmethod
-    def read(cls, path: str | Path) -> "RunManifest":
+    def read(cls, path: str | Path) -> RunManifest:
         """Read ``path`` (a manifest file, or a run folder holding one); R1KError naming the file."""
         p = Path(path)
         if p.is_dir():
@@ -113,7 +113,7 @@ class RunManifest(BaseModel):
         return cls.from_obj(load_json_file(p, "run manifest"), str(p))
 
     @classmethod
-    def read_or_none(cls, path: str | Path) -> "RunManifest | None":
+    def read_or_none(cls, path: str | Path) -> RunManifest | None:
         """The manifest at ``path`` (file or run folder), or None when it is missing or unreadable."""
         try:
             return cls.read(path)

@@ -9,13 +9,12 @@ violation becomes one ``R1KError`` line: ``WHERE: field 'a.b' <what is wrong> (g
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from r1k_plugins.core.errors import R1KError, pydantic_message, short_repr
 from r1k_plugins.core.vocab import DIRECTIONS
-
 
 _short = short_repr
 
@@ -41,11 +40,11 @@ class Message(_Open):
 
 
 Conversation = list[Message]
-Turns = Union[StrictStr, Conversation]
+Turns = StrictStr | Conversation
 
 
 class _Row(_Open):
-    direction: Optional[Literal[DIRECTIONS]] = None  # type: ignore[valid-type]
+    direction: Literal[DIRECTIONS] | None = None  # type: ignore[valid-type]
 
 
 class PromptCompletionRow(_Row):
@@ -62,7 +61,7 @@ class TextRow(_Row):
 
 
 class DPORow(_Row):
-    prompt: Optional[Turns] = None
+    prompt: Turns | None = None
     chosen: Turns
     rejected: Turns
 

@@ -77,7 +77,7 @@ def split_reasoning(text: str) -> tuple[str | None, str, bool]:
     m = _STRIPPED_THINK.match(text)
     if m:  # s1 with the special tokens skipped in decoding: 'think\n...\nanswer\n...'
         last = None
-        for last in _STRIPPED_ANSWER.finditer(text, m.end() - 1):
+        for last in _STRIPPED_ANSWER.finditer(text, m.end() - 1):  # noqa: B007  # the loop keeps the last match
             pass
         if last is None:
             return text[m.end() :].strip(), "", False

@@ -11,9 +11,8 @@ import click
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import check_out_path, write_jsonl
-from r1k_plugins.core.vocab import TRACE_FORMATS
 from r1k_plugins.core.record import Record, read_records, write_records
-
+from r1k_plugins.core.vocab import TRACE_FORMATS
 
 MAX_SYNTH_PAIRS = 200_000  # documented limit (docs/errors.md): ~7 s, ~1 GB of memory, ~150 MB of JSONL
 
@@ -237,7 +236,8 @@ def _invert_teacher_cmd(file, out, teacher_spec, teacher_model, teacher_url, pro
         return " (" + "; ".join(f"{k}: {v}" for k, v in sorted(d.items())) + ")" if d else ""
 
     click.echo(f"wrote {out}: {s['forward']} forward, {s['inverted']} inverted ({s['new']} new, "
-               f"{s['from_cache']} from cache, {s['resumed']} resumed), {s['skipped']} skipped{why(s['skip_reasons'])}, "
+               f"{s['from_cache']} from cache, {s['resumed']} resumed), "
+               f"{s['skipped']} skipped{why(s['skip_reasons'])}, "
                f"{s['failed']} failed{why(s['fail_reasons'])}")
     st = stats.to_dict()
     click.echo(f"  {st['requests']} requests, {st['retries']} retries, {st['prompt_tokens']} prompt + "
@@ -310,7 +310,8 @@ def pairs_cmd(file, trace_format, direction_tags, out):
 @click.option("--filter", "filter_", is_flag=True,
               help="With --out: keep only verified reverse items (no flag), and every forward item.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
-              help="Write the records with their flags in meta.verify (all of them, or the verified ones with --filter).")
+              help="Write the records with their flags in meta.verify (all of them, or the verified ones with "
+                   "--filter).")
 @click.option("--report", "report", type=click.Path(dir_okay=False), default=None,
               help="Write the JSON report: pass rates overall, by source and by cot_type; flag counts; solver stats.")
 @_model_options("solver")

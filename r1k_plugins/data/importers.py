@@ -16,15 +16,15 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from pydantic import ValidationError
 
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.vocab import S1_ANSWER, S1_THINK
 from r1k_plugins.core.record import Record, record_error
+from r1k_plugins.core.vocab import S1_ANSWER, S1_THINK
 
 TRACE_SOURCES = ("deepseek", "gemini")
 
@@ -33,9 +33,11 @@ TRACE_SOURCES = ("deepseek", "gemini")
 def load_rows(source: str, split: str | None = None, config: str | None = None) -> list[dict]:
     """Rows of a local file (parquet/jsonl/json) or a hub dataset, as plain dicts."""
     p = Path(source)
-    if p.exists() or p.suffix.lower() in (".parquet", ".jsonl", ".json") or "/" not in source or source.startswith((".", "/")):
+    if (p.exists() or p.suffix.lower() in (".parquet", ".jsonl", ".json") or "/" not in source
+            or source.startswith((".", "/"))):
         if not p.exists():
-            raise R1KError(f"{source}: file not found (give a local .parquet/.jsonl/.json file or a hub name like simplescaling/s1K-1.1)")
+            raise R1KError(f"{source}: file not found (give a local .parquet/.jsonl/.json file or a hub name like "
+                           "simplescaling/s1K-1.1)")
         return _load_local(p)
     return _load_hub(source, split, config)
 
@@ -68,7 +70,7 @@ def _json_rows(p: Path, data) -> list[dict]:
         if data and all(isinstance(v, list) for v in data.values()):
             lengths = {k: len(v) for k, v in data.items()}
             if len(set(lengths.values())) > 1:
-                short = min(lengths, key=lengths.get)
+                short = min(lengths, key=lambda k: lengths[k])
                 raise R1KError(f"{p}: ragged columns (column '{short}' has {lengths[short]} values, others up to "
                                f"{max(lengths.values())}); every column needs one value per row")
             n = len(next(iter(data.values())))
@@ -209,7 +211,8 @@ def _s1k(rows: list[dict], trace: str | None = None, **_) -> list[Record]:
         t = trace or ("deepseek" if "deepseek_thinking_trajectory" in row else "gemini")
         if t == "deepseek":
             if "deepseek_thinking_trajectory" not in row:
-                raise R1KError(f"row {i}: --trace deepseek needs s1K-1.1's deepseek_* columns; use --trace gemini for s1K")
+                raise R1KError(f"row {i}: --trace deepseek needs s1K-1.1's deepseek_* columns; "
+                               "use --trace gemini for s1K")
             reasoning, response = row.get("deepseek_thinking_trajectory"), row.get("deepseek_attempt")
         else:
             if "gemini_thinking_trajectory" in row:

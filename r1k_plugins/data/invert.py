@@ -20,7 +20,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import dumps_line
@@ -271,7 +271,7 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
         cache.close()
 
     out: list[Record] = []
-    summary = {"forward": len(fwd), "inverted": 0, "new": 0, "from_cache": 0, "resumed": 0,
+    summary: dict[str, Any] = {"forward": len(fwd), "inverted": 0, "new": 0, "from_cache": 0, "resumed": 0,
                "skipped": 0, "skip_reasons": {}, "failed": 0, "fail_reasons": {}, "skipped_items": [],
                "failed_items": [], "reverse_in_input": len(records) - len(fwd)}
     for rec in fwd:
@@ -315,7 +315,8 @@ def invert_records(records: list[Record], strategy: InversionStrategy, done: dic
     have_reverse = {r.pair_id for r in records if r.direction == "reverse"}
     done = dict(done or {})
     out: list[Record] = []
-    summary = {"forward": 0, "inverted": 0, "resumed": 0, "already_reverse": 0, "skipped": 0, "skip_reasons": {}}
+    summary: dict[str, Any] = {"forward": 0, "inverted": 0, "resumed": 0, "already_reverse": 0, "skipped": 0,
+                               "skip_reasons": {}}
     fwd = [r for r in records if r.direction == "forward"]
     _check_unique_pairs(fwd)
     ids = {r.id for r in records}

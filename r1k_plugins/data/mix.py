@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
-from typing import Iterable
+from collections.abc import Iterable
 
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.vocab import MODES, TRACE_FORMATS
-from r1k_plugins.core.render import completion_text, prompt_messages
 from r1k_plugins.core.record import Record, pair_index
+from r1k_plugins.core.render import completion_text, prompt_messages
+from r1k_plugins.core.vocab import MODES, TRACE_FORMATS
+
 
 def _check_trace_format(trace_format: str) -> None:
     if trace_format not in TRACE_FORMATS:

@@ -12,8 +12,8 @@ in both splits, and no forward question text appears in both.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from r1k_plugins.core.record import Record
 
@@ -118,7 +118,8 @@ def _rev_groups_c(v, r):
     q = (f"Each {bx} holds {a} {it}. {n} fills {b} {bx}es and adds some loose {it}, "
          f"making {r} {it} in all. How many loose {it} did {n} add?")
     p = a * b
-    return q, [f"The {bx}es hold {a} * {b} = {p} {it}.", f"There are {r} in all, so the loose {it} are {r} - {p} = {r - p}."]
+    return q, [f"The {bx}es hold {a} * {b} = {p} {it}.",
+               f"There are {r} in all, so the loose {it} are {r} - {p} = {r - p}."]
 
 
 # ---- template 3: start - rate * time --------------------------------------------------------
@@ -206,7 +207,8 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED,
     if not 0 < test_frac < 1:
         raise ValueError("test_frac must be between 0 and 1")
     rng = random.Random(seed)
-    pairs, seen = [], set()
+    pairs: list[tuple[Record, Record]] = []
+    seen = set()
     attempts = 0
     while len(pairs) < n:
         attempts += 1

@@ -87,7 +87,9 @@ def quality_flags(rev: Record, fwd: Record | None) -> list[str]:
     flags = []
     if rev.answer_type != "choice" and mentions(rev.question, rev.answer):
         flags.append("states_own_answer")
-    inv = rev.meta.get("inversion") if isinstance(rev.meta.get("inversion"), dict) else {}
+    inv = rev.meta.get("inversion")
+    if not isinstance(inv, dict):
+        inv = {}
     given = fwd.answer if fwd is not None else inv.get("given_answer")
     if given is not None and str(given).strip() and not mentions(rev.question, str(given)):
         flags.append("forward_answer_missing")
@@ -162,13 +164,13 @@ def _solve(rev: list[Record], cfg: dict, solved: dict, progress: bool) -> dict:
         msgs = chat_messages(r.question, answer_type=r.answer_type)
         jobs.append(Job(r.id, msgs, cache_key(prompt_version=SOLVE_PROMPT_VERSION, teacher=spec.label,
                                               params=gen.to_dict(), messages=msgs), r))
-    texts: dict[str, str | None] = {}
+    texts: dict[str, str] = {}
     reasons: dict[str, str] = {}
     stats = RunStats()
     cache = ResponseCache(cfg.get("cache_dir"), spec.label)
     try:
         run_jobs(backend, jobs, lambda job, comp: comp.text,
-                 on_success=lambda job, text, cached: texts.__setitem__(job.id, text),
+                 on_success=lambda job, text, cached: texts.__setitem__(job.id, str(text)),  # comp.text: a str
                  on_failure=lambda job, reason: reasons.__setitem__(job.id, reason), cache=cache, stats=stats,
                  max_connections=cfg.get("max_connections", 32), max_retries=cfg.get("max_retries", 5),
                  progress=progress, desc=f"solve ({spec.kind}:{spec.model})")

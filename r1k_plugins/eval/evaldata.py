@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from r1k_plugins.core.render import completion_text
-from r1k_plugins.core.record import Record
 from r1k_plugins.core.errors import R1KError
-from r1k_plugins.core.render import user_prompt
+from r1k_plugins.core.record import Record
+from r1k_plugins.core.render import completion_text, user_prompt
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,8 @@ TASKS: dict[str, TaskSpec] = {
     "r1k_reverse": TaskSpec("r1k_reverse", "reverse"),
     "r1k_direction": TaskSpec("r1k_direction", None),
     "r1k_aime24": TaskSpec("r1k_aime24", "forward", "aime", "HuggingFaceH4/aime_2024", None, "train", "aime24_data"),
-    "r1k_math500": TaskSpec("r1k_math500", "forward", "math500", "HuggingFaceH4/MATH-500", None, "test", "math500_data"),
+    "r1k_math500": TaskSpec("r1k_math500", "forward", "math500", "HuggingFaceH4/MATH-500", None, "test",
+                            "math500_data"),
     "r1k_gpqa_diamond": TaskSpec("r1k_gpqa_diamond", "forward", "gpqa", "Idavidrein/gpqa", "gpqa_diamond", "train",
                                  "gpqa_data"),
 }
@@ -40,8 +40,8 @@ TASKS: dict[str, TaskSpec] = {
 
 def _read_any(path: str, spec: TaskSpec) -> list[Record]:
     """An r1k JSONL file as is; anything else through the task's importer preset."""
-    from r1k_plugins.data.importers import import_records, load_rows
     from r1k_plugins.core.record import looks_like_record, read_records
+    from r1k_plugins.data.importers import import_records, load_rows
 
     p = Path(path).expanduser()
     if not p.exists():
@@ -70,6 +70,7 @@ def load_task_records(task: str, data: str | None = None, limit: int | None = No
     else:
         from r1k_plugins.data.importers import import_records
 
+        assert spec.hub is not None  # every preset task in TASKS pins its hub dataset
         records = import_records(spec.hub, spec.preset, split=spec.hub_split, config=spec.hub_config)
     if spec.direction is not None:
         records = [r for r in records if r.direction == spec.direction]

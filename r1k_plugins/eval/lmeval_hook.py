@@ -7,13 +7,16 @@ wraps ``TaskManager.__init__`` so the r1k tasks folder is scanned *before* the u
 It also wraps ``LocalChatCompletion.parse_generations`` when ``lm_eval.models.openai_completions`` is
 imported, so a served model's ``reasoning_content`` reaches the r1k scorer (``r1k_plugins.eval.served``).
 Opt out with ``R1K_NO_LMEVAL_HOOK=1``. ``R1K_LMEVAL_ONLY_INCLUDED=1`` also skips indexing lm-eval's own
-built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known). lm-eval's proposed ``lm_eval.tasks`` entry-point group
-(PR #4015) is declared in pyproject.toml too (value: the package ``r1k_plugins.lm_eval_tasks``); once a
-released lm-eval reads it, the task part of this hook can step aside.
+built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known).
+lm-eval's proposed ``lm_eval.tasks`` entry-point group (PR #4015) is declared in pyproject.toml too
+(value: the package ``r1k_plugins.lm_eval_tasks``); once a released lm-eval reads it, the task part
+of this hook can step aside.
 """
 
+import importlib.abc
 import os
 import sys
+from typing import cast
 
 _TARGET = "lm_eval.tasks.manager"
 # further lm-eval modules patched when imported: module name -> patch function "module:function"
@@ -34,8 +37,9 @@ def _patch(module):
 
         ours = str(tasks_dir())
         if len(args) >= 2:  # (verbosity, include_path, ...)
-            args = list(args)
-            kwargs["include_path"] = args.pop(1)
+            rest = list(args)
+            kwargs["include_path"] = rest.pop(1)
+            args = tuple(rest)
         inc = kwargs.get("include_path")
         if inc is None:
             paths = []
@@ -100,7 +104,7 @@ class _Finder:
                 except Exception:  # never break lm-eval itself
                     pass
 
-        spec.loader = _Loader()
+        spec.loader = cast(importlib.abc.Loader, _Loader())  # a proxy of the found loader, duck-typed
         return spec
 
 

@@ -168,8 +168,12 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
             used.setdefault(id(src), set()).add(fig.task)
     for src in sources:
         if id(src) not in used:
-            newer = sorted({display_path(latest[(model_key(src.model_id), f.harness, f.task)].source.path)
-                            for f in src.figures})
+            newer_paths = set()
+            for other in src.figures:
+                newer_src = latest[(model_key(src.model_id), other.harness, other.task)].source
+                assert newer_src is not None  # ingest gives every figure its source
+                newer_paths.add(display_path(newer_src.path))
+            newer = sorted(newer_paths)
             skipped.append(Skipped(display_path(src.path), f"superseded: newer run of the same model and task(s) "
                                                            f"in {', '.join(newer)} (use --all to keep it)"))
     used_samples = {sf for src in sources if id(src) in used for sf in src.samples_files}
@@ -216,7 +220,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         if len(task_metric[t]) > 1:
             warnings.append(f"task {t}: primary metric differs between files ({', '.join(sorted(task_metric[t]))})")
 
-    row_docs = []
+    row_docs: list[dict[str, Any]] = []
     for r in ordered:
         name = names[r.key] if r.run is None else f"{names[r.key]} @ {r.run}"
         info = arms[r.key]
@@ -274,7 +278,7 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
                 warnings.append(f"{doc['name']} / {t}: {c['note']}")
 
     sampled = _sampled_section(sampled_runs, warnings)
-    srcs = []
+    srcs: list[dict[str, Any]] = []
     for src in sources:
         if id(src) not in used:
             continue
@@ -345,7 +349,7 @@ def _delta(fig: Figure, base: Figure, cache: dict) -> dict:
         common = sorted(set(a or {}) & set(b or {}))
         if a and b:  # how many items each side has: runs over other data / --limit pair on common ids
             out.update(n_row=len(a), n_base=len(b))
-        if len(common) >= 2:
+        if a and b and len(common) >= 2:
             diffs = [a[k] - b[k] for k in common]
             n = len(diffs)
             mean = sum(diffs) / n
@@ -399,7 +403,7 @@ def _agreement(row: str, task: str, a: Figure, b: Figure, cache: dict | None = N
     compared item by item on the common record ids: the share identical, the first differing ids,
     and an exact McNemar test on the discordant items (agree unless p < AGREE_ALPHA). Without them,
     the old rule: |Δ| within AGREE_SIGMAS·√(se₁²+se₂²). Sampled vs greedy decoding is never judged."""
-    doc = {
+    doc: dict[str, Any] = {
         "row": row, "task": task, "metric": a.metric,
         LMEVAL: {"score": _fnum(a.score), "stderr": _fnum(a.stderr), "n": a.n, "metric": a.metric,
                  "decoding": a.decoding},

@@ -66,6 +66,12 @@ def run_label(run: str) -> str:
 MAX_ABS = 1e100  # larger "scores" / "stderrs" are corrupt values, read as missing
 
 
+def _dict_at(d: dict, key: Any) -> dict:
+    """``d[key]`` when that is a dict, else an empty dict (a field of a foreign file may be anything)."""
+    v = d.get(key)
+    return v if isinstance(v, dict) else {}
+
+
 def _num(x: Any) -> float | None:
     """A finite float or None (lm-eval writes "N/A" / [] for missing stderrs)."""
     if isinstance(x, bool):
@@ -94,7 +100,7 @@ class Figure:
     is_group: bool = False
     # where the per-sample scores live (None: not logged)
     sample_ref: tuple | None = None
-    source: "Source | None" = None
+    source: Source | None = None
     # decoding settings of a generation task: {"do_sample", "temperature", "greedy"} (None: not
     # a generation task, or not recorded)
     decoding: dict | None = None
@@ -273,7 +279,7 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     if not isinstance(results, dict) or not any(k in data for k in markers):
         keys = ", ".join(sorted(str(k) for k in data)[:6]) or "none"
         raise Reject(f"foreign: JSON with keys [{keys}], not an lm-eval results file or Inspect log")
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    config = _dict_at(data, "config")
     args = parse_model_args(config.get("model_args"))
     model_id = next((str(args[k]) for k in _MODEL_ARG_KEYS if args.get(k)), None)
     if model_id is None:
@@ -288,10 +294,10 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     src = Source(path=path, harness=LMEVAL, model_id=model_id, model_args=args, run=run,
                  dedupe_key="lm-eval:" + hashlib.sha256(raw).hexdigest())
 
-    group_subtasks = data.get("group_subtasks") if isinstance(data.get("group_subtasks"), dict) else {}
-    groups = data.get("groups") if isinstance(data.get("groups"), dict) else {}
-    configs = data.get("configs") if isinstance(data.get("configs"), dict) else {}
-    nsamples = data.get("n-samples") if isinstance(data.get("n-samples"), dict) else {}
+    group_subtasks = _dict_at(data, "group_subtasks")
+    groups = _dict_at(data, "groups")
+    configs = _dict_at(data, "configs")
+    nsamples = _dict_at(data, "n-samples")
     # samples_<task>_<ts>.jsonl written beside results_<ts>.json by --log_samples
     samples_by_task: dict[str, Path] = {}
     if m:
@@ -307,20 +313,20 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
         if not isinstance(entry, dict):
             continue
         is_group = bool(group_subtasks.get(task)) or task in groups
-        fig = _lmeval_figure(task, entry, configs.get(task) if isinstance(configs.get(task), dict) else {})
+        fig = _lmeval_figure(task, entry, _dict_at(configs, task))
         if fig is None:
             continue
         fig.is_group = is_group
         fig.n = _lmeval_n(task, entry, nsamples, group_subtasks)
-        cfg = configs.get(task) if isinstance(configs.get(task), dict) else {}
+        cfg = _dict_at(configs, task)
         if cfg.get("output_type") == "generate_until":
-            gk = cfg.get("generation_kwargs") if isinstance(cfg.get("generation_kwargs"), dict) else {}
+            gk = _dict_at(cfg, "generation_kwargs")
             fig.decoding = decoding_settings(gk.get("do_sample"), gk.get("temperature"))
-        sp = samples_by_task.get(task)
-        if sp is not None:
+        task_samples = samples_by_task.get(task)
+        if task_samples is not None:
             metric_raw, filt = fig.sample_ref  # type: ignore[misc]
-            fig.sample_ref = (LMEVAL, sp, filt, metric_raw)
-            src.samples_files.append(sp)
+            fig.sample_ref = (LMEVAL, task_samples, filt, metric_raw)
+            src.samples_files.append(task_samples)
         else:
             fig.sample_ref = None
         fig.source = src
@@ -452,8 +458,8 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
             detail = ": " + str(err["message"]).strip().splitlines()[0][:160]
         raise Reject(f"partial: Inspect log status '{status}'{detail}")
     ev = h["eval"]
-    res = h.get("results") if isinstance(h.get("results"), dict) else None
-    scores = [sc for sc in (res or {}).get("scores") or [] if isinstance(sc, dict)]
+    res = _dict_at(h, "results")
+    scores = [sc for sc in res.get("scores") or [] if isinstance(sc, dict)]
     if not scores:
         raise Reject("partial: Inspect log has no scores")
     args = dict(ev.get("model_args") or {})
@@ -475,7 +481,7 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
         return _num(m.get("value")) if isinstance(m, dict) else None
 
     # the task's headline scorer (Inspect >= 0.3.1xx records it) goes first
-    headline = res.get("headline") if isinstance(res.get("headline"), dict) else {}
+    headline = _dict_at(res, "headline")
     hname = headline.get("score") or headline.get("scorer")
     hs = next((sc for sc in scores if sc.get("name") == hname), None)
     if hs is not None:
@@ -506,7 +512,7 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
                  n=n if isinstance(n, int) else None, metrics=metrics,
                  sample_ref=(INSPECT, path, str(first.get("name"))), source=src)
     plan_cfg = (h.get("plan") or {}).get("config") if isinstance(h.get("plan"), dict) else None
-    gen_cfg = ev.get("model_generate_config") if isinstance(ev.get("model_generate_config"), dict) else {}
+    gen_cfg = _dict_at(ev, "model_generate_config")
     temperature = gen_cfg.get("temperature")
     if temperature is None and isinstance(plan_cfg, dict):
         temperature = plan_cfg.get("temperature")
@@ -600,7 +606,7 @@ def load_sample_scores(ref: tuple, fast: bool = True) -> dict[str, float] | None
                     v = _num(obj.get(metric))
                     if v is None or "doc_id" not in obj:
                         continue
-                    doc = obj.get("doc") if isinstance(obj.get("doc"), dict) else {}
+                    doc = _dict_at(obj, "doc")
                     # the record's own id (what Inspect's sample id is) pairs runs over different
                     # data or --limit; lm-eval's doc_id is only a position
                     key = doc.get("id") if isinstance(doc.get("id"), (str, int)) else obj["doc_id"]

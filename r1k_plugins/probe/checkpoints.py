@@ -189,6 +189,7 @@ def load(ref: ModelRef, *, dtype: str = "auto", device: str = "cpu", trust_remot
     except Exception as e:  # noqa: BLE001 - a model that will not load is bad input here
         msg = " ".join(str(e).split())
         raise R1KError(f"{path}: cannot load the model ({type(e).__name__}: {msg[:300]})") from None
-    model.to(device)
+    # transformers wraps PreTrainedModel.to with functools.wraps, and the stub loses the bound self
+    model.to(device)  # type: ignore[arg-type]
     model.eval()
     return model, tokenizer

@@ -16,7 +16,8 @@ tokenized as the probe does (``measure.render_prompt``; each response on its own
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.probe.measure import render_prompt

@@ -89,8 +89,8 @@ def direction(models, runs, with_start, data, out, per_item, max_tokens, familie
             seen.add(key)
             unique.append(r)
     if data:
-        from r1k_plugins.core.record import read_records
         from r1k_plugins.core.io import sha256_file
+        from r1k_plugins.core.record import read_records
 
         records, label, sha = read_records(data), data, sha256_file(data)
     else:
@@ -109,7 +109,8 @@ def direction(models, runs, with_start, data, out, per_item, max_tokens, familie
                f"left out: {c['pairs_incomplete']} incomplete, {c['pairs_without_reasoning']} without reasoning)")
     for ck in doc["checkpoints"]:
         s = ck["summary"]
-        def fmt(d):
+
+        def fmt(d, s=s):
             v = s[d]["delta"]
             return "n/a" if v["mean"] is None else f"{v['mean']:+.3f}"
         where = ck["label"] if ck["run"] is None else f"{ck['run'].rstrip('/').split('/')[-1]}/{ck['label']}"
@@ -156,8 +157,8 @@ def ches(model, pairs, out, ches_filter, ches_by, max_tokens, batch_size, dtype,
       r1k probe ches --model runs/mixed-sft --pairs pairs.jsonl --out pairs_ches.jsonl --ches-filter 0.1
     """
     from r1k_plugins.core.io import check_out_path, write_jsonl
-    from r1k_plugins.probe.ches import check_fraction, ches_scores, hidden_model, read_pairs, top_fraction
     from r1k_plugins.probe.checkpoints import load, model_ref, resolve_device
+    from r1k_plugins.probe.ches import check_fraction, ches_scores, hidden_model, read_pairs, top_fraction
 
     check_fraction(ches_filter)
     check_out_path(out, inputs=[pairs])

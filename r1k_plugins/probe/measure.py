@@ -22,8 +22,9 @@ one-sequence-at-a-time, full-softmax computation it is tested against.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import note
@@ -55,8 +56,8 @@ def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: 
     ``limit`` keeps the first ``limit`` complete pairs (both of their records), in file order.
     Returns the items and counts of what was used and what was left out, and why.
     """
-    from r1k_plugins.core.render import completion_text, prompt_messages
     from r1k_plugins.core.record import pair_index
+    from r1k_plugins.core.render import completion_text, prompt_messages
 
     records = list(records)
     pairs = pair_index(records)
@@ -140,8 +141,8 @@ def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
     softcap, mul, div = _head_scale(config)
     out = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
     hit = torch.empty(hidden.shape[0], dtype=torch.bool, device=hidden.device)
-    w = getattr(head, "weight", None)
-    if isinstance(head, torch.nn.Linear) and w.dtype == torch.float32 and hidden.dtype == torch.float32:
+    w = head.weight if isinstance(head, torch.nn.Linear) else None
+    if w is not None and w.dtype == torch.float32 and hidden.dtype == torch.float32:
         # float32 head: one reused logits buffer, everything in place (no per-chunk allocations)
         buf = torch.empty((min(chunk_rows, hidden.shape[0]), w.shape[0]), dtype=torch.float32, device=hidden.device)
         for s in range(0, hidden.shape[0], chunk_rows):
@@ -263,8 +264,8 @@ class Scorer:
                 self._self_check(*seqs[0])
             if self.mode == "full":
                 res = []
-                for s in seqs:
-                    res += reference_scores(self.model, [s])
+                for seq in seqs:
+                    res += reference_scores(self.model, [seq])
                     if progress is not None:
                         progress.update(1)
                 return res
@@ -426,6 +427,7 @@ def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new
     eos = set(eos_ids(model, tokenizer))
     pad = getattr(tokenizer, "pad_token_id", None)
     pad = pad if isinstance(pad, int) else 0
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(model.forward).parameters
     except (TypeError, ValueError):
@@ -488,15 +490,18 @@ def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int
                                   progress) if "greedy" in families else None
     if "irrelevant" in families and partners is None:
         partners = irrelevant_partners(items)
-    seqs, where = [], []
+    partner_of: Sequence[int | None] = partners if partners is not None else []  # read with "irrelevant" only
+    seqs: list[tuple[list[int], list[int]]] = []
+    where: list[dict[str, int]] = []
     for k, e in enumerate(enc):
         slots = {"plus": len(seqs)}
         seqs.append((e.prompt_ids, e.plus_ids))
         slots["minus"] = len(seqs)
         seqs.append((e.prompt_ids, e.minus_ids))
-        if "irrelevant" in families and partners[k] is not None:
+        partner = partner_of[k] if "irrelevant" in families else None
+        if partner is not None:
             slots["irrelevant"] = len(seqs)
-            seqs.append((e.prompt_ids, enc[partners[k]].plus_ids))
+            seqs.append((e.prompt_ids, enc[partner].plus_ids))
         if greedy is not None and greedy[k]:
             slots["greedy"] = len(seqs)
             seqs.append((e.prompt_ids, greedy[k]))
@@ -510,11 +515,12 @@ def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int
                "n_plus": len(e.plus_ids), "n_minus": len(e.minus_ids),
                "y_plus": scores[w["plus"]][0], "y_minus": scores[w["minus"]][0]}
         if "greedy" in families:
+            assert greedy is not None  # made above whenever "greedy" is in families
             g = greedy[k]
             row.update(greedy_text=tokenizer.decode(g), greedy_token_ids=g, n_greedy=len(g),
                        y_greedy=scores[w["greedy"]][0] if "greedy" in w else None)
         if "irrelevant" in families:
-            j = partners[k]
+            j = partner_of[k]
             row.update(irrelevant_id=None if j is None else items[j].id,
                        n_irrelevant=None if j is None else len(enc[j].plus_ids),
                        y_irrelevant=scores[w["irrelevant"]][0] if "irrelevant" in w else None)

@@ -13,8 +13,9 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import check_out_path, dumps_line, read_whole_lines, write_jsonl
@@ -66,7 +67,7 @@ def _append_partial(path: Path, fp: str, model: str, rows: list[dict]) -> None:
 
 def _family_fields(r: dict, texts: dict) -> dict:
     """The per-item family fields of a row, in a fixed order (absent families are left out)."""
-    out = {}
+    out: dict[str, Any] = {}
     if "y_greedy" in r:
         out.update(greedy_text=r["greedy_text"], greedy_token_ids=r["greedy_token_ids"], n_greedy=r["n_greedy"],
                    y_greedy=r["y_greedy"])

@@ -19,8 +19,9 @@ _SET_HELP = ("Override a recipe key, KEY=VALUE, repeatable. Any TRL SFTConfig/DP
              "dtype, ...), model_name_or_path, or data.{path,mode,ratio,trace_format,direction_tags,seed}. "
              "VALUE is typed as a YAML scalar (1e-4, true, null, [q_proj,v_proj]).")
 _CONFIG_HELP = ("Recipe YAML: a path, or the name of a bundled recipe (tiny-sft, tiny-dpo, qwen2.5-7b-sft, "
-                "qwen2.5-7b-dpo, qwen2.5-7b-sft-lora). Keys at the top level: model_name_or_path, data: {...}, TRL config keys, "
-                "effective_batch_size (gradient accumulation derived from the process count), max_prompt_length.")
+                "qwen2.5-7b-dpo, qwen2.5-7b-sft-lora). Keys at the top level: model_name_or_path, data: {...}, "
+                "TRL config keys, effective_batch_size (gradient accumulation derived from the process count), "
+                "max_prompt_length.")
 _OUT_HELP = "Output folder (default: the recipe's output_dir). Must be empty unless --overwrite or --resume."
 
 
@@ -110,9 +111,8 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
         if not dp.is_file():
             raise R1KError(f"--data {data}: file not found (check the path)")
         records = read_records(dp)
-    from r1k_plugins.training.tiny import DEFAULT_VOCAB, build_tiny_model
-
     from r1k_plugins.core.io import building_folder
+    from r1k_plugins.training.tiny import DEFAULT_VOCAB, build_tiny_model
 
     # build beside the target, then move in: no half-written model folder on failure
     with building_folder(p, existing="merge") as tmp:

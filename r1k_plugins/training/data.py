@@ -18,9 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from r1k_plugins.core.record import looks_like_record
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import iter_jsonl, sha256_file
+from r1k_plugins.core.record import looks_like_record
 from r1k_plugins.core.schemas import check_row
 
 
@@ -104,8 +104,8 @@ def load_data(path: str, stage: str, opts: dict) -> TrainData:
 
 
 def _from_records(p: Path, stage: str, opts: dict, mode: str, digest: str) -> TrainData:
-    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
     from r1k_plugins.core.record import read_records
+    from r1k_plugins.data.mix import build_dpo_rows, build_sft_rows
 
     records = read_records(p)
     in_file = Counter(r.direction for r in records)

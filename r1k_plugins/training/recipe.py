@@ -373,7 +373,8 @@ _EARLY |= {k: (bool, True) for k in ("bf16", "fp16", "tf32", "use_cpu", "use_pef
 def _r1k_parser():
     from transformers import HfArgumentParser
 
-    return HfArgumentParser(R1KConfig)
+    # transformers types the argument NewType("DataClassType", Any), which no dataclass matches
+    return HfArgumentParser(R1KConfig)  # type: ignore[arg-type]
 
 
 def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> Recipe:

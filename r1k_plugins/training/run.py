@@ -12,12 +12,15 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import move_into, note, package_versions, write_jsonl
 from r1k_plugins.core.runs import CHECKPOINT_RE, RUN_MANIFEST, RunManifest, list_checkpoints, new_manifest
 from r1k_plugins.training.recipe import Recipe
+
+if TYPE_CHECKING:
+    from trl import DPOTrainer, SFTTrainer
 
 LOG_HISTORY = "log_history.jsonl"
 ADAPTER_DIR = "adapter"
@@ -261,11 +264,14 @@ def model_init_kwargs(rec: Recipe, cfg) -> dict:
         kw.setdefault("revision", ma["model_revision"])
     kw.setdefault("trust_remote_code", cfg.trust_remote_code)
     if ma.get("load_in_4bit") or ma.get("load_in_8bit"):
-        from trl import ModelConfig, get_kbit_device_map, get_quantization_config
+        import torch
+        from accelerate import PartialState
+        from trl import ModelConfig, get_quantization_config
 
         mc = ModelConfig(**{k: v for k, v in ma.items()})
         kw["quantization_config"] = get_quantization_config(mc)
-        kw["device_map"] = get_kbit_device_map()
+        # what TRL's get_kbit_device_map (gone from TRL 1.x) gave: the whole model on this process's GPU
+        kw["device_map"] = {"": PartialState().local_process_index} if torch.cuda.is_available() else None
     return kw
 
 
@@ -277,7 +283,8 @@ def peft_config(rec: Recipe):
 
     mc = ModelConfig(**{k: v for k, v in ma.items()})
     if mc.lora_target_modules is None:
-        mc.lora_target_modules = "all-linear"
+        # TRL types the field list[str], yet documents `str | list[str]` and hands it to LoraConfig as is
+        mc.lora_target_modules = "all-linear"  # type: ignore[assignment]
     return get_peft_config(mc)
 
 
@@ -441,6 +448,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     state.wait_for_everyone()
 
     dataset = Dataset.from_list(data.rows)
+    trainer: SFTTrainer | DPOTrainer
     try:  # TRL's own checks of the settings (e.g. eval_strategy without eval data) fail here
         if stage == "sft":
             from trl import SFTTrainer
@@ -458,6 +466,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
                        f"{msg[:300]}); fix the recipe or --set values") from None
     if stage == "dpo" and cfg.precompute_ref_log_probs and ref_model is not None:
         # the reference log-probs are columns of the dataset now: free the reference model
+        assert isinstance(trainer, DPOTrainer)
         prepared, trainer.ref_model = trainer.ref_model, None
         trainer.accelerator._models = [m for m in trainer.accelerator._models
                                        if m is not prepared and m is not ref_model]
@@ -482,7 +491,7 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
 
     history = [json_safe(h) for h in trainer.state.log_history]
     write_jsonl(work / LOG_HISTORY, history)
-    last_step = next((h for h in reversed(history) if "loss" in h and "train_runtime" not in h), {})
+    last_step: dict = next((h for h in reversed(history) if "loss" in h and "train_runtime" not in h), {})
     final = {k: v for k, v in last_step.items() if k not in ("step", "epoch")}
     final.update(json_safe(result.metrics))
     final["global_step"] = trainer.state.global_step

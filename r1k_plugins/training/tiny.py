@@ -15,8 +15,8 @@ tokenized under the same prompt, so training and evaluation contexts match token
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from r1k_plugins.core.vocab import THINK_CLOSE, THINK_OPEN
 
@@ -57,9 +57,8 @@ def render_chatml(messages: list[dict], add_generation_prompt: bool = False) -> 
 
 def corpus_from_records(records) -> list[str]:
     """The texts the tokenizer is trained on: every record in every trace format, chat and plain."""
-    from r1k_plugins.core.render import completion_text, prompt_messages
+    from r1k_plugins.core.render import completion_text, plain_prompt, prompt_messages
     from r1k_plugins.core.vocab import TRACE_FORMATS
-    from r1k_plugins.core.render import plain_prompt
 
     texts = []
     for rec in records:
@@ -113,7 +112,8 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
 
     a = dict(DEFAULT_ARCH, **(arch or {}))
     config = LlamaConfig(
-        vocab_size=len(tokenizer), **a, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True,
+        vocab_size=len(tokenizer), **a, rms_norm_eps=1e-5, tie_word_embeddings=True,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
         bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         dtype="float32",
     )

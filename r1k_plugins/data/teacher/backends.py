@@ -27,8 +27,12 @@ import time
 from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from r1k_plugins.core.errors import R1KError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 SPEC_HELP = ("openai:MODEL@BASE_URL (an OpenAI-compatible server), vllm:MODEL_OR_PATH (vLLM offline engine), "
              "hf:PATH (transformers, local folder)")
@@ -181,7 +185,7 @@ class OpenAIBackend:
         self.spec, self.gen, self.api_key_env, self.timeout = spec, gen, api_key_env, timeout
         self.max_connections, self.option = max_connections, option
         self.url = f"{spec.base_url}/chat/completions"
-        self._session = None
+        self._session: aiohttp.ClientSession | None = None  # made by open()
         self._reached = False
         self._params = gen.to_dict()
 
@@ -198,7 +202,7 @@ class OpenAIBackend:
             headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout,
                                                            sock_connect=min(CONNECT_TIMEOUT, self.timeout / 2)),
             connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
-                                           ssl=None if self.url.startswith("https:") else False))
+                                           ssl=self.url.startswith("https:")))  # verified TLS on https
 
     async def close(self):
         if self._session is not None:
@@ -213,6 +217,7 @@ class OpenAIBackend:
 
         import aiohttp
 
+        assert self._session is not None, "open() the backend first"
         try:
             async with self._session.post(self.url, data=self._payload(messages)) as r:
                 status = r.status
@@ -306,12 +311,14 @@ def parse_chat_completion(body: bytes, detail=error_detail) -> Completion:
                  if isinstance(p, str) or (isinstance(p, dict) and p.get("type") == "text")]
         if not texts or not all(isinstance(t, str) for t in texts):
             raise Retryable("content has no text part")
-        content = "".join(texts)
+        content = "".join(str(t) for t in texts)  # all str, checked above
     if not isinstance(content, str):
         raise Retryable("content is not a string")
     if finish == "length":
         raise Retryable("truncated (finish_reason=length)")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    usage = data.get("usage")
+    if not isinstance(usage, dict):
+        usage = {}
     pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
     return Completion(content, finish if isinstance(finish, str) else None,
                       pt if isinstance(pt, int) else 0, ct if isinstance(ct, int) else 0)
@@ -335,12 +342,16 @@ class HFBackend:
                            f"give the folder of a transformers model")
         self.path, self.option = path, option
         opts = dict(spec.options)
-        self.device, self.dtype = opts.get("device"), opts.get("dtype", "auto")
-        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise R1KError(f"{option} {spec.label}: dtype {self.dtype!r} unknown; use auto, float32, bfloat16 "
+        self.device: Any = opts.get("device")  # 'cpu', 'cuda', 'cuda:1' or a cuda index: as torch takes it
+        dtype = opts.get("dtype", "auto")
+        if dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise R1KError(f"{option} {spec.label}: dtype {dtype!r} unknown; use auto, float32, bfloat16 "
                            f"or float16")
+        self.dtype = str(dtype)
         self.trust_remote_code = opts.get("trust_remote_code") is True
-        self._model = self._tok = None
+        # loaded on first use by _load(): a transformers model and tokenizer
+        self._model: Any = None
+        self._tok: Any = None
 
     def _load(self):
         if self._model is None:
@@ -410,7 +421,7 @@ class VLLMBackend:
             raise R1KError(f"{option} vllm:{spec.model} needs vLLM: pip install 'r1k-plugins[vllm]' on a GPU "
                            f"machine (or serve the model and use openai:MODEL@URL)") from None
         self.spec, self.gen, self.option = spec, gen, option
-        self._llm = None
+        self._llm: Any = None  # a vllm.LLM, started on first use
         self.batch_size = 1 << 30
 
     def complete_batch(self, batch: list[list[dict]]) -> list[Completion]:

@@ -18,9 +18,10 @@ import os
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TextIO
 
 from r1k_plugins.core.io import dumps_line, read_whole_lines
 from r1k_plugins.data.teacher.backends import Completion, Failure, Retryable
@@ -100,7 +101,7 @@ class ResponseCache:
 
     def __init__(self, folder: str | os.PathLike | None, teacher: str):
         self._mem: dict[str, Completion] = {}
-        self._fh = None
+        self._fh: TextIO | None = None
         self.path = None
         if folder is None:
             return
@@ -195,7 +196,7 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
     sem = asyncio.Semaphore(max_connections)
 
     async def one(job: Job):
-        last = "unknown"
+        last, delay = "unknown", 0.0
         async with sem:
             for attempt in range(max_retries + 1):
                 if attempt:
@@ -232,7 +233,7 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
             t.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        errors = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
+        errors = [e for t in done if not t.cancelled() and (e := t.exception()) is not None]
         if errors:  # every exception retrieved (no 'never retrieved' noise); the first one ends the run
             raise errors[0]
     finally:
@@ -242,7 +243,8 @@ async def _run_async(backend, jobs, accept, on_success, on_failure, cache, stats
 def _run_batched(backend, jobs, accept, on_success, on_failure, cache, stats, max_retries, bar):
     """Local engines: one batch per round; greedy decoding repeats itself, so retry only when sampling."""
     rounds = max_retries + 1 if backend.gen.temperature > 0 else 1
-    pending, last = list(jobs), {}
+    pending = list(jobs)
+    last: dict[str, str] = {}  # job id -> the reason of its last failed try
     for attempt in range(rounds):
         if attempt:
             for j in pending:
