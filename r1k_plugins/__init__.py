@@ -33,9 +33,10 @@ class _TasksPackageFinder:
 
             ns_loader = _bootstrap_external._NamespaceLoader
         # a real namespace-package loader: its _NamespacePath is what importlib.resources reads
-        loader = ns_loader(name, [src], machinery.PathFinder._get_spec)
+        # importlib's own (private) spec hook, as the namespace loader expects it
+        loader = ns_loader(name, [src], machinery.PathFinder._get_spec)  # type: ignore[attr-defined]
         spec = machinery.ModuleSpec(name, loader, is_package=True)
-        spec.submodule_search_locations = loader._path
+        spec.submodule_search_locations = loader._path  # type: ignore[union-attr]  # the loader's _NamespacePath
         return spec
 
 

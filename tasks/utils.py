@@ -203,9 +203,9 @@ def score_samples(resps, docs):
 
 def process_sampled(doc, results, k: int, pass_k: int):
     """Per item: avg@k, pass@k and maj@k of its k scored samples (r1k_plugins.core.sampling_metrics)."""
-    from r1k_plugins.core.sampling_metrics import avg_at_k, maj_correct, pass_at_k, same_answer
-
     import json
+
+    from r1k_plugins.core.sampling_metrics import avg_at_k, maj_correct, pass_at_k, same_answer
 
     verdicts = [json.loads(v) for v in (results[0] if results and isinstance(results[0], list) else results)]
     correct = [bool(v["correct"]) for v in verdicts]

@@ -7,9 +7,9 @@ import importlib.util
 import os
 import subprocess
 import sys
-import tomllib
 import zipfile
 
+import tomllib
 from conftest import ROOT
 
 RESOLVE = """

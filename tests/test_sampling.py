@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_one_line_error, run
+
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.sampling_metrics import (
     check_k,

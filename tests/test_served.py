@@ -20,9 +20,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import BIN, ROOT, run
+
 from r1k_plugins.eval.served import chat_choice_text, join_reasoning
+
 
 # ----------------------------------------------------------------------------- unit: the joining
 def test_join_reasoning_rules():

@@ -476,9 +476,8 @@ def extract_from_final(final: str, answer_type: str) -> str | None:
     splits off the reasoning first); None when there is none."""
     final = _fix_loose_boxes(final[-MAX_EXTRACT_CHARS:])
     if "</answer>" in final:  # '<answer>42</answer>' (R1-style answer tags): the last tagged answer
-        tagged = None
-        for tagged in _ANSWER_TAG.finditer(final):
-            pass
+        tags = list(_ANSWER_TAG.finditer(final))
+        tagged = tags[-1] if tags else None
         if tagged is not None and tagged.group(1).strip():
             final = tagged.group(1)
     if not final.strip():

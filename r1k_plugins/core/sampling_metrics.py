@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 
@@ -72,6 +73,7 @@ def majority_index(answers: Sequence[str | None], same: Callable[[str, str], boo
             continue
         for g in groups:
             rep = answers[g[0]]
+            assert rep is not None  # groups start only at answers that are there
             if a == rep or same(a, rep):
                 g.append(i)
                 break
@@ -128,7 +130,7 @@ def summarize(items: Sequence[tuple[Sequence[bool | float], Sequence[str | None]
         avg.append(a)
         pk.append(p)
         maj.append(m)
-    out = {"k": k, "n": n, "n_items": len(items)}
+    out: dict[str, Any] = {"k": k, "n": n, "n_items": len(items)}
     for name, vals in (("avg@k", avg), ("pass@k", pk), ("maj@k", maj)):
         mean, se = mean_stderr(vals)
         out[name] = {"value": mean, "stderr": se}

@@ -24,10 +24,9 @@ The tasks ask for temperature 0 unless sampling. Inspect's local ``hf`` provider
 
 from __future__ import annotations
 
-from inspect_ai import Task, task
+from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig
-from inspect_ai import Epochs
 from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, score_reducer, scorer, stderr
 from inspect_ai.solver import TaskState, generate
 

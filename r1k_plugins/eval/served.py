@@ -39,7 +39,8 @@ def join_reasoning(reasoning: str | None, text: str | None, truncated: bool) -> 
 def chat_choice_text(choice: dict, where: str = "the endpoint") -> str:
     """One chat-completions choice -> the response text (reasoning folded in). An endpoint that
     returns no text at all (content null, no reasoning, not cut by the token limit) is an R1KError."""
-    msg = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    msg_obj = choice.get("message")
+    msg: dict = msg_obj if isinstance(msg_obj, dict) else {}
     content = msg.get("content")
     if isinstance(content, list):  # content parts
         content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")

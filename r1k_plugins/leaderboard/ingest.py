@@ -66,7 +66,7 @@ def run_label(run: str) -> str:
 MAX_ABS = 1e100  # larger "scores" / "stderrs" are corrupt values, read as missing
 
 
-def _dict_at(d: dict, key: Any) -> dict:
+def dict_at(d: dict, key: Any) -> dict:
     """``d[key]`` when that is a dict, else an empty dict (a field of a foreign file may be anything)."""
     v = d.get(key)
     return v if isinstance(v, dict) else {}
@@ -279,7 +279,7 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     if not isinstance(results, dict) or not any(k in data for k in markers):
         keys = ", ".join(sorted(str(k) for k in data)[:6]) or "none"
         raise Reject(f"foreign: JSON with keys [{keys}], not an lm-eval results file or Inspect log")
-    config = _dict_at(data, "config")
+    config = dict_at(data, "config")
     args = parse_model_args(config.get("model_args"))
     model_id = next((str(args[k]) for k in _MODEL_ARG_KEYS if args.get(k)), None)
     if model_id is None:
@@ -294,10 +294,10 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     src = Source(path=path, harness=LMEVAL, model_id=model_id, model_args=args, run=run,
                  dedupe_key="lm-eval:" + hashlib.sha256(raw).hexdigest())
 
-    group_subtasks = _dict_at(data, "group_subtasks")
-    groups = _dict_at(data, "groups")
-    configs = _dict_at(data, "configs")
-    nsamples = _dict_at(data, "n-samples")
+    group_subtasks = dict_at(data, "group_subtasks")
+    groups = dict_at(data, "groups")
+    configs = dict_at(data, "configs")
+    nsamples = dict_at(data, "n-samples")
     # samples_<task>_<ts>.jsonl written beside results_<ts>.json by --log_samples
     samples_by_task: dict[str, Path] = {}
     if m:
@@ -313,14 +313,14 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
         if not isinstance(entry, dict):
             continue
         is_group = bool(group_subtasks.get(task)) or task in groups
-        fig = _lmeval_figure(task, entry, _dict_at(configs, task))
+        fig = _lmeval_figure(task, entry, dict_at(configs, task))
         if fig is None:
             continue
         fig.is_group = is_group
         fig.n = _lmeval_n(task, entry, nsamples, group_subtasks)
-        cfg = _dict_at(configs, task)
+        cfg = dict_at(configs, task)
         if cfg.get("output_type") == "generate_until":
-            gk = _dict_at(cfg, "generation_kwargs")
+            gk = dict_at(cfg, "generation_kwargs")
             fig.decoding = decoding_settings(gk.get("do_sample"), gk.get("temperature"))
         task_samples = samples_by_task.get(task)
         if task_samples is not None:
@@ -458,7 +458,7 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
             detail = ": " + str(err["message"]).strip().splitlines()[0][:160]
         raise Reject(f"partial: Inspect log status '{status}'{detail}")
     ev = h["eval"]
-    res = _dict_at(h, "results")
+    res = dict_at(h, "results")
     scores = [sc for sc in res.get("scores") or [] if isinstance(sc, dict)]
     if not scores:
         raise Reject("partial: Inspect log has no scores")
@@ -481,7 +481,7 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
         return _num(m.get("value")) if isinstance(m, dict) else None
 
     # the task's headline scorer (Inspect >= 0.3.1xx records it) goes first
-    headline = _dict_at(res, "headline")
+    headline = dict_at(res, "headline")
     hname = headline.get("score") or headline.get("scorer")
     hs = next((sc for sc in scores if sc.get("name") == hname), None)
     if hs is not None:
@@ -512,7 +512,7 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
                  n=n if isinstance(n, int) else None, metrics=metrics,
                  sample_ref=(INSPECT, path, str(first.get("name"))), source=src)
     plan_cfg = (h.get("plan") or {}).get("config") if isinstance(h.get("plan"), dict) else None
-    gen_cfg = _dict_at(ev, "model_generate_config")
+    gen_cfg = dict_at(ev, "model_generate_config")
     temperature = gen_cfg.get("temperature")
     if temperature is None and isinstance(plan_cfg, dict):
         temperature = plan_cfg.get("temperature")
@@ -606,7 +606,7 @@ def load_sample_scores(ref: tuple, fast: bool = True) -> dict[str, float] | None
                     v = _num(obj.get(metric))
                     if v is None or "doc_id" not in obj:
                         continue
-                    doc = _dict_at(obj, "doc")
+                    doc = dict_at(obj, "doc")
                     # the record's own id (what Inspect's sample id is) pairs runs over different
                     # data or --limit; lm-eval's doc_id is only a position
                     key = doc.get("id") if isinstance(doc.get("id"), (str, int)) else obj["doc_id"]

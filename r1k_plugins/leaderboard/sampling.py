@@ -17,7 +17,7 @@ from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.sampling_metrics import item_metrics, mean_stderr, paired_proportion_test, same_answer
-from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL, Figure, Source, display_path
+from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL, Figure, Source, dict_at, display_path
 
 AGREE_ALPHA = 0.05
 SCORER = "r1k_scorer"
@@ -73,13 +73,13 @@ def _num(x) -> float | None:
 
 def _lmeval_runs(src: Source, data: dict) -> list[SampledRun]:
     runs = []
-    configs = data.get("configs") if isinstance(data.get("configs"), dict) else {}
+    configs = dict_at(data, "configs")
     for fig in src.figures:
-        cfg = configs.get(fig.task) if isinstance(configs.get(fig.task), dict) else {}
+        cfg = dict_at(configs, fig.task)
         if not any(str(m).startswith("avg@") for m in fig.metrics):
             continue
-        gk = cfg.get("generation_kwargs") if isinstance(cfg.get("generation_kwargs"), dict) else {}
-        meta = cfg.get("metadata") if isinstance(cfg.get("metadata"), dict) else {}
+        gk = dict_at(cfg, "generation_kwargs")
+        meta = dict_at(cfg, "metadata")
         base = fig.task[:-2] if fig.task.endswith("_k") else fig.task
         run = SampledRun(LMEVAL, src.model_id, base, src.path, src.run, cfg.get("repeats"),
                          meta.get("r1k_pass_k") or cfg.get("repeats"), _num(gk.get("temperature")),
