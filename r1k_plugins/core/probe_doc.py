@@ -13,11 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from r1k_plugins.core.errors import R1KError, pydantic_message
+from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import atomic_write_text
 from r1k_plugins.core.readers import load_json_file
+from r1k_plugins.core.schemas import validate_model
 
 PROBE_SCHEMA = "r1k_probe/1"
 PROBE_DIRECTIONS = ("forward", "reverse", "all")
@@ -98,12 +99,7 @@ class ProbeDocument(_Row):
     def from_obj(cls, obj: Any, where: str) -> ProbeDocument:
         if not isinstance(obj, dict):
             raise R1KError(f"{where}: a probe output is a JSON object, got {type(obj).__name__}")
-        try:
-            return cls.model_validate(obj)
-        except ValidationError as e:
-            raise R1KError(f"{where}: {pydantic_message(e.errors(include_url=False)[0])}") from None
-        except RecursionError:
-            raise R1KError(f"{where}: nested too deeply") from None
+        return validate_model(cls, obj, where)
 
     @classmethod
     def read(cls, path: str | Path) -> ProbeDocument:

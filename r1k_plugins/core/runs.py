@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from r1k_plugins.core.errors import R1KError, pydantic_message
+from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.io import atomic_write_text
 from r1k_plugins.core.readers import load_json_file
+from r1k_plugins.core.schemas import validate_model
 from r1k_plugins.core.vocab import MODES
 
 RUN_MANIFEST = "r1k_run.json"
@@ -97,12 +98,7 @@ class RunManifest(BaseModel):
     def from_obj(cls, obj: Any, where: str) -> RunManifest:
         if not isinstance(obj, dict):
             raise R1KError(f"{where}: a run manifest is a JSON object, got {type(obj).__name__}")
-        try:
-            return cls.model_validate(obj)
-        except ValidationError as e:
-            raise R1KError(f"{where}: {pydantic_message(e.errors(include_url=False)[0])}") from None
-        except RecursionError:
-            raise R1KError(f"{where}: nested too deeply") from None
+        return validate_model(cls, obj, where)
 
     @classmethod
     def read(cls, path: str | Path) -> RunManifest:

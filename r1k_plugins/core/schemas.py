@@ -19,7 +19,10 @@ from r1k_plugins.core.vocab import DIRECTIONS
 _short = short_repr
 
 
-def validate_model(model: type[BaseModel], obj: Any, where: str, prefix: str = "field") -> BaseModel:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_model(model: type[M], obj: Any, where: str, prefix: str = "field") -> M:
     """Validate ``obj`` against ``model``; the first violation becomes a one-line R1KError."""
     try:
         return model.model_validate(obj)
