@@ -9,7 +9,7 @@ violation becomes one ``R1KError`` line: ``WHERE: field 'a.b' <what is wrong> (g
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
