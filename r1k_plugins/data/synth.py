@@ -36,7 +36,7 @@ class Template:
 
 # ---- template 1: start + gain - loss --------------------------------------------------------
 def _draw_gain_loss(rng):
-    a, b = rng.randint(3, 20), rng.randint(2, 15)
+    a, b = rng.randint(2, 9), rng.randint(1, 9)
     c = rng.randint(1, a + b - 1)
     item = rng.choice(["apples", "marbles", "stickers", "coins", "books", "shells"])
     return {"n": rng.choice(NAMES), "a": a, "b": b, "c": c, "item": item}
@@ -82,7 +82,7 @@ def _rev_gain_loss_c(v, r):
 def _draw_groups(rng):
     item, box = rng.choice([("pens", "box"), ("eggs", "carton"), ("cards", "pack"), ("cups", "stack"),
                             ("seeds", "row"), ("chairs", "row")])
-    return {"n": rng.choice(NAMES), "a": rng.randint(2, 9), "b": rng.randint(2, 9), "c": rng.randint(1, 12),
+    return {"n": rng.choice(NAMES), "a": rng.randint(2, 5), "b": rng.randint(2, 5), "c": rng.randint(1, 9),
             "item": item, "box": box}
 
 
@@ -123,8 +123,8 @@ def _rev_groups_c(v, r):
 
 # ---- template 3: start - rate * time --------------------------------------------------------
 def _draw_drain(rng):
-    b, c = rng.randint(2, 9), rng.randint(2, 6)
-    a = b * c + rng.randint(1, 30)
+    b, c = rng.randint(2, 5), rng.randint(2, 5)
+    a = b * c + rng.randint(1, 9)
     return {"a": a, "b": b, "c": c, "thing": rng.choice(["tank", "barrel", "pool", "jug"])}
 
 

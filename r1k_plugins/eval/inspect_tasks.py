@@ -9,6 +9,8 @@ Task parameters (``-T key=value``):
   limit        keep the first N samples
   trace_format s1 | think-tags: add a hint naming the reasoning markup to the prompt (default none)
   max_tokens   generation budget (default 16384)
+  direction_tags  true: prompts start with [forward] / [reverse] (for models trained with
+               data.direction_tags; r1k_forward / r1k_reverse)
 
 The tasks ask for temperature 0. Inspect's local ``hf`` provider samples anyway unless it is given
 ``-M do_sample=false``: pass it for greedy decoding (every documented ``hf`` command does).
@@ -67,12 +69,21 @@ def _records_or_prerequisite_error(name: str, data, limit):
         raise PrerequisiteError(f"error: {' '.join(str(e).split())}") from None
 
 
+def _tags_flag(direction_tags) -> bool:
+    if isinstance(direction_tags, str) and direction_tags.strip().lower() in ("true", "false"):
+        return direction_tags.strip().lower() == "true"
+    if not isinstance(direction_tags, bool):
+        raise PrerequisiteError(f"error: -T direction_tags={direction_tags!r}: expected true or false")
+    return direction_tags
+
+
 def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
-                     max_tokens: int) -> Task:
+                     max_tokens: int, direction_tags=False) -> Task:
+    tags = _tags_flag(direction_tags)
     records = _records_or_prerequisite_error(name, data, limit)
     samples = []
     for r in records:
-        doc = generation_doc(r, trace_format)
+        doc = generation_doc(r, trace_format, direction_tags=tags)
         samples.append(Sample(input=doc["prompt"], target=r.answer, id=r.id,
                               metadata={"answer_type": r.answer_type, "direction": r.direction,
                                         "pair_id": r.pair_id}))
@@ -90,16 +101,16 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
 
 @task
 def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
-    """Forward r1k questions (question -> answer)."""
-    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens)
+                max_tokens: int = DEFAULT_MAX_TOKENS, direction_tags: bool = False) -> Task:
+    """Forward r1k questions (question -> answer). ``direction_tags``: prompts start with [forward] / [reverse]."""
+    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, direction_tags)
 
 
 @task
 def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
-    """Reverse r1k questions (given the answer, recover the hidden premise)."""
-    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens)
+                max_tokens: int = DEFAULT_MAX_TOKENS, direction_tags: bool = False) -> Task:
+    """Reverse r1k questions (given the answer, recover the hidden premise). ``direction_tags``: prompts start with [forward] / [reverse]."""
+    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, direction_tags)
 
 
 @task

@@ -39,6 +39,36 @@ def is_local(key: str) -> bool:
     return key.startswith("/") and os.path.exists(key)
 
 
+def _variant(m: dict, stage: str) -> str:
+    """What a mitigation arm changes, read from its manifest: ``+SFT`` (DPO loss_type [sigmoid, sft]),
+    ``-norm`` (sigmoid_norm), another loss by name, `` [tags]`` (data.direction_tags), `` [CHES]``
+    (a ``*-ches`` recipe: DPO on CHES-filtered pairs). Empty for the paper's arms."""
+    out = ""
+    cfg = m.get("config") if isinstance(m.get("config"), dict) else {}
+    if stage == "dpo":
+        lt = cfg.get("loss_type", ["sigmoid"])
+        lt = [lt] if isinstance(lt, str) else [str(x) for x in (lt or ["sigmoid"])]
+        if "sft" in lt and len(lt) > 1:
+            out += "+SFT"
+            lt = [x for x in lt if x != "sft"]
+        if lt == ["sigmoid_norm"]:
+            out += "-norm"
+        elif lt != ["sigmoid"]:
+            out += f"({'+'.join(lt)})"
+    opts = m.get("data_options") if isinstance(m.get("data_options"), dict) else {}
+    if opts.get("direction_tags"):
+        out += " [tags]"
+    recipe = m.get("recipe")
+    if stage == "dpo" and isinstance(recipe, str) and Path(recipe).stem.endswith("-ches"):
+        out += " [CHES]"
+    return out
+
+
+def is_mitigation_arm(arm: str) -> bool:
+    """An arm beyond the paper's (forward / reverse / mixed SFT, mixed SFT -> DPO): see :func:`_variant`."""
+    return "[" in arm or "DPO+" in arm or "DPO-" in arm or "DPO(" in arm
+
+
 def _arm_from_manifest(m: dict, depth: int = 0) -> str:
     stage = str(m.get("stage") or "").lower()
     mode = m.get("data_mode")
@@ -46,14 +76,15 @@ def _arm_from_manifest(m: dict, depth: int = 0) -> str:
     if depth > 8:
         return "?"
     if stage == "sft":
-        return f"{mode}-SFT" if mode else "SFT"
+        return (f"{mode}-SFT" if mode else "SFT") + _variant(m, stage)
     if stage == "dpo":
+        v = _variant(m, stage)
         if isinstance(parent, dict):
-            return f"{_arm_from_manifest(parent, depth + 1)} -> DPO"
+            return f"{_arm_from_manifest(parent, depth + 1)} -> DPO{v}"
         base = _manifest_at(m.get("base_model"))
         if base is not None:
-            return f"{_arm_from_manifest(base, depth + 1)} -> DPO"
-        return f"{mode}-DPO" if mode else "DPO"
+            return f"{_arm_from_manifest(base, depth + 1)} -> DPO{v}"
+        return (f"{mode}-DPO" if mode else "DPO") + v
     return stage or "unknown"
 
 

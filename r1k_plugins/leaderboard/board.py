@@ -292,8 +292,18 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
         "warnings": sorted(set(warnings)),
         "probe": probe,  # r1k probe direction outputs (leaderboard/dynamics.py), or None
+        # one row per arm: probe Δ / y± and accuracy side by side (leaderboard/arms_compare.py), or None
+        "arms_compare": _arms_compare(row_docs, probe),
         "plots": [],  # filled in by export(): the PNG files written beside the board
     }
+
+
+def _arms_compare(row_docs: list[dict], probe: dict | None) -> list[dict] | None:
+    if probe is None:
+        return None
+    from r1k_plugins.leaderboard.arms_compare import compare
+
+    return compare(row_docs, probe) or None
 
 
 def _find_baseline(name: str, rows: list[dict]) -> tuple[int, str]:

@@ -205,8 +205,10 @@ def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
     """Δ curves [(label, color, style, xs, stat list)] and y± curves, and where DPO begins on x
     (at the last epoch of the SFT arm it continues)."""
     runs: dict[tuple[str, str | None], list[dict]] = {}
+    from r1k_plugins.leaderboard.arms import is_mitigation_arm
+
     for c in probe["checkpoints"]:
-        if c["arm"] == "base":
+        if c["arm"] == "base" or is_mitigation_arm(c["arm"]):  # the paper's figure: the paper's arms
             continue
         runs.setdefault((c["arm"], c["run"]), []).append(c)
     ends: dict[str, float] = {}
@@ -261,12 +263,13 @@ def _draw(ax, curves: list[dict]) -> None:
 
 
 def dynamics_png(probe: dict) -> bytes | None:
+    from r1k_plugins.leaderboard.arms import is_mitigation_arm
     from r1k_plugins.leaderboard.plots import _new_figure, _png
 
     deltas, ys, sft_end = _curves(probe)
     if not any(len(c["x"]) for c in deltas):
         return None
-    has_dpo = any(_family(c["arm"]) == "dpo" for c in probe["checkpoints"])
+    has_dpo = any(_family(c["arm"]) == "dpo" and not is_mitigation_arm(c["arm"]) for c in probe["checkpoints"])
     fig = _new_figure(12.5 if ys else 7.5, 4.6)
     ax = fig.add_subplot(1, 2, 1) if ys else fig.add_subplot(1, 1, 1)
     _draw(ax, deltas)

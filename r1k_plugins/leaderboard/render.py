@@ -227,6 +227,10 @@ def to_markdown(doc: dict, plots: list[str]) -> str:
         from r1k_plugins.leaderboard.dynamics import markdown_section
 
         out += markdown_section(doc["probe"], "dynamics.png" in plots)
+    if doc.get("arms_compare"):
+        from r1k_plugins.leaderboard import arms_compare
+
+        out += arms_compare.markdown_section(doc["arms_compare"])
     plots = [p for p in plots if p != "dynamics.png"]
     if plots:
         out += ["## Plots", ""]
@@ -381,6 +385,10 @@ def to_html(doc: dict, plots: dict[str, bytes]) -> str:
 
         dyn = plots.get("dynamics.png")
         o.append(html_section(doc["probe"], base64.b64encode(dyn).decode("ascii") if dyn else None))
+    if doc.get("arms_compare"):
+        from r1k_plugins.leaderboard import arms_compare
+
+        o.append(arms_compare.html_section(doc["arms_compare"]))
     plots = {k: v for k, v in plots.items() if k != "dynamics.png"}
     if plots:
         o.append("<h2>Plots</h2>")
