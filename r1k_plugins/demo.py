@@ -295,6 +295,8 @@ def demo(out, quick, base_name, n, arms, ches_filter, dpo, limit, max_new_tokens
 
     # mitigation arms (--arms): the same DPO budget as the paper's DPO arm, their own recipes
     tagged: set[str] = set()  # models trained (and so probed and evaluated) with direction tags
+    mit_models: list[str] = []  # models of the mitigation arms
+    mit_dpo: dict[str, str] = {}  # mitigation -> its DPO model
     for mit in mitigations:
         recipes = MITIGATIONS[mit][1]
         start, start_step = models.get("mixed-sft"), "SFT on mixed data"
@@ -302,6 +304,7 @@ def demo(out, quick, base_name, n, arms, ches_filter, dpo, limit, max_new_tokens
             start, start_step = root / "models" / "mixed-sft-tags", "SFT on mixed data with direction tags"
             models["mixed-sft-tags"], made_by["mixed-sft-tags"] = start, start_step
             tagged.add("mixed-sft-tags")
+            mit_models.append("mixed-sft-tags")
             steps.append(Step(start_step, [_exe("r1k-train"), "sft", "--config", recipes["sft"], "--model", str(base),
                                            "--data", str(train), "--mode", "mixed", "--output-dir", str(start),
                                            "--overwrite", *extra],
@@ -315,37 +318,43 @@ def demo(out, quick, base_name, n, arms, ches_filter, dpo, limit, max_new_tokens
         name = f"{start.name}-dpo" if mit == "tags" else f"mixed-sft-dpo-{mit}"
         d = root / "models" / name
         models[name], made_by[name] = d, f"DPO ({mit}) on {start.name}"
+        mit_models.append(name)
+        mit_dpo[mit] = name
         if mit == "tags":
             tagged.add(name)
         steps.append(Step(made_by[name], [_exe("r1k-train"), "dpo", "--config", recipes["dpo"], "--model", str(start),
                                           "--data", str(data_file), "--output-dir", str(d), "--overwrite", *dextra],
                           skip_if=d / "r1k_run.json", after=tuple(dict.fromkeys((start_step, data_step)))))
 
-    probe_cmd = [_exe("r1k"), "probe", "direction", "--model", str(base.resolve())]
-    for name, path in models.items():
-        if name != "base" and name not in tagged:
-            probe_cmd += ["--run", str(path.resolve())]
-    if "probe_pairs" in spec:
-        probe_cmd += ["--limit", str(spec["probe_pairs"])]
-    probe_cmd += ["--with-start", "--data", str(test.resolve()), "--max-tokens", str(probe_tokens),
-                  "--out", str((root / "results" / "probe" / "probe.json").resolve()),
-                  "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]
-    steps.append(Step("probe: directional distinction on every checkpoint", probe_cmd, marker=done / "probe",
-                      after=tuple(made_by[k] for k in models if k not in tagged)))
-    probe_files = [root / "results" / "probe" / "probe.json"]
-    if tagged:  # the tags arm is probed under tagged prompts, as it was trained
-        tprobe = [_exe("r1k"), "probe", "direction", "--direction-tags"]
-        for name in models:
-            if name in tagged:
-                tprobe += ["--run", str(models[name].resolve())]
+    # the probe: the paper's arms in one step (its output as before), each mitigation arm in its own
+    # step and file (so adding --arms to a finished demo probes only the new runs), the tags arm
+    # under tagged prompts, as it was trained
+    paper_models = [k for k in models if k not in mit_models]
+    probe_files: list[Path] = []
+
+    def probe_step(title: str, names: list[str], stem: str, with_base: bool, tags: bool = False) -> None:
+        cmd = [_exe("r1k"), "probe", "direction"] + (["--model", str(base.resolve())] if with_base else [])
+        for name in names:
+            if name != "base":
+                cmd += ["--run", str(models[name].resolve())]
         if "probe_pairs" in spec:
-            tprobe += ["--limit", str(spec["probe_pairs"])]
-        probe_files.append(root / "results" / "probe" / "probe-tags.json")
-        tprobe += ["--with-start", "--data", str(test.resolve()), "--max-tokens", str(probe_tokens),
-                   "--out", str(probe_files[-1].resolve()),
-                   "--per-item", str((root / "results" / "probe" / "items-tags.jsonl").resolve()), "--quiet"]
-        steps.append(Step("probe: directional distinction, direction-tags arm", tprobe, marker=done / "probe-tags",
-                          after=tuple(made_by[k] for k in tagged)))
+            cmd += ["--limit", str(spec["probe_pairs"])]
+        out_file = root / "results" / "probe" / f"{stem}.json"
+        items_name = "items.jsonl" if stem == "probe" else f"items-{stem.removeprefix('probe-')}.jsonl"
+        cmd += [*(["--direction-tags"] if tags else []), "--with-start", "--data", str(test.resolve()),
+                "--max-tokens", str(probe_tokens), "--out", str(out_file.resolve()),
+                "--per-item", str((root / "results" / "probe" / items_name).resolve()), "--quiet"]
+        probe_files.append(out_file)
+        steps.append(Step(title, cmd, marker=done / stem,
+                          after=tuple(made_by[k] for k in names)))
+
+    probe_step("probe: directional distinction on every checkpoint", paper_models, "probe", with_base=True)
+    for mit, name in mit_dpo.items():
+        if mit != "tags":
+            probe_step(f"probe: {mit} arm", [name], f"probe-{mit}", with_base=False)
+    if tagged:
+        probe_step("probe: direction-tags arm (tagged prompts)", sorted(tagged), "probe-tags", with_base=False,
+                   tags=True)
     meta = json.dumps({"r1k_data": str(test.resolve())})
     meta_tags = json.dumps({"r1k_data": str(test.resolve()), "r1k_direction_tags": True})
     for name, path in models.items():

@@ -3,7 +3,10 @@
 Each forward item states three quantities and asks for a result; its reverse item hides one of
 the stated quantities, gives the forward result, and asks for the hidden quantity. Both carry a
 step-by-step trace in their own direction (forward computes onward, reverse undoes the steps).
-Numbers stay small so a tiny transformer trained for a minute on a CPU learns something.
+Numbers stay small (quantities 1-9, products of 2-5 by 2-5, every number in a trace below 35) so the
+arithmetic fits a tiny transformer trained for a few minutes on a CPU: the embedded default's
+accuracy moves with training, and arms differ by more than their standard errors. 24 names and
+the item words give about 120,000 distinct forward questions (``--n`` up to 100,000).
 
 Same ``(n, seed, test_frac)`` -> byte-identical files. Splits are by pair, so no ``pair_id`` is
 in both splits, and no forward question text appears in both.
@@ -22,7 +25,8 @@ DEFAULT_SEED = 1234
 DEFAULT_TEST_FRAC = 0.1
 SOURCE = "r1k-synth"
 
-NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jon", "Kim", "Lea"]
+NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jon", "Kim", "Lea",
+         "Mia", "Nico", "Omar", "Pia", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Vic", "Wen", "Yara"]
 
 
 @dataclass(frozen=True)
