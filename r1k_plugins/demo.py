@@ -315,7 +315,9 @@ def demo(out, quick, base_name, n, arms, ches_filter, dpo, limit, max_new_tokens
             steps.append(Step(data_step, [_exe("r1k"), "data", "pairs", str(train), "--ches-model", str(start),
                                           CHES_OPTION, str(ches_filter), "--out", str(data_file)],
                               skip_if=data_file, after=(start_step,)))
-        name = f"{start.name}-dpo" if mit == "tags" else f"mixed-sft-dpo-{mit}"
+        # models/mixed-sft-dpo-sft, mixed-sft-dpo-norm, mixed-sft-dpo-ches, mixed-sft-tags-dpo
+        name = f"{start.name}-dpo" if mit == "tags" else f"mixed-sft-{mit}" if mit.startswith("dpo-") \
+            else f"mixed-sft-dpo-{mit}"
         d = root / "models" / name
         models[name], made_by[name] = d, f"DPO ({mit}) on {start.name}"
         mit_models.append(name)

@@ -76,10 +76,10 @@ def test_demo_mitigation_arms(tmp_path):
                "--probe-tokens", 32, "--arms", "mixed,dpo-sft,dpo-norm,tags", "--no-inspect", timeout=1500, check=True)
     assert "demo finished" in proc.stdout
     cfg = {d: json.loads((out / "models" / d / "r1k_run.json").read_text())
-           for d in ("mixed-sft-dpo-dpo-sft", "mixed-sft-dpo-dpo-norm", "mixed-sft-tags", "mixed-sft-tags-dpo")}
-    assert cfg["mixed-sft-dpo-dpo-sft"]["config"]["loss_type"] == ["sigmoid", "sft"]
-    assert cfg["mixed-sft-dpo-dpo-sft"]["config"]["loss_weights"] == [1.0, 1.0]
-    assert cfg["mixed-sft-dpo-dpo-norm"]["config"]["loss_type"] == ["sigmoid_norm"]
+           for d in ("mixed-sft-dpo-sft", "mixed-sft-dpo-norm", "mixed-sft-tags", "mixed-sft-tags-dpo")}
+    assert cfg["mixed-sft-dpo-sft"]["config"]["loss_type"] == ["sigmoid", "sft"]
+    assert cfg["mixed-sft-dpo-sft"]["config"]["loss_weights"] == [1.0, 1.0]
+    assert cfg["mixed-sft-dpo-norm"]["config"]["loss_type"] == ["sigmoid_norm"]
     assert cfg["mixed-sft-tags"]["data_options"]["direction_tags"] is True
     assert cfg["mixed-sft-tags-dpo"]["data_options"]["direction_tags"] is True
     tags_probe = json.loads((out / "results" / "probe" / "probe-tags.json").read_text())
