@@ -3,7 +3,8 @@
 synth data -> tiny base model -> SFT arms (forward / reverse / mixed, a checkpoint per epoch) ->
 DPO on top of mixed SFT (a checkpoint every few steps) -> the per-token directional-distinction
 probe on every checkpoint, lm-eval and Inspect on every final model -> one leaderboard with the
-dynamics figure. Every step drives the real command (``r1k-train``, ``r1k probe``, ``lm_eval``,
+dynamics figure. ``--arms`` adds mitigation arms beside the paper's (MITIGATIONS: DPO + SFT loss,
+length-normalised DPO, direction tags, DPO on CHES-filtered pairs), compared on the board. Every step drives the real command (``r1k-train``, ``r1k probe``, ``lm_eval``,
 ``inspect eval``, ``r1k leaderboard export``), independent steps run ``--jobs`` at a time, and a
 step whose output is already there is skipped, so an interrupted demo resumes where it stopped.
 """
@@ -24,7 +25,37 @@ import click
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.runs import RUN_MANIFEST
 
-ARMS = ("forward", "reverse", "mixed")
+ARMS = ("forward", "reverse", "mixed")  # the paper's SFT arms
+# Mitigation arms (issue 19): name -> (what it is, its tiny recipes). dpo-sft, dpo-norm and ches run DPO
+# from the mixed-SFT model; tags trains its own mixed SFT with direction tags, then DPO with them.
+MITIGATIONS = {
+    "dpo-sft": ("DPO + SFT loss on the chosen trace (loss_type [sigmoid, sft])", {"dpo": "tiny-dpo-sft"}),
+    "dpo-norm": ("length-normalised DPO (loss_type sigmoid_norm)", {"dpo": "tiny-dpo-norm"}),
+    "tags": ("direction tags in the SFT and DPO prompts (and at evaluation)",
+             {"sft": "tiny-sft-tags", "dpo": "tiny-dpo-tags"}),
+    "ches": ("DPO on CHES-filtered pairs (r1k probe ches --ches-filter)", {"dpo": "tiny-dpo-ches"}),
+}
+def parse_arms(arms: str, base_name: str) -> tuple[list[str], list[str]]:
+    """``--arms`` -> (paper SFT arms, mitigation arms). A list of mitigations only runs them beside the
+    paper's three arms. Bad input: one R1KError line (before anything is written)."""
+    names = [a.strip() for a in arms.split(",") if a.strip()]
+    known = list(ARMS) + list(MITIGATIONS)
+    bad = [a for a in names if a not in known]
+    if bad or not names:
+        raise R1KError(f"--arms {arms!r}: unknown arm{'s' if len(bad) > 1 else ''} {', '.join(bad) or '(none given)'}; "
+                       f"use a comma-separated subset of {','.join(ARMS)} (the paper's SFT arms) and "
+                       f"{','.join(MITIGATIONS)} (mitigations)")
+    paper = [a for a in ARMS if a in names]
+    mit = [a for a in MITIGATIONS if a in names]
+    if mit and not paper:
+        paper = list(ARMS)
+    if mit and base_name != "tiny":
+        raise R1KError(f"--arms {','.join(mit)}: the mitigation arms have tiny recipes only; use --base tiny "
+                       f"(paper-scale recipes: train/qwen2.5-7b-dpo-{{sft,norm,tags,ches}}.yaml)")
+    needs_mixed = [m for m in mit if m != "tags"]
+    if needs_mixed and "mixed" not in paper:
+        raise R1KError(f"--arms {','.join(needs_mixed)}: these arms run DPO on the mixed-SFT model; add mixed to --arms")
+    return paper, mit
 
 
 def _exe(name: str) -> str:
@@ -142,7 +173,12 @@ QUICK = {"n": 150, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps
               help="Synthetic forward/reverse pairs to generate (10% become the test split; at most 100,000). "
                    "[default: 1000]")
 @click.option("--arms", default="forward,reverse,mixed", show_default=True,
-              help="SFT arms to train, comma-separated (subset of forward,reverse,mixed).")
+              help="Arms to train, comma-separated: the paper's SFT arms (forward, reverse, mixed) and mitigation "
+                   "arms: " + "; ".join(f"{k}: {v[0]}" for k, v in MITIGATIONS.items()) + ". A list of "
+                   "mitigations only runs them beside the paper's arms (e.g. --arms dpo-sft,dpo-norm,tags,ches).")
+@click.option("--ches-filter", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2,
+              show_default=True, help="ches arm: the fraction of DPO pairs with the highest CHES score (under the "
+                                      "mixed-SFT model) dropped before DPO.")
 @click.option("--dpo/--no-dpo", default=True, show_default=True,
               help="Run DPO on top of the mixed-SFT model (needs the mixed arm).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
@@ -159,7 +195,8 @@ QUICK = {"n": 150, "limit": 8, "max_new_tokens": 48, "sft_epochs": 3, "dpo_steps
               help="Also evaluate with Inspect (the leaderboard then compares both harnesses).")
 @click.option("--jobs", type=click.IntRange(min=1, max=16), default=2, show_default=True,
               help="Independent steps (SFT arms, evaluations) run this many at a time.")
-def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, dpo_steps, probe_tokens, use_inspect, jobs):
+def demo(out, quick, base_name, n, arms, ches_filter, dpo, limit, max_new_tokens, sft_steps, dpo_steps, probe_tokens,
+         use_inspect, jobs):
     """Run the whole r1k pipeline on the embedded default (CPU, offline, resumable).
 
     \b
@@ -175,10 +212,7 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
     n = n if n is not None else budget["n"]
     limit = limit if limit is not None else budget["limit"]
     max_new_tokens = max_new_tokens if max_new_tokens is not None else budget["max_new_tokens"]
-    arm_list = [a.strip() for a in arms.split(",") if a.strip()]
-    bad = [a for a in arm_list if a not in ARMS]
-    if bad or not arm_list:
-        raise R1KError(f"--arms {arms!r}: use a comma-separated subset of {','.join(ARMS)}")
+    arm_list, mitigations = parse_arms(arms, base_name)
     if dpo and "mixed" not in arm_list:
         raise R1KError("--dpo runs on the mixed-SFT model: add mixed to --arms or pass --no-dpo")
     if root.exists() and not root.is_dir():
@@ -232,38 +266,97 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
                                                  str(base), "--data", str(train), "--mode", arm, "--output-dir",
                                                  str(d), "--overwrite", *extra],
                           skip_if=d / RUN_MANIFEST, after=(base_step,)))
+    dsrc = spec if "dpo_steps" in spec else (QUICK if quick else None)
+    dextra = ["--set", f"max_steps={dsrc['dpo_steps']}", "--set", f"save_steps={dsrc['dpo_save']}"] if dsrc else []
+    if dpo_steps:
+        dextra += ["--set", f"max_steps={dpo_steps}"]
     if dpo:
         d = root / "models" / "mixed-sft-dpo"
         models["mixed-sft-dpo"] = d
         made_by["mixed-sft-dpo"] = "DPO on mixed-SFT"
-        dsrc = spec if "dpo_steps" in spec else (QUICK if quick else None)
-        dextra = ["--set", f"max_steps={dsrc['dpo_steps']}", "--set", f"save_steps={dsrc['dpo_save']}"] if dsrc else []
-        if dpo_steps:
-            dextra += ["--set", f"max_steps={dpo_steps}"]
         steps.append(Step("DPO on mixed-SFT", [_exe("r1k-train"), "dpo", "--config", spec["dpo"],
                                                "--model", str(models["mixed-sft"]), "--data", str(train),
                                                "--output-dir", str(d), "--overwrite", *dextra],
                           skip_if=d / RUN_MANIFEST, after=("SFT on mixed data",)))
 
-    probe_cmd = [_exe("r1k"), "probe", "direction", "--model", str(base.resolve())]
-    for name, path in models.items():
-        if name != "base":
-            probe_cmd += ["--run", str(path.resolve())]
-    if "probe_pairs" in spec:
-        probe_cmd += ["--limit", str(spec["probe_pairs"])]
-    # every response family (docs/probe.md): the board's dynamics figure shows where DPO moves the mass
-    probe_cmd += ["--families", "greedy,irrelevant,argmax", "--greedy-tokens", str(min(probe_tokens, 128))]
-    probe_cmd += ["--with-start", "--data", str(test.resolve()), "--max-tokens", str(probe_tokens),
-                  "--out", str((root / "results" / "probe" / "probe.json").resolve()),
-                  "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]
-    steps.append(Step("probe: directional distinction on every checkpoint", probe_cmd, marker=done / "probe",
-                      after=tuple(made_by.values())))
+    # mitigation arms (--arms): the same DPO budget as the paper's DPO arm, their own recipes
+    tagged: set[str] = set()  # models trained (and so probed and evaluated) with direction tags
+    mit_models: list[str] = []  # models of the mitigation arms
+    mit_dpo: dict[str, str] = {}  # mitigation -> its DPO model
+    for mit in mitigations:
+        recipes = MITIGATIONS[mit][1]
+        if mit != "tags":  # DPO variants start from the paper's mixed-SFT model (parse_arms made sure it runs)
+            start, start_step = models["mixed-sft"], "SFT on mixed data"
+        else:  # the tags arm trains its own mixed SFT with direction tags
+            start, start_step = root / "models" / "mixed-sft-tags", "SFT on mixed data with direction tags"
+            models["mixed-sft-tags"], made_by["mixed-sft-tags"] = start, start_step
+            tagged.add("mixed-sft-tags")
+            mit_models.append("mixed-sft-tags")
+            steps.append(Step(start_step, [_exe("r1k-train"), "sft", "--config", recipes["sft"], "--model", str(base),
+                                           "--data", str(train), "--mode", "mixed", "--output-dir", str(start),
+                                           "--overwrite", *extra],
+                              skip_if=start / RUN_MANIFEST, after=(base_step,)))
+        data_file, data_step = train, start_step
+        if mit == "ches":  # DPO pairs as the DPO arm builds them, scored by CHES under the mixed-SFT model
+            pairs, pairs_step = root / "data" / "pairs.jsonl", "DPO pairs"
+            steps.append(Step(pairs_step, [_exe("r1k"), "data", "pairs", str(train), "--out", str(pairs)],
+                              skip_if=pairs))
+            data_file, data_step = root / "data" / "pairs-ches.jsonl", "CHES-filtered DPO pairs"
+            steps.append(Step(data_step, [_exe("r1k"), "probe", "ches", "--model", str(start), "--pairs", str(pairs),
+                                          "--ches-filter", str(ches_filter), "--out", str(data_file)],
+                              skip_if=data_file, after=(start_step, pairs_step)))
+        # models/mixed-sft-dpo-sft, mixed-sft-dpo-norm, mixed-sft-dpo-ches, mixed-sft-tags-dpo
+        name = f"{start.name}-dpo" if mit == "tags" else f"mixed-sft-{mit}" if mit.startswith("dpo-") \
+            else f"mixed-sft-dpo-{mit}"
+        d = root / "models" / name
+        models[name], made_by[name] = d, f"DPO ({mit}) on {start.name}"
+        mit_models.append(name)
+        mit_dpo[mit] = name
+        if mit == "tags":
+            tagged.add(name)
+        steps.append(Step(made_by[name], [_exe("r1k-train"), "dpo", "--config", recipes["dpo"], "--model", str(start),
+                                          "--data", str(data_file), "--output-dir", str(d), "--overwrite", *dextra],
+                          skip_if=d / RUN_MANIFEST, after=tuple(dict.fromkeys((start_step, data_step)))))
+
+    # the probe: the paper's arms in one step (its output as before), each mitigation arm in its own
+    # step and file (so adding --arms to a finished demo probes only the new runs), the tags arm
+    # under tagged prompts, as it was trained
+    paper_models = [k for k in models if k not in mit_models]
+    probe_files: list[Path] = []
+
+    def probe_step(title: str, names: list[str], stem: str, with_base: bool, tags: bool = False) -> None:
+        cmd = [_exe("r1k"), "probe", "direction"] + (["--model", str(base.resolve())] if with_base else [])
+        for name in names:
+            if name != "base":
+                cmd += ["--run", str(models[name].resolve())]
+        if "probe_pairs" in spec:
+            cmd += ["--limit", str(spec["probe_pairs"])]
+        out_file = root / "results" / "probe" / f"{stem}.json"
+        items_name = "items.jsonl" if stem == "probe" else f"items-{stem.removeprefix('probe-')}.jsonl"
+        # every response family (docs/probe.md): the dynamics figure shows where DPO moves the mass
+        cmd += ["--families", "greedy,irrelevant,argmax", "--greedy-tokens", str(min(probe_tokens, 128))]
+        cmd += [*(["--direction-tags"] if tags else []), "--with-start", "--data", str(test.resolve()),
+                "--max-tokens", str(probe_tokens), "--out", str(out_file.resolve()),
+                "--per-item", str((root / "results" / "probe" / items_name).resolve()), "--quiet"]
+        probe_files.append(out_file)
+        steps.append(Step(title, cmd, marker=done / stem,
+                          after=tuple(made_by[k] for k in names)))
+
+    probe_step("probe: directional distinction on every checkpoint", paper_models, "probe", with_base=True)
+    for mit, name in mit_dpo.items():
+        if mit != "tags":
+            probe_step(f"probe: {mit} arm", [name], f"probe-{mit}", with_base=False)
+    if tagged:
+        probe_step("probe: direction-tags arm (tagged prompts)", sorted(tagged), "probe-tags", with_base=False,
+                   tags=True)
     meta = json.dumps({"r1k_data": str(test.resolve())})
+    meta_tags = json.dumps({"r1k_data": str(test.resolve()), "r1k_direction_tags": True})
     for name, path in models.items():
         steps.append(Step(f"lm-eval on {name}", [
             _exe("lm_eval"), "run", "--model", "hf",
             "--model_args", f"pretrained={path.resolve()},dtype=float32",
-            "--tasks", "r1k_forward,r1k_reverse,r1k_direction", "--metadata", meta,
+            "--tasks", "r1k_forward,r1k_reverse,r1k_direction",
+            "--metadata", meta_tags if name in tagged else meta,
             "--limit", str(limit), "--apply_chat_template", "--batch_size", "8",
             "--gen_kwargs", f"max_gen_toks={max_new_tokens}",
             "--output_path", str((root / "results" / "lm_eval").resolve()), "--log_samples",
@@ -273,12 +366,13 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
                 _exe("inspect"), "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse",
                 "--model", "hf/local", "-M", f"model_path={path.resolve()}", "-M", "do_sample=false",
                 "-T", f"data={test.resolve()}", "-T", f"limit={limit}", "-T", f"max_tokens={max_new_tokens}",
+                *(["-T", "direction_tags=true"] if name in tagged else []),
                 "--log-dir", str((root / "results" / "inspect").resolve()), "--display", "none",
             ], marker=done / f"inspect-{name}", after=(made_by[name],)))
     _steps(steps, log, env, jobs)
 
     # 6. leaderboard
-    inputs = [str(root / "results" / "lm_eval"), str(root / "results" / "probe" / "probe.json")] + \
+    inputs = [str(root / "results" / "lm_eval"), *(str(f) for f in probe_files)] + \
         ([str(root / "results" / "inspect")] if use_inspect else [])
     _steps([Step("leaderboard", [_exe("r1k"), "leaderboard", "export", *inputs, "--out", str(root / "leaderboard"),
                                  "--baseline", "base"])], log, env, 1)

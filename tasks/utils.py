@@ -4,8 +4,10 @@ truth shared with the Inspect tasks); this file only adapts them to lm-eval's ho
 Data selection: ``--metadata '{"r1k_data": "my_r1k.jsonl"}'`` for r1k_forward / r1k_reverse /
 r1k_direction; ``aime24_data``, ``math500_data``, ``gpqa_data`` for the benchmarks (a local copy
 in the benchmark's own layout, or r1k JSONL); ``r1k_trace_format`` (s1 | think-tags): the
-traces compared by r1k_direction, and a format hint added to the generation prompts. With no key
-the embedded default test split (or the pinned hub dataset) is used.
+traces compared by r1k_direction, and a format hint added to the generation prompts;
+``r1k_direction_tags`` (true | false): prompts start with the item's direction tag ([forward] /
+[reverse]), for models trained with ``data.direction_tags``.
+With no key the embedded default test split (or the pinned hub dataset) is used.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ def _dataset(task: str, metadata: dict):
     except R1KError as e:
         _fail(e)
     trace_format = metadata.get("r1k_trace_format")
+    tags = bool(metadata.get("r1k_direction_tags"))
     if task == "r1k_direction":
-        docs = direction_docs(records, trace_format or "s1")
+        docs = direction_docs(records, trace_format or "s1", direction_tags=tags)
     else:
-        docs = [generation_doc(r, trace_format) for r in records]
+        docs = [generation_doc(r, trace_format, direction_tags=tags) for r in records]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 

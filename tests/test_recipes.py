@@ -15,7 +15,9 @@ from r1k_plugins.core.record import write_records
 from r1k_plugins.data.synth import generate
 from r1k_plugins.training.recipe import load_recipe, read_yaml, resolve_keys, yaml_load
 
-PAPER_RECIPES = sorted(p.stem for p in (ROOT / "train").glob("qwen2.5-7b-*.yaml"))
+# the paper's own recipes (the mitigation arms' qwen2.5-7b-*-{sft,norm,tags,ches} variants: tests/test_arms.py)
+PAPER_RECIPES = sorted(p.stem for p in (ROOT / "train").glob("qwen2.5-7b-*.yaml")
+                       if p.stem in ("qwen2.5-7b-dpo", "qwen2.5-7b-sft", "qwen2.5-7b-sft-lora"))
 
 
 def _flatten(raw: dict) -> dict:

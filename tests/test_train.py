@@ -139,7 +139,7 @@ def test_sft_run_manifest_and_checkpoint(sft_run, tiny, data):
     assert m["base_model"] == str(tiny.resolve()) and m["parent"] is None
     assert m["data_file"] == str(data["train"].resolve()) and m["data_sha256"] == sha256_file(data["train"])
     assert m["record_counts"]["rows"] == m["record_counts"]["forward"] + m["record_counts"]["reverse"] > 0
-    assert m["config"]["max_steps"] == 4 and m["config"]["learning_rate"] == 1e-3
+    assert m["config"]["max_steps"] == 4 and m["config"]["learning_rate"] == 3e-3
     assert m["config"]["bf16"] is False and m["config"]["gradient_checkpointing"] is False  # CPU policy
     assert set(m["versions"]) >= {"r1k_plugins", "trl", "transformers", "torch", "peft", "python"}
     assert m["final_metrics"]["global_step"] == 4 and "train_runtime" in m["final_metrics"]

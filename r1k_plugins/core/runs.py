@@ -140,21 +140,51 @@ def list_checkpoints(out: Path) -> list[tuple[int, Path, dict]]:
 
 
 # ---- arms ----------------------------------------------------------------------------------------
+def arm_variant(m: RunManifest) -> str:
+    """What a mitigation arm changes, read from its manifest: ``+SFT`` (DPO ``loss_type`` [sigmoid,
+    sft]), ``-norm`` (``sigmoid_norm``), another loss by name, `` [tags]`` (``data.direction_tags``),
+    `` [CHES]`` (a ``*-ches`` recipe: DPO on CHES-filtered pairs). Empty for the paper's arms."""
+    stage = (m.stage or "").lower()
+    out = ""
+    if stage == "dpo":
+        lt = (m.config or {}).get("loss_type", ["sigmoid"])
+        losses = [lt] if isinstance(lt, str) else [str(x) for x in (lt or ["sigmoid"])]
+        if "sft" in losses and len(losses) > 1:
+            out += "+SFT"
+            losses = [x for x in losses if x != "sft"]
+        if losses == ["sigmoid_norm"]:
+            out += "-norm"
+        elif losses != ["sigmoid"]:
+            out += f"({'+'.join(losses)})"
+    if (m.data_options or {}).get("direction_tags"):
+        out += " [tags]"
+    if stage == "dpo" and m.recipe and Path(m.recipe).stem.endswith("-ches"):
+        out += " [CHES]"
+    return out
+
+
+def is_mitigation_arm(arm: str) -> bool:
+    """An arm beyond the paper's (forward / reverse / mixed SFT, mixed SFT -> DPO): see :func:`arm_variant`."""
+    return "[" in arm or "DPO+" in arm or "DPO-" in arm or "DPO(" in arm
+
+
 def arm_name(m: RunManifest, depth: int = 0) -> str:
-    """The training arm of a run: ``forward-SFT``, ``mixed-SFT -> DPO`` (DPO on that SFT model), ..."""
+    """The training arm of a run: ``forward-SFT``, ``mixed-SFT -> DPO`` (DPO on that SFT model), with
+    a mitigation's :func:`arm_variant` appended (``mixed-SFT -> DPO+SFT``, ``mixed-SFT [tags]``)."""
     stage = (m.stage or "").lower()
     mode = m.data_mode
     if depth > 8:
         return "?"
+    v = arm_variant(m)
     if stage == "sft":
-        return f"{mode}-SFT" if mode else "SFT"
+        return (f"{mode}-SFT" if mode else "SFT") + v
     if stage == "dpo":
         if m.parent is not None:
-            return f"{arm_name(m.parent, depth + 1)} -> DPO"
+            return f"{arm_name(m.parent, depth + 1)} -> DPO{v}"
         base = RunManifest.read_or_none(m.base_model) if m.base_model else None
         if base is not None:
-            return f"{arm_name(base, depth + 1)} -> DPO"
-        return f"{mode}-DPO" if mode else "DPO"
+            return f"{arm_name(base, depth + 1)} -> DPO{v}"
+        return (f"{mode}-DPO" if mode else "DPO") + v
     return stage or "unknown"
 
 

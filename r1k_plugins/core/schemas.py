@@ -125,3 +125,7 @@ def check_metadata(metadata: dict, keys: tuple[str, ...]) -> None:
     tf = metadata.get("r1k_trace_format")
     if tf is not None and tf not in ("s1", "think-tags"):
         raise R1KError(f"--metadata r1k_trace_format: {_short(tf)} is not one of s1, think-tags")
+    tags = metadata.get("r1k_direction_tags")
+    if tags is not None and not isinstance(tags, bool):
+        raise R1KError(f"--metadata r1k_direction_tags: {_short(tags)} is not true or false "
+                       "(e.g. --metadata '{\"r1k_direction_tags\": true}')")

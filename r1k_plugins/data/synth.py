@@ -3,7 +3,10 @@
 Each forward item states three quantities and asks for a result; its reverse item hides one of
 the stated quantities, gives the forward result, and asks for the hidden quantity. Both carry a
 step-by-step trace in their own direction (forward computes onward, reverse undoes the steps).
-Numbers stay small so a tiny transformer trained for a minute on a CPU learns something.
+Numbers stay small (quantities 1-9, products of 2-5 by 2-5, every number in a trace below 35) so the
+arithmetic fits a tiny transformer trained for a few minutes on a CPU: the embedded default's
+accuracy moves with training, and arms differ by more than their standard errors. 24 names and
+the item words give about 120,000 distinct forward questions (``--n`` up to 100,000).
 
 Same ``(n, seed, test_frac)`` -> byte-identical files. Splits are by pair, so no ``pair_id`` is
 in both splits, and no forward question text appears in both.
@@ -22,7 +25,8 @@ DEFAULT_SEED = 1234
 DEFAULT_TEST_FRAC = 0.1
 SOURCE = "r1k-synth"
 
-NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jon", "Kim", "Lea"]
+NAMES = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jon", "Kim", "Lea",
+         "Mia", "Nico", "Omar", "Pia", "Quinn", "Rosa", "Sam", "Tara", "Uma", "Vic", "Wen", "Yara"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class Template:
 
 # ---- template 1: start + gain - loss --------------------------------------------------------
 def _draw_gain_loss(rng):
-    a, b = rng.randint(3, 20), rng.randint(2, 15)
+    a, b = rng.randint(2, 9), rng.randint(1, 9)
     c = rng.randint(1, a + b - 1)
     item = rng.choice(["apples", "marbles", "stickers", "coins", "books", "shells"])
     return {"n": rng.choice(NAMES), "a": a, "b": b, "c": c, "item": item}
@@ -82,7 +86,7 @@ def _rev_gain_loss_c(v, r):
 def _draw_groups(rng):
     item, box = rng.choice([("pens", "box"), ("eggs", "carton"), ("cards", "pack"), ("cups", "stack"),
                             ("seeds", "row"), ("chairs", "row")])
-    return {"n": rng.choice(NAMES), "a": rng.randint(2, 9), "b": rng.randint(2, 9), "c": rng.randint(1, 12),
+    return {"n": rng.choice(NAMES), "a": rng.randint(2, 5), "b": rng.randint(2, 5), "c": rng.randint(1, 9),
             "item": item, "box": box}
 
 
@@ -124,8 +128,8 @@ def _rev_groups_c(v, r):
 
 # ---- template 3: start - rate * time --------------------------------------------------------
 def _draw_drain(rng):
-    b, c = rng.randint(2, 9), rng.randint(2, 6)
-    a = b * c + rng.randint(1, 30)
+    b, c = rng.randint(2, 5), rng.randint(2, 5)
+    a = b * c + rng.randint(1, 9)
     return {"a": a, "b": b, "c": c, "thing": rng.choice(["tank", "barrel", "pool", "jug"])}
 
 

@@ -89,14 +89,16 @@ def load_task_records(task: str, data: str | None = None, limit: int | None = No
     return records
 
 
-def generation_doc(r: Record, trace_format: str | None = None) -> dict:
-    """Flat doc for a generation task (Arrow-friendly: no nested meta)."""
+def generation_doc(r: Record, trace_format: str | None = None, direction_tags: bool = False) -> dict:
+    """Flat doc for a generation task (Arrow-friendly: no nested meta). ``direction_tags``: the
+    prompt starts with the record's direction tag, as for a model trained with ``data.direction_tags``."""
     return {"id": r.id, "pair_id": r.pair_id, "direction": r.direction, "question": r.question,
             "answer": r.answer, "answer_type": r.answer_type,
-            "prompt": user_prompt(r.question, answer_type=r.answer_type, trace_format=trace_format)}
+            "prompt": user_prompt(r.question, answer_type=r.answer_type, trace_format=trace_format,
+                                  direction=r.direction, direction_tags=direction_tags)}
 
 
-def direction_docs(records: list[Record], trace_format: str = "s1") -> list[dict]:
+def direction_docs(records: list[Record], trace_format: str = "s1", direction_tags: bool = False) -> list[dict]:
     """One doc per record of a complete pair: its prompt, its own trace and the other direction's trace."""
     from r1k_plugins.core.record import pair_index
 
@@ -105,6 +107,7 @@ def direction_docs(records: list[Record], trace_format: str = "s1") -> list[dict
     for r in records:
         other = pairs[r.pair_id]["reverse" if r.direction == "forward" else "forward"]
         docs.append({"id": r.id, "pair_id": r.pair_id, "direction": r.direction,
-                     "prompt": user_prompt(r.question, answer_type=r.answer_type),
+                     "prompt": user_prompt(r.question, answer_type=r.answer_type, direction=r.direction,
+                                           direction_tags=direction_tags),
                      "matching": completion_text(r, trace_format), "other": completion_text(other, trace_format)})
     return docs

@@ -14,6 +14,8 @@ Task parameters (``-T key=value``):
   pass_k       the k of pass@k (default k)
   temperature  sampling temperature (default 0.6 with k, else 0 = greedy)
   top_p        nucleus sampling (default 0.95 with k)
+  direction_tags  true: prompts start with [forward] / [reverse] (for models trained with
+               data.direction_tags; r1k_forward / r1k_reverse)
 
 `--epochs k` also samples k times (with Inspect's default mean reducer = avg@k; the leaderboard
 computes pass@k and maj@k from the per-sample log either way).
@@ -79,6 +81,17 @@ def _records_or_prerequisite_error(name: str, data, limit):
         raise PrerequisiteError(f"error: {' '.join(str(e).split())}") from None
 
 
+def _tags_flag(direction_tags) -> bool:
+    """``-T direction_tags`` as a bool (Inspect passes task parameters as text or YAML values)."""
+    from inspect_ai._util.error import PrerequisiteError
+
+    if isinstance(direction_tags, str) and direction_tags.strip().lower() in ("true", "false"):
+        return direction_tags.strip().lower() == "true"
+    if not isinstance(direction_tags, bool):
+        raise PrerequisiteError(f"error: -T direction_tags={direction_tags!r}: expected true or false")
+    return direction_tags
+
+
 def _correct(s: Score) -> bool:
     return s.value == CORRECT or s.value is True or s.value == 1 or s.value == 1.0
 
@@ -118,7 +131,7 @@ def maj_at_k_reducer():
         answer_type = next(((s.metadata or {}).get("answer_type") for s in scores
                             if (s.metadata or {}).get("answer_type")), "expression")
         return Score(value=maj_correct([s.answer for s in scores], [_correct(s) for s in scores],
-                                       same_answer(answer_type)))
+                                       same_answer(str(answer_type))))
 
     return reduce
 
@@ -153,16 +166,19 @@ def sampling_plan(k, pass_k, temperature, top_p) -> tuple[Epochs | None, dict]:
         raise PrerequisiteError(f"error: {' '.join(str(e).split())}") from None
     if kk is None:
         return None, vals
+    assert pk is not None  # pass_k defaults to k
     return Epochs(kk, [avg_at_k_reducer(), pass_at_k_reducer(pk), maj_at_k_reducer()]), vals
 
 
 def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
-                     max_tokens: int, k=None, pass_k=None, temperature=None, top_p=None) -> Task:
+                     max_tokens: int, k=None, pass_k=None, temperature=None, top_p=None,
+                     direction_tags=False) -> Task:
     epochs, sampling = sampling_plan(k, pass_k, temperature, top_p)
+    tags = _tags_flag(direction_tags)
     records = _records_or_prerequisite_error(name, data, limit)
     samples = []
     for r in records:
-        doc = generation_doc(r, trace_format)
+        doc = generation_doc(r, trace_format, direction_tags=tags)
         samples.append(Sample(input=doc["prompt"], target=r.answer, id=r.id,
                               metadata={"answer_type": r.answer_type, "direction": r.direction,
                                         "pair_id": r.pair_id}))
@@ -182,17 +198,22 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
 @task
 def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
-    """Forward r1k questions (question -> answer)."""
-    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
+                direction_tags: bool = False) -> Task:
+    """Forward r1k questions (question -> answer). ``direction_tags``: prompts start with [forward] / [reverse]."""
+    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
+                            direction_tags)
 
 
 @task
 def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
-    """Reverse r1k questions (given the answer, recover the hidden premise)."""
-    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
+                direction_tags: bool = False) -> Task:
+    """Reverse r1k questions (given the answer, recover the hidden premise). ``direction_tags``: prompts
+    start with [forward] / [reverse]."""
+    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
+                            direction_tags)
 
 
 @task

@@ -309,6 +309,8 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         "probe": probe,  # r1k probe direction outputs (leaderboard/dynamics.py), or None
         # sampled runs: {"rows", "cross_harness"} (leaderboard/sampling.py), or None
         "sampled": sampled,
+        # one row per arm: probe Δ / y± and accuracy side by side (leaderboard/arms_compare.py), or None
+        "arms_compare": _arms_compare(row_docs, probe),
         "plots": [],  # filled in by export(): the PNG files written beside the board
     }
 
@@ -322,6 +324,12 @@ def _sampled_section(runs, warnings: list[str]) -> dict | None:
     except R1KError as e:
         warnings.append(f"sampled runs: {e}")
         return None
+def _arms_compare(row_docs: list[dict], probe: dict | None) -> list[dict] | None:
+    if probe is None:
+        return None
+    from r1k_plugins.leaderboard.arms_compare import compare
+
+    return compare(row_docs, probe) or None
 
 
 def _find_baseline(name: str, rows: list[dict]) -> tuple[int, str]:

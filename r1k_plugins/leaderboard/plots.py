@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from r1k_plugins.core.runs import arm_family, arm_has_dpo
+from r1k_plugins.core.runs import arm_family, arm_has_dpo, is_mitigation_arm
 from r1k_plugins.leaderboard.board import DIRECTION_TASK
 from r1k_plugins.leaderboard.dynamics import FAMILY_STATS
 from r1k_plugins.leaderboard.ingest import INSPECT, LMEVAL
@@ -302,7 +302,7 @@ def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
     (at the last epoch of the SFT arm it continues)."""
     runs: dict[tuple[str, str | None], list[dict]] = {}
     for c in probe["checkpoints"]:
-        if c["arm"] == "base":
+        if c["arm"] == "base" or is_mitigation_arm(c["arm"]):  # the paper's figure: the paper's arms
             continue
         runs.setdefault((c["arm"], c["run"]), []).append(c)
     xs_all, starts, sft_end = _xs(runs)
@@ -429,7 +429,7 @@ def dynamics_png(probe: dict) -> bytes | None:
     deltas, ys, sft_end = _curves(probe)
     if not any(len(c["x"]) for c in deltas):
         return None
-    has_dpo = any(_dyn_family(c["arm"]) == "dpo" for c in probe["checkpoints"])
+    has_dpo = any(_dyn_family(c["arm"]) == "dpo" and not is_mitigation_arm(c["arm"]) for c in probe["checkpoints"])
     has_fam = any(k in c["summary"]["all"] for c in probe["checkpoints"] for k in FAMILY_STATS)
     ncols = 1 + bool(ys) + has_fam
     fig = new_figure(5.5 + 6.0 * (ncols - 1) + 1.5 * (ncols == 1), 4.6)

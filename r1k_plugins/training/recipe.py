@@ -284,6 +284,13 @@ def _range_text(key: str, rng, integer: bool) -> str:
     return f"{kind} > {lo}" if lo_open else f"{kind} >= {lo}"
 
 
+class _ItemAction:
+    """One item of a list-valued argparse action: its type and choices, one value, no default."""
+
+    def __init__(self, action) -> None:
+        self.type, self.choices, self.dest, self.default, self.nargs = action.type, action.choices, action.dest, None, None
+
+
 def check_value(key: str, value: Any, action, hint: Any, where: str) -> Any:
     """Check and type one value: the one place a recipe or ``--set`` value is checked.
 
@@ -307,6 +314,9 @@ def check_value(key: str, value: Any, action, hint: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise R1KError(f"{where} '{key}' expects a boolean (true or false), got {value!r}")
         return value
+    if action.nargs in ("+", "*") and isinstance(value, list):  # a list field (loss_type, loss_weights):
+        return [check_value(f"{key}[{i}]", v, _ItemAction(action), hint, where.removesuffix(": key"))
+                for i, v in enumerate(value)]  # each item checked as the field's items
     if numeric:
         what = _range_text(key, rng, integer)
         typed = _number(value, integer, what, where, key)
@@ -355,6 +365,7 @@ class _Known:
     run() needs before the heavy imports (model, output folder, seed) and every key with a range."""
 
     choices = None
+    nargs = None
 
     def __init__(self, dest: str, type_, default: Any):
         self.dest, self.type, self.default = dest, type_, default
