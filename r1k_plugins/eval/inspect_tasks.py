@@ -8,7 +8,11 @@ Task parameters (``-T key=value``):
                default test split; benchmarks: their pinned hub dataset)
   limit        keep the first N samples
   trace_format s1 | think-tags: add a hint naming the reasoning markup to the prompt (default none)
-  max_tokens   generation budget (default 16384)
+  max_tokens   generation budget (default 16384; with budget forcing: the answer's budget)
+  max_thinking_tokens, num_ignore, ignore_str, max_answer_tokens
+               s1's budget forcing (docs/tasks.md "Budget forcing"; Inspect's hf provider only):
+               cap the thinking at N tokens, replace the first num_ignore ends of thinking with
+               ignore_str (default Wait); the trace format is trace_format's (default s1)
 
 The tasks ask for temperature 0. Inspect's local ``hf`` provider samples anyway unless it is given
 ``-M do_sample=false``: pass it for greedy decoding (every documented ``hf`` command does).
@@ -41,7 +45,8 @@ def r1k_scorer():
             value=CORRECT if res["correct"] else INCORRECT,
             answer=res["extracted"],
             explanation=res["reason"],
-            metadata={"extracted": res["extracted"], "finished": res["finished"], "reason": res["reason"]},
+            metadata={"extracted": res["extracted"], "finished": res["finished"], "reason": res["reason"],
+                      **({"budget": state.metadata["r1k_budget"]} if "r1k_budget" in state.metadata else {})},
         )
 
     return score
@@ -67,8 +72,26 @@ def _records_or_prerequisite_error(name: str, data, limit):
         raise PrerequisiteError(f"error: {' '.join(str(e).split())}") from None
 
 
+def _budget_solver(budget: dict, trace_format: str | None, max_tokens: int):
+    """The solver: plain generate(), or budget forcing when -T max_thinking_tokens is given."""
+    if all(v is None for v in budget.values()):
+        return generate()
+    from inspect_ai._util.error import PrerequisiteError
+
+    from r1k_plugins.core.budget import budget_spec
+    from r1k_plugins.core.errors import R1KError
+    from r1k_plugins.eval.budget_inspect import budget_forcing_generate
+
+    try:
+        spec = budget_spec(**{k: v for k, v in budget.items() if v is not None}, trace_format=trace_format)
+    except R1KError as e:
+        raise PrerequisiteError(f"error: -T {' '.join(str(e).split())}") from None
+    return budget_forcing_generate(spec, int(max_tokens))
+
+
 def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
-                     max_tokens: int) -> Task:
+                     max_tokens: int, **budget) -> Task:
+    solver = _budget_solver(budget, trace_format, max_tokens)
     records = _records_or_prerequisite_error(name, data, limit)
     samples = []
     for r in records:
@@ -78,7 +101,7 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
                                         "pair_id": r.pair_id}))
     return Task(
         dataset=MemoryDataset(samples, name=name),
-        solver=generate(),
+        solver=solver,
         scorer=r1k_scorer(),
         # greedy where the provider honours temperature; Inspect's local hf provider samples unless
         # it is given -M do_sample=false (a GenerateConfig cannot turn that off)
@@ -90,34 +113,44 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
 
 @task
 def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
+        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """Forward r1k questions (question -> answer)."""
-    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
+                            num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
+        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """Reverse r1k questions (given the answer, recover the hidden premise)."""
-    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
+                            num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_aime24(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-               max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+               max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
+        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """AIME 2024 (HuggingFaceH4/aime_2024) with the r1k prompt and scorer."""
-    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
+                            num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_math500(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
+        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """MATH-500 (HuggingFaceH4/MATH-500) with the r1k prompt and scorer."""
-    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
+                            num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_gpqa_diamond(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                     max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+                     max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
+        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """GPQA diamond (Idavidrein/gpqa, options shuffled with a fixed seed) with the r1k prompt and scorer."""
-    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens)
+    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
+                            num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)

@@ -7,12 +7,28 @@ wraps ``TaskManager.__init__`` so the r1k tasks folder is scanned *before* the u
 Opt out with ``R1K_NO_LMEVAL_HOOK=1``. ``R1K_LMEVAL_ONLY_INCLUDED=1`` also skips indexing lm-eval's own
 built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are then known). lm-eval's proposed ``lm_eval.tasks`` entry-point group
 (PR #4015) is declared in pyproject.toml too; once lm-eval reads it this hook steps aside.
+
+The same finder registers the package's model types with lm-eval's model registry when
+``lm_eval.api.registry`` is imported: ``r1k-hf`` and ``r1k-vllm`` (budget forcing,
+``r1k_plugins.eval.budget_lm``), as lazy placeholders (nothing is imported until one is used).
 """
 
 import os
 import sys
 
 _TARGET = "lm_eval.tasks.manager"
+_REGISTRY = "lm_eval.api.registry"
+# lm-eval model type -> "module:Class" (budget forcing: r1k_plugins.eval.budget_lm)
+MODEL_TYPES = {"r1k-hf": "r1k_plugins.eval.budget_lm:R1KHFLM", "r1k-vllm": "r1k_plugins.eval.budget_lm:R1KVLLM"}
+
+
+def _register_models(module):
+    registry = getattr(module, "model_registry", None)
+    if registry is None:
+        return
+    for name, target in MODEL_TYPES.items():
+        if name not in registry:
+            registry.register(name, target=target)
 
 
 def _patch(module):
@@ -51,7 +67,7 @@ def _patch(module):
 class _Finder:
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if name != _TARGET:
+        if name not in _PATCHES:
             return None
         for finder in sys.meta_path:
             if finder is cls or not hasattr(finder, "find_spec"):
@@ -74,7 +90,7 @@ class _Finder:
             def exec_module(self, module):
                 exec_module(module)
                 try:
-                    _patch(module)
+                    _PATCHES[name](module)
                 except Exception:  # never break lm-eval itself
                     pass
 
@@ -82,7 +98,13 @@ class _Finder:
         return spec
 
 
-if _TARGET in sys.modules:  # imported late (e.g. from a notebook): patch in place
-    _patch(sys.modules[_TARGET])
-elif not any(f is _Finder for f in sys.meta_path):
+_PATCHES = {_TARGET: _patch, _REGISTRY: _register_models}
+
+for _name, _fn in _PATCHES.items():
+    if _name in sys.modules:  # imported late (e.g. from a notebook): patch in place
+        try:
+            _fn(sys.modules[_name])
+        except Exception:
+            pass
+if not any(f is _Finder for f in sys.meta_path):
     sys.meta_path.insert(0, _Finder)
