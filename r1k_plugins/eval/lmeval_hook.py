@@ -26,6 +26,9 @@ def _register_models(module):
     registry = getattr(module, "model_registry", None)
     if registry is None:
         return
+    # lm-eval fills its registry with the built-in models (lazy placeholders, a cheap import) only
+    # while the registry is empty: do it first, or adding ours would hide "hf", "vllm", ...
+    import lm_eval.models  # noqa: F401
     for name, target in MODEL_TYPES.items():
         if name not in registry:
             registry.register(name, target=target)
