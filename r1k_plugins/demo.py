@@ -3,14 +3,16 @@
 synth data -> tiny base model -> SFT arms (forward / reverse / mixed, a checkpoint per epoch) ->
 DPO on top of mixed SFT (a checkpoint every few steps) -> the per-token directional-distinction
 probe on every checkpoint, lm-eval and Inspect on every final model -> one leaderboard with the
-dynamics figure. Every step drives the real command (``r1k-train``, ``r1k probe``, ``lm_eval``,
-``inspect eval``, ``r1k leaderboard export``), independent steps run ``--jobs`` at a time, and a
-step whose output is already there is skipped, so an interrupted demo resumes where it stopped.
+dynamics figure. Every step drives the real command (``r1k-train``, ``r1k probe``, ``r1k leaderboard
+export``) or, for the evaluations, the harnesses' own Python APIs with several models per process
+(``r1k_plugins.eval.batch``: ``lm_eval.simple_evaluate``, ``inspect_ai.eval``; the same result files
+as ``lm_eval run`` / ``inspect eval``, start-up paid once per group of models). Independent steps run
+``--jobs`` at a time, and a step whose output is already there is skipped, so an interrupted demo
+resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -113,6 +115,38 @@ def _steps(steps: list[Step], log: Path, env: dict, jobs: int) -> None:
             proc.terminate()
     if failed:
         raise failed
+
+
+def _eval_groups(models: dict[str, Path], made_by: dict[str, str]) -> list[list[str]]:
+    """Models evaluated together (one harness process per group): those ready when the SFT arms
+    are done, and each model trained on top of them (DPO), which the first group's evaluation
+    overlaps with."""
+    first = [n for n in models if made_by[n].startswith(("SFT on", "tiny base", "fetch "))]
+    return [g for g in [first, *[[n] for n in models if n not in first]] if g]
+
+
+def _eval_steps(models: dict[str, Path], made_by: dict[str, str], test: Path, limit: int, max_new_tokens: int,
+                root: Path, use_inspect: bool) -> list[Step]:
+    """lm-eval (and Inspect) on every final model, a group of models per harness process
+    (``r1k_plugins.eval.batch``: the harnesses' own Python APIs, start-up paid once per group).
+    A model whose success marker (.done/lm_eval-NAME, .done/inspect-NAME) exists is skipped."""
+    done = root / ".done"
+    out = {"lm-eval": root / "results" / "lm_eval", "inspect": root / "results" / "inspect"}
+    steps = []
+    for group in _eval_groups(models, made_by):
+        for harness, label, prefix in (("lm-eval", "lm-eval", "lm_eval"), ("inspect", "Inspect", "inspect")):
+            if harness == "inspect" and not use_inspect:
+                continue
+            todo = [n for n in group if not (done / f"{prefix}-{n}").exists()]
+            if not todo:
+                continue
+            cmd = [sys.executable, "-m", "r1k_plugins.eval.batch", harness]
+            for n in todo:
+                cmd += ["--model", f"{n}={models[n].resolve()}"]
+            cmd += ["--data", str(test.resolve()), "--limit", str(limit), "--max-new-tokens", str(max_new_tokens),
+                    "--out", str(out[harness].resolve()), "--done", str(done.resolve())]
+            steps.append(Step(f"{label} on {', '.join(todo)}", cmd, after=tuple(dict.fromkeys(made_by[n] for n in todo))))
+    return steps
 
 
 # --base: the model the arms start from, its recipes, and CPU-sized budgets (explicit options win)
@@ -255,23 +289,7 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
                   "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]
     steps.append(Step("probe: directional distinction on every checkpoint", probe_cmd, marker=done / "probe",
                       after=tuple(made_by.values())))
-    meta = json.dumps({"r1k_data": str(test.resolve())})
-    for name, path in models.items():
-        steps.append(Step(f"lm-eval on {name}", [
-            _exe("lm_eval"), "run", "--model", "hf",
-            "--model_args", f"pretrained={path.resolve()},dtype=float32",
-            "--tasks", "r1k_forward,r1k_reverse,r1k_direction", "--metadata", meta,
-            "--limit", str(limit), "--apply_chat_template", "--batch_size", "8",
-            "--gen_kwargs", f"max_gen_toks={max_new_tokens}",
-            "--output_path", str((root / "results" / "lm_eval").resolve()), "--log_samples",
-        ], marker=done / f"lm_eval-{name}", after=(made_by[name],)))
-        if use_inspect:
-            steps.append(Step(f"Inspect on {name}", [
-                _exe("inspect"), "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse",
-                "--model", "hf/local", "-M", f"model_path={path.resolve()}", "-M", "do_sample=false",
-                "-T", f"data={test.resolve()}", "-T", f"limit={limit}", "-T", f"max_tokens={max_new_tokens}",
-                "--log-dir", str((root / "results" / "inspect").resolve()), "--display", "none",
-            ], marker=done / f"inspect-{name}", after=(made_by[name],)))
+    steps += _eval_steps(models, made_by, test, limit, max_new_tokens, root, use_inspect)
     _steps(steps, log, env, jobs)
 
     # 6. leaderboard
