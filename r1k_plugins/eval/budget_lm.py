@@ -114,10 +114,13 @@ class R1KVLLM(_VLLMBase):
     """lm-eval's ``vllm`` backend with budget forcing (batched: each thinking round is one
     ``LLM.generate`` call over every item still thinking)."""
 
-    def __init__(self, **kwargs):
+    def __new__(cls, *args, **kwargs):  # before the (abstract, without vLLM) base class is instantiated
         if not _vllm_available():
             _fail(R1KError("--model r1k-vllm needs vLLM, which is not installed here: pip install vllm "
                            "(a CUDA machine), or use --model r1k-hf"))
+        return super().__new__(cls)
+
+    def __init__(self, **kwargs):
         self.budget = _spec("r1k-vllm", kwargs)
         super().__init__(**kwargs)
 
