@@ -114,7 +114,7 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
 @task
 def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
-        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+                num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """Forward r1k questions (question -> answer)."""
     return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
                             num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
@@ -123,7 +123,7 @@ def r1k_forward(data: str | None = None, limit: int | None = None, trace_format:
 @task
 def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
-        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+                num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """Reverse r1k questions (given the answer, recover the hidden premise)."""
     return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
                             num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
@@ -132,7 +132,7 @@ def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format:
 @task
 def r1k_aime24(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
-        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+               num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """AIME 2024 (HuggingFaceH4/aime_2024) with the r1k prompt and scorer."""
     return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
                             num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
@@ -141,7 +141,7 @@ def r1k_aime24(data: str | None = None, limit: int | None = None, trace_format: 
 @task
 def r1k_math500(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
-        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+                num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """MATH-500 (HuggingFaceH4/MATH-500) with the r1k prompt and scorer."""
     return _generation_task("r1k_math500", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
                             num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
@@ -150,7 +150,7 @@ def r1k_math500(data: str | None = None, limit: int | None = None, trace_format:
 @task
 def r1k_gpqa_diamond(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                      max_tokens: int = DEFAULT_MAX_TOKENS, max_thinking_tokens: int | None = None,
-        num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+                     num_ignore: int | None = None, ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """GPQA diamond (Idavidrein/gpqa, options shuffled with a fixed seed) with the r1k prompt and scorer."""
     return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens, max_thinking_tokens=max_thinking_tokens,
                             num_ignore=num_ignore, ignore_str=ignore_str, max_answer_tokens=max_answer_tokens)
