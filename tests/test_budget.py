@@ -215,7 +215,9 @@ def test_bad_budget_input_is_one_line(tiny_model, tmp_path):
     p = run("lm_eval", "run", "--model", "r1k-vllm", "--model_args", f"pretrained={tiny_model},max_thinking_tokens=8",
             "--tasks", "r1k_forward", "--limit", 1, cwd=tmp_path)
     _one_line_error(p, "r1k-vllm needs vLLM")
-    p = run("inspect", "eval", "r1k_plugins/r1k_forward", "--model", "hf/local", "-M", f"model_path={tiny_model}",
-            "-T", "max_thinking_tokens=0", "--log-dir", tmp_path / "logs", "--display", "none", cwd=tmp_path)
-    out = p.stdout + p.stderr
-    assert p.returncode != 0 and "Traceback" not in out and "error: -T max_thinking_tokens=0" in out, out[-3000:]
+    # Inspect prints the task's one-line error on stdout under --display plain, before any model runs
+    p = run("inspect", "eval", "r1k_plugins/r1k_forward", "--model", "mockllm/model", "-T", "max_thinking_tokens=0",
+            "--log-dir", tmp_path / "logs", "--display", "plain", cwd=tmp_path)
+    lines = [l for l in p.stdout.splitlines() if l.strip()]
+    assert p.returncode == 1 and "Traceback" not in p.stdout + p.stderr, p.stdout[-3000:] + p.stderr[-3000:]
+    assert len(lines) == 1 and lines[0].startswith("error: -T max_thinking_tokens=0"), p.stdout[-3000:]
