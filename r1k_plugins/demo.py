@@ -117,23 +117,23 @@ def _steps(steps: list[Step], log: Path, env: dict, jobs: int) -> None:
         raise failed
 
 
-def _eval_groups(models: dict[str, Path], made_by: dict[str, str]) -> list[list[str]]:
-    """Models evaluated together (one harness process per group): those ready when the SFT arms
-    are done, and each model trained on top of them (DPO), which the first group's evaluation
-    overlaps with."""
-    first = [n for n in models if made_by[n].startswith(("SFT on", "tiny base", "fetch "))]
-    return [g for g in [first, *[[n] for n in models if n not in first]] if g]
+def eval_groups(models: dict[str, Path], stacked: set[str]) -> list[list[str]]:
+    """Models evaluated together (one harness process per group): the base and every model trained
+    from it, ready about together, then each model trained on top of another trained model
+    (``stacked``, e.g. DPO on mixed SFT), which the first group's evaluation overlaps with."""
+    first = [n for n in models if n not in stacked]
+    return [g for g in [first, *[[n] for n in models if n in stacked]] if g]
 
 
-def _eval_steps(models: dict[str, Path], made_by: dict[str, str], test: Path, limit: int, max_new_tokens: int,
-                root: Path, use_inspect: bool) -> list[Step]:
+def eval_steps(models: dict[str, Path], made_by: dict[str, str], groups: list[list[str]], test: Path, limit: int,
+                max_new_tokens: int, root: Path, use_inspect: bool) -> list[Step]:
     """lm-eval (and Inspect) on every final model, a group of models per harness process
     (``r1k_plugins.eval.batch``: the harnesses' own Python APIs, start-up paid once per group).
     A model whose success marker (.done/lm_eval-NAME, .done/inspect-NAME) exists is skipped."""
     done = root / ".done"
     out = {"lm-eval": root / "results" / "lm_eval", "inspect": root / "results" / "inspect"}
     steps = []
-    for group in _eval_groups(models, made_by):
+    for group in groups:
         for harness, label, prefix in (("lm-eval", "lm-eval", "lm_eval"), ("inspect", "Inspect", "inspect")):
             if harness == "inspect" and not use_inspect:
                 continue
@@ -289,7 +289,8 @@ def demo(out, quick, base_name, n, arms, dpo, limit, max_new_tokens, sft_steps, 
                   "--per-item", str((root / "results" / "probe" / "items.jsonl").resolve()), "--quiet"]
     steps.append(Step("probe: directional distinction on every checkpoint", probe_cmd, marker=done / "probe",
                       after=tuple(made_by.values())))
-    steps += _eval_steps(models, made_by, test, limit, max_new_tokens, root, use_inspect)
+    groups = eval_groups(models, {"mixed-sft-dpo"} if dpo else set())
+    steps += eval_steps(models, made_by, groups, test, limit, max_new_tokens, root, use_inspect)
     _steps(steps, log, env, jobs)
 
     # 6. leaderboard
