@@ -7,6 +7,9 @@
 #      whether lr 5e-7 moved the weights                                   -> $OUT/gpu_check.json
 #   3. python benchmarks/probe.py --device cuda (the probe, batched vs per-item), if that file exists
 #   4. the lm-eval hf backend on the tiny model (r1k-train tiny-model) on the GPU -> $OUT/lm_eval/
+#   5. budget forcing: benchmarks/budget.py on the GPU (overhead vs plain generation) -> $OUT/budget.json,
+#      and lm-eval's r1k-vllm model type on the tiny model where vLLM is installed -> $OUT/lm_eval_budget/
+#      (without vLLM: checks that r1k-vllm fails with its one-line error)
 # Everything is logged to $OUT/gpu_check.log ($OUT defaults to ./gpu_check_out).
 #
 # Prepare the wheels (once, on a machine with pip and the package index), in the repository root:
@@ -74,5 +77,21 @@ DEV=cuda; LIMIT=20; [ -n "$DRY" ] && { DEV=cpu; LIMIT=2; }
 timeout 110 "$PY" -m lm_eval --model hf --model_args "pretrained=$W/tiny,max_length=2048" --device "$DEV" \
   --include_path "$PWD/tasks" --tasks r1k_reverse --limit "$LIMIT" --apply_chat_template \
   --gen_kwargs max_gen_toks=64 --output_path "$OUT/lm_eval" || echo "FAILED: lm-eval (rc $?)"
+
+echo "== budget forcing (s1): overhead vs plain generation, and the vLLM path"
+timeout 90 "$PY" benchmarks/budget.py --model "$W/tiny" --device "$DEV" --items 8 --think 256 --answer 32 \
+  --json "$OUT/budget.json" || echo "FAILED: benchmarks/budget.py (rc $?)"
+# lm_eval with the package's start-up hook imported (the carried wheels have no .pth): it registers r1k-vllm
+LMEVAL=("$PY" -c 'import sys, r1k_plugins.eval.lmeval_hook; from lm_eval.__main__ import cli_evaluate; sys.argv[0] = "lm_eval"; cli_evaluate()')
+if "$PY" -c "import vllm" 2>/dev/null; then
+  timeout 150 "${LMEVAL[@]}" run --model r1k-vllm \
+    --model_args "pretrained=$W/tiny,max_model_len=2048,gpu_memory_utilization=0.3,enforce_eager=True,max_thinking_tokens=128,num_ignore=2" \
+    --include_path "$PWD/tasks" --tasks r1k_reverse --limit "$LIMIT" --apply_chat_template \
+    --gen_kwargs max_gen_toks=32 --output_path "$OUT/lm_eval_budget" --log_samples || echo "FAILED: lm-eval r1k-vllm (rc $?)"
+else
+  echo "vLLM is not installed here: checking r1k-vllm's one-line error instead"
+  "${LMEVAL[@]}" run --model r1k-vllm --model_args "pretrained=$W/tiny,max_thinking_tokens=8" --tasks r1k_reverse \
+    --limit 1 2>&1 | tail -1
+fi
 
 echo "== done in $(( $(date +%s) - START )) s; figures in $OUT/gpu_check.json, log in $LOG"

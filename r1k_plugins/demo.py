@@ -4,19 +4,23 @@ synth data -> tiny base model -> SFT arms (forward / reverse / mixed, a checkpoi
 DPO on top of mixed SFT (a checkpoint every few steps) -> the per-token directional-distinction
 probe on every checkpoint, lm-eval and Inspect on every final model -> one leaderboard with the
 dynamics figure. ``--arms`` adds mitigation arms beside the paper's (MITIGATIONS: DPO + SFT loss,
-length-normalised DPO, direction tags, DPO on CHES-filtered pairs), compared on the board. Every step drives the real command (``r1k-train``, ``r1k probe``, ``lm_eval``,
-``inspect eval``, ``r1k leaderboard export``), independent steps run ``--jobs`` at a time, and a
-step whose output is already there is skipped, so an interrupted demo resumes where it stopped.
+length-normalised DPO, direction tags, DPO on CHES-filtered pairs), compared on the board. Every
+step drives the real command (``r1k-train``, ``r1k probe``, ``r1k leaderboard export``) or, for the
+evaluations, the harnesses' own Python APIs with several models per process
+(``r1k_plugins.eval.batch``: ``lm_eval.simple_evaluate``, ``inspect_ai.eval``; the same result files
+as ``lm_eval run`` / ``inspect eval``, start-up paid once per group of models). Independent steps run
+``--jobs`` at a time, and a step whose output is already there is skipped, so an interrupted demo
+resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +149,42 @@ def _steps(steps: list[Step], log: Path, env: dict, jobs: int) -> None:
             proc.terminate()
     if failed:
         raise failed
+
+
+def eval_groups(models: dict[str, Path], stacked: set[str], tagged: AbstractSet[str] = frozenset()) -> list[list[str]]:
+    """Models evaluated together (one harness process per group): the base and every model trained
+    from it, ready about together, then each model trained on top of another trained model
+    (``stacked``, e.g. DPO on mixed SFT), which the first group's evaluation overlaps with. Models
+    asked with direction tags (``tagged``) are never grouped with untagged ones."""
+    first = [n for n in models if n not in stacked and n not in tagged]
+    first_tagged = [n for n in models if n not in stacked and n in tagged]
+    return [g for g in [first, first_tagged, *[[n] for n in models if n in stacked]] if g]
+
+
+def eval_steps(models: dict[str, Path], made_by: dict[str, str], groups: list[list[str]], test: Path, limit: int,
+               max_new_tokens: int, root: Path, use_inspect: bool, tagged: AbstractSet[str] = frozenset()) -> list[Step]:
+    """lm-eval (and Inspect) on every final model, a group of models per harness process
+    (``r1k_plugins.eval.batch``: the harnesses' own Python APIs, start-up paid once per group).
+    A model whose success marker (.done/lm_eval-NAME, .done/inspect-NAME) exists is skipped."""
+    done = root / ".done"
+    out = {"lm-eval": root / "results" / "lm_eval", "inspect": root / "results" / "inspect"}
+    steps = []
+    for group in groups:
+        for harness, label, prefix in (("lm-eval", "lm-eval", "lm_eval"), ("inspect", "Inspect", "inspect")):
+            if harness == "inspect" and not use_inspect:
+                continue
+            todo = [n for n in group if not (done / f"{prefix}-{n}").exists()]
+            if not todo:
+                continue
+            cmd = [sys.executable, "-m", "r1k_plugins.eval.batch", harness]
+            for n in todo:
+                cmd += ["--model", f"{n}={models[n].resolve()}"]
+            cmd += ["--data", str(test.resolve()), "--limit", str(limit), "--max-new-tokens", str(max_new_tokens),
+                    "--out", str(out[harness].resolve()), "--done", str(done.resolve())]
+            if any(n in tagged for n in todo):  # a tagged group (eval_groups keeps them apart)
+                cmd.append("--direction-tags")
+            steps.append(Step(f"{label} on {', '.join(todo)}", cmd, after=tuple(dict.fromkeys(made_by[n] for n in todo))))
+    return steps
 
 
 # --base: the model the arms start from, its recipes, and CPU-sized budgets (explicit options win)
@@ -349,26 +389,9 @@ def demo(out, quick, base_name, n, arms, ches_filter, dpo, limit, max_new_tokens
     if tagged:
         probe_step("probe: direction-tags arm (tagged prompts)", sorted(tagged), "probe-tags", with_base=False,
                    tags=True)
-    meta = json.dumps({"r1k_data": str(test.resolve())})
-    meta_tags = json.dumps({"r1k_data": str(test.resolve()), "r1k_direction_tags": True})
-    for name, path in models.items():
-        steps.append(Step(f"lm-eval on {name}", [
-            _exe("lm_eval"), "run", "--model", "hf",
-            "--model_args", f"pretrained={path.resolve()},dtype=float32",
-            "--tasks", "r1k_forward,r1k_reverse,r1k_direction",
-            "--metadata", meta_tags if name in tagged else meta,
-            "--limit", str(limit), "--apply_chat_template", "--batch_size", "8",
-            "--gen_kwargs", f"max_gen_toks={max_new_tokens}",
-            "--output_path", str((root / "results" / "lm_eval").resolve()), "--log_samples",
-        ], marker=done / f"lm_eval-{name}", after=(made_by[name],)))
-        if use_inspect:
-            steps.append(Step(f"Inspect on {name}", [
-                _exe("inspect"), "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse",
-                "--model", "hf/local", "-M", f"model_path={path.resolve()}", "-M", "do_sample=false",
-                "-T", f"data={test.resolve()}", "-T", f"limit={limit}", "-T", f"max_tokens={max_new_tokens}",
-                *(["-T", "direction_tags=true"] if name in tagged else []),
-                "--log-dir", str((root / "results" / "inspect").resolve()), "--display", "none",
-            ], marker=done / f"inspect-{name}", after=(made_by[name],)))
+    stacked = {n for n in models if n.endswith("-dpo") or "-dpo-" in n}  # trained on top of a trained model
+    groups = eval_groups(models, stacked, tagged)
+    steps += eval_steps(models, made_by, groups, test, limit, max_new_tokens, root, use_inspect, tagged)
     _steps(steps, log, env, jobs)
 
     # 6. leaderboard

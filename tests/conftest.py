@@ -65,6 +65,37 @@ def _unit_tests_start_no_command(request, monkeypatch):
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded)  # undone by monkeypatch after the test
 
 
+def next_token_model(src: Path, out: Path, pairs, repeat: int | None = None) -> None:
+    """The tiny model rewired into a next-token table: every layer's output projections zeroed (the
+    residual stream is the current token's embedding) and an untied lm_head whose row for token b
+    is the sum of the embeddings of the tokens a with (a, b) in ``pairs``, so greedy decoding after
+    token a emits b; ``repeat``: a token that then repeats itself."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+    model.config.tie_word_embeddings = False
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        emb = model.model.embed_tokens.weight
+        table = torch.zeros_like(emb)
+        for a, b in pairs:
+            table[b] += emb[a]
+        if repeat is not None:
+            table[repeat] += emb[repeat]
+        model.lm_head.weight = torch.nn.Parameter(table.clone())
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(src).save_pretrained(out)
+
+
+def chain_model(src: Path, out: Path, chain: list[int]) -> None:
+    """:func:`next_token_model` whose greedy decoding walks ``chain`` and then repeats its last token
+    until the generation budget runs out."""
+    next_token_model(src, out, list(zip(chain, chain[1:])), repeat=chain[-1])
+
+
 def assert_one_line_error(proc, *needles):
     assert proc.returncode != 0, proc.stdout
     err = proc.stderr.strip()

@@ -95,3 +95,29 @@ def test_demo_mitigation_arms(tmp_path):
     # the lm-eval prompts of the tags arm carried the tags
     samples = [p for p in (out / "results" / "lm_eval").rglob("samples_r1k_forward_*.jsonl") if "tags" in str(p)]
     assert samples and all('[forward] ' in p.read_text() for p in samples)
+
+
+def test_evaluations_run_a_group_of_models_per_harness_process(tmp_path):
+    """The demo launches lm-eval and Inspect once per group of models (r1k_plugins.eval.batch), not once
+    per model: the SFT arms and the base together, DPO (trained on top of them) apart; a model whose
+    success marker exists is left out, and a group with nothing left has no step."""
+    from r1k_plugins.demo import eval_groups, eval_steps
+
+    models = {n: tmp_path / n for n in ("base", "mixed-sft", "forward-sft", "mixed-sft-dpo")}
+    made_by = {"base": "tiny base model", "mixed-sft": "SFT on mixed data", "forward-sft": "SFT on forward data",
+               "mixed-sft-dpo": "DPO on mixed-SFT"}
+    (tmp_path / ".done").mkdir()
+    (tmp_path / ".done" / "inspect-mixed-sft-dpo").touch()
+    (tmp_path / ".done" / "lm_eval-base").touch()
+    groups = eval_groups(models, {"mixed-sft-dpo"})
+    assert groups == [["base", "mixed-sft", "forward-sft"], ["mixed-sft-dpo"]]
+    steps = eval_steps(models, made_by, groups, tmp_path / "test.jsonl", 2, 16, tmp_path, True)
+    assert [s.title for s in steps] == ["lm-eval on mixed-sft, forward-sft", "Inspect on base, mixed-sft, forward-sft",
+                                        "lm-eval on mixed-sft-dpo"]
+    assert steps[1].after == ("tiny base model", "SFT on mixed data", "SFT on forward data")
+    assert steps[2].after == ("DPO on mixed-SFT",)
+    assert steps[0].cmd[1:4] == ["-m", "r1k_plugins.eval.batch", "lm-eval"]
+    assert [steps[1].cmd[i + 1] for i, a in enumerate(steps[1].cmd) if a == "--model"] == [
+        f"{n}={(tmp_path / n).resolve()}" for n in ("base", "mixed-sft", "forward-sft")]
+    assert [s.title for s in eval_steps(models, made_by, groups, tmp_path / "t", 2, 16, tmp_path, False)] == [
+        "lm-eval on mixed-sft, forward-sft", "lm-eval on mixed-sft-dpo"]

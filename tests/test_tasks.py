@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, chain_model, run
 
 GEN = ["--gen_kwargs", "max_gen_toks=12", "--apply_chat_template", "--batch_size", "4"]
 
@@ -306,30 +306,6 @@ def test_s1_markers_stripped_by_lm_evals_hf_decoding(tiny_model):
     assert utils.process_generation(doc, ["4"]) == {"acc": 1.0}
 
 
-def _chain_model(src: Path, out: Path, chain: list[int]) -> None:
-    """The tiny model rewired into a next-token table: every layer's output projections zeroed (the
-    residual stream is the current token's embedding) and an untied lm_head whose row for token b
-    is the embedding of the token a that b follows, so greedy decoding walks ``chain`` and then
-    repeats its last token until the generation budget runs out."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
-    model.config.tie_word_embeddings = False
-    with torch.no_grad():
-        for layer in model.model.layers:
-            layer.self_attn.o_proj.weight.zero_()
-            layer.mlp.down_proj.weight.zero_()
-        emb = model.model.embed_tokens.weight
-        table = torch.zeros_like(emb)
-        for a, b in zip(chain, chain[1:]):
-            table[b] += emb[a]
-        table[chain[-1]] += emb[chain[-1]]
-        model.lm_head.weight = torch.nn.Parameter(table.clone())
-    model.save_pretrained(out)
-    AutoTokenizer.from_pretrained(src).save_pretrained(out)
-
-
 @pytest.mark.e2e
 def test_lm_eval_hf_trace_cut_mid_thought_is_not_scored(tiny_model, tmp_path):
     """Real `lm_eval --model hf` output of an s1 trace cut off mid-thought: the hf backend drops the
@@ -349,7 +325,7 @@ def test_lm_eval_hf_trace_cut_mid_thought_is_not_scored(tiny_model, tmp_path):
     else:
         pytest.fail("no trace text with distinct tokens")
     model = tmp_path / "chain"
-    _chain_model(tiny_model, model, [last] + seq)
+    chain_model(tiny_model, model, [last] + seq)
     run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={model},dtype=float32",
         "--tasks", "r1k_forward", "--limit", "1", "--output_path", tmp_path / "out", "--log_samples",
         cwd=tmp_path, check=True)

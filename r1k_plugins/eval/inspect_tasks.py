@@ -1,14 +1,15 @@
 """The r1k tasks for Inspect: ``inspect eval r1k_plugins/r1k_reverse --model ...``.
 
 Registered through the ``inspect_ai`` entry point (``r1k_plugins.eval.registry``). Data, prompts and
-scoring are the ones the lm-eval tasks use (``r1k_plugins.eval.evaldata``, ``.prompts``, ``.scoring``).
+scoring are the ones the lm-eval tasks use (``r1k_plugins.eval.evaldata``, ``r1k_plugins.core.render``,
+``r1k_plugins.core.scoring``).
 
 Task parameters (``-T key=value``):
   data         r1k JSONL file, or a local benchmark copy in its own layout (default: the embedded
                default test split; benchmarks: their pinned hub dataset)
   limit        keep the first N samples
   trace_format s1 | think-tags: add a hint naming the reasoning markup to the prompt (default none)
-  max_tokens   generation budget (default 16384)
+  max_tokens   generation budget (default 16384; with budget forcing: the answer's budget)
   k            answer every item k times by sampling (sets the epochs, with the reducers avg_at_k,
                pass_at_k and maj_at_k of r1k_plugins.core.sampling_metrics); default: one greedy answer
   pass_k       the k of pass@k (default k)
@@ -16,6 +17,10 @@ Task parameters (``-T key=value``):
   top_p        nucleus sampling (default 0.95 with k)
   direction_tags  true: prompts start with [forward] / [reverse] (for models trained with
                data.direction_tags; r1k_forward / r1k_reverse)
+  max_thinking_tokens, num_ignore, ignore_str, max_answer_tokens
+               s1's budget forcing (docs/tasks.md "Budget forcing"; Inspect's hf provider only):
+               cap the thinking at N tokens, replace the first num_ignore ends of thinking with
+               ignore_str (default Wait); the trace format is trace_format's (default s1)
 
 `--epochs k` also samples k times (with Inspect's default mean reducer = avg@k; the leaderboard
 computes pass@k and maj@k from the per-sample log either way).
@@ -55,7 +60,8 @@ def r1k_scorer():
             answer=res["extracted"],
             explanation=res["reason"],
             metadata={"extracted": res["extracted"], "finished": res["finished"], "reason": res["reason"],
-                      "answer_type": answer_type},
+                      "answer_type": answer_type,
+                      **({"budget": state.metadata["r1k_budget"]} if "r1k_budget" in state.metadata else {})},
         )
 
     return score
@@ -170,11 +176,29 @@ def sampling_plan(k, pass_k, temperature, top_p) -> tuple[Epochs | None, dict]:
     return Epochs(kk, [avg_at_k_reducer(), pass_at_k_reducer(pk), maj_at_k_reducer()]), vals
 
 
+def _budget_solver(budget: dict, trace_format: str | None, max_tokens: int):
+    """The solver: plain generate(), or budget forcing when -T max_thinking_tokens is given."""
+    if all(v is None for v in budget.values()):
+        return generate()
+    from inspect_ai._util.error import PrerequisiteError
+
+    from r1k_plugins.core.budget import budget_spec
+    from r1k_plugins.core.errors import R1KError
+    from r1k_plugins.eval.budget_inspect import budget_forcing_generate
+
+    try:
+        spec = budget_spec(**{k: v for k, v in budget.items() if v is not None}, trace_format=trace_format)
+    except R1KError as e:
+        raise PrerequisiteError(f"error: -T {' '.join(str(e).split())}") from None
+    return budget_forcing_generate(spec, int(max_tokens))
+
+
 def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
                      max_tokens: int, k=None, pass_k=None, temperature=None, top_p=None,
-                     direction_tags=False) -> Task:
+                     direction_tags=False, **budget) -> Task:
     epochs, sampling = sampling_plan(k, pass_k, temperature, top_p)
     tags = _tags_flag(direction_tags)
+    solver = _budget_solver(budget, trace_format, max_tokens)
     records = _records_or_prerequisite_error(name, data, limit)
     samples = []
     for r in records:
@@ -184,7 +208,7 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
                                         "pair_id": r.pair_id}))
     return Task(
         dataset=MemoryDataset(samples, name=name),
-        solver=generate(),
+        solver=solver,
         scorer=r1k_scorer(),
         # greedy where the provider honours temperature; Inspect's local hf provider samples unless
         # it is given -M do_sample=false (a GenerateConfig cannot turn that off)
@@ -199,42 +223,60 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
 def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
                 pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
-                direction_tags: bool = False) -> Task:
+                direction_tags: bool = False,
+                max_thinking_tokens: int | None = None, num_ignore: int | None = None,
+                ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """Forward r1k questions (question -> answer). ``direction_tags``: prompts start with [forward] / [reverse]."""
     return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
-                            direction_tags)
+                            direction_tags, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
+                            max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
                 pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
-                direction_tags: bool = False) -> Task:
+                direction_tags: bool = False,
+                max_thinking_tokens: int | None = None, num_ignore: int | None = None,
+                ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """Reverse r1k questions (given the answer, recover the hidden premise). ``direction_tags``: prompts
     start with [forward] / [reverse]."""
     return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
-                            direction_tags)
+                            direction_tags, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
+                            max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_aime24(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
+               pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
+               max_thinking_tokens: int | None = None, num_ignore: int | None = None,
+               ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """AIME 2024 (HuggingFaceH4/aime_2024) with the r1k prompt and scorer."""
-    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
+    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
+                            False, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
+                            max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_math500(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                 max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
+                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
+                max_thinking_tokens: int | None = None, num_ignore: int | None = None,
+                ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """MATH-500 (HuggingFaceH4/MATH-500) with the r1k prompt and scorer."""
-    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
+    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
+                            False, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
+                            max_answer_tokens=max_answer_tokens)
 
 
 @task
 def r1k_gpqa_diamond(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
                      max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None) -> Task:
+                     pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
+                     max_thinking_tokens: int | None = None, num_ignore: int | None = None,
+                     ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
     """GPQA diamond (Idavidrein/gpqa, options shuffled with a fixed seed) with the r1k prompt and scorer."""
-    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p)
+    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
+                            False, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
+                            max_answer_tokens=max_answer_tokens)

@@ -11,6 +11,10 @@ built-in tasks (faster start; only r1k tasks and ``--include_path`` folders are 
 lm-eval's proposed ``lm_eval.tasks`` entry-point group (PR #4015) is declared in pyproject.toml too
 (value: the package ``r1k_plugins.lm_eval_tasks``); once a released lm-eval reads it, the task part
 of this hook can step aside.
+
+The same finder registers the package's model types with lm-eval's model registry when
+``lm_eval.api.registry`` is imported: ``r1k-hf`` and ``r1k-vllm`` (budget forcing,
+``r1k_plugins.eval.budget_lm``), as lazy placeholders (nothing is imported until one is used).
 """
 
 import importlib.abc
@@ -19,11 +23,30 @@ import sys
 from typing import cast
 
 _TARGET = "lm_eval.tasks.manager"
-# further lm-eval modules patched when imported: module name -> patch function "module:function"
-_MORE_TARGETS = {
-    # keep a served model's thinking (reasoning_content) for the scorer (r1k_plugins.eval.served)
-    "lm_eval.models.openai_completions": "r1k_plugins.eval.served:patch_openai_completions",
-}
+_REGISTRY = "lm_eval.api.registry"
+_OPENAI = "lm_eval.models.openai_completions"
+# lm-eval model type -> "module:Class" (budget forcing: r1k_plugins.eval.budget_lm)
+MODEL_TYPES = {"r1k-hf": "r1k_plugins.eval.budget_lm:R1KHFLM", "r1k-vllm": "r1k_plugins.eval.budget_lm:R1KVLLM"}
+
+
+def _register_models(module):
+    registry = getattr(module, "model_registry", None)
+    if registry is None:
+        return
+    # lm-eval fills its registry with the built-in models (lazy placeholders, a cheap import) only
+    # while the registry is empty: do it first, or adding ours would hide "hf", "vllm", ...
+    import lm_eval.models  # noqa: F401
+
+    for name, target in MODEL_TYPES.items():
+        if name not in registry:
+            registry.register(name, target=target)
+
+
+def _patch_served(module):
+    """Keep a served model's thinking (reasoning_content) for the scorer (r1k_plugins.eval.served)."""
+    from r1k_plugins.eval.served import patch_openai_completions
+
+    patch_openai_completions(module)
 
 
 def _patch(module):
@@ -60,25 +83,12 @@ def _patch(module):
     tm._r1k_patched = True
 
 
-def _patcher(name):
-    if name == _TARGET:
-        return _patch
-    mod, _, fn = _MORE_TARGETS[name].partition(":")
-
-    def run(module):
-        import importlib
-
-        getattr(importlib.import_module(mod), fn)(module)
-
-    return run
-
-
 class _Finder:
     @classmethod
     def find_spec(cls, name, path=None, target=None):
-        if name != _TARGET and name not in _MORE_TARGETS:
+        if name not in _PATCHES:
             return None
-        patch = _patcher(name)
+        patch = _PATCHES[name]
         for finder in sys.meta_path:
             if finder is cls or not hasattr(finder, "find_spec"):
                 continue
@@ -108,10 +118,14 @@ class _Finder:
         return spec
 
 
-for _name in _MORE_TARGETS:
-    if _name in sys.modules:  # imported late: patch in place
-        _patcher(_name)(sys.modules[_name])
-if _TARGET in sys.modules:  # imported late (e.g. from a notebook): patch in place
-    _patch(sys.modules[_TARGET])
-elif not any(f is _Finder for f in sys.meta_path):
+# lm-eval module -> what is done to it once it is imported
+_PATCHES = {_TARGET: _patch, _REGISTRY: _register_models, _OPENAI: _patch_served}
+
+for _name, _fn in _PATCHES.items():
+    if _name in sys.modules:  # imported late (e.g. from a notebook): patch in place
+        try:
+            _fn(sys.modules[_name])
+        except Exception:  # never break lm-eval itself
+            pass
+if not any(f is _Finder for f in sys.meta_path):
     sys.meta_path.insert(0, _Finder)
