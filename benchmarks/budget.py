@@ -53,13 +53,20 @@ def main() -> None:
     if model_dir is None:
         tmp = tempfile.TemporaryDirectory()
         model_dir = str(Path(tmp.name) / "tiny")
-        subprocess.run([sys.executable, "-m", "r1k_plugins.training.cli", "tiny-model", "--out", model_dir],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "r1k_plugins.training.cli", "tiny-model", "--out", model_dir],
+            check=True,
+            capture_output=True,
+        )
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(args.device).eval()
     records = load_task_records("r1k_forward", None, args.items)
-    prompts = [tok.apply_chat_template([{"role": "user", "content": generation_doc(r)["prompt"]}],
-                                       tokenize=False, add_generation_prompt=True) for r in records]
+    prompts = [
+        tok.apply_chat_template(
+            [{"role": "user", "content": generation_doc(r)["prompt"]}], tokenize=False, add_generation_prompt=True
+        )
+        for r in records
+    ]
     gen = hf_generate(model, tok)
     count = token_counter(tok)
     spec = budget_spec(args.think, num_ignore=args.num_ignore, max_answer_tokens=args.answer)
@@ -77,18 +84,27 @@ def main() -> None:
         think_toks.append(res.thinking_tokens)
         assert res.thinking_tokens <= args.think
     figures = {
-        "device": args.device, "items": len(prompts), "think_budget": args.think, "answer_budget": args.answer,
-        "num_ignore": args.num_ignore, "plain_s_per_item": statistics.mean(plain),
+        "device": args.device,
+        "items": len(prompts),
+        "think_budget": args.think,
+        "answer_budget": args.answer,
+        "num_ignore": args.num_ignore,
+        "plain_s_per_item": statistics.mean(plain),
         "forced_s_per_item": statistics.mean(forced),
         "overhead_s_per_item": statistics.mean(forced) - statistics.mean(plain),
-        "generate_calls_per_item": statistics.mean(rounds), "thinking_tokens_mean": statistics.mean(think_toks),
+        "generate_calls_per_item": statistics.mean(rounds),
+        "thinking_tokens_mean": statistics.mean(think_toks),
     }
-    print(f"{len(prompts)} items on {args.device}, thinking budget {args.think}, answer budget {args.answer}, "
-          f"num_ignore {args.num_ignore}")
+    print(
+        f"{len(prompts)} items on {args.device}, thinking budget {args.think}, answer budget {args.answer}, "
+        f"num_ignore {args.num_ignore}"
+    )
     print(f"plain generation:  {figures['plain_s_per_item'] * 1000:8.1f} ms/item")
-    print(f"budget forcing:    {figures['forced_s_per_item'] * 1000:8.1f} ms/item "
-          f"({figures['generate_calls_per_item']:.1f} generate calls, {figures['thinking_tokens_mean']:.1f} "
-          f"thinking tokens per item)")
+    print(
+        f"budget forcing:    {figures['forced_s_per_item'] * 1000:8.1f} ms/item "
+        f"({figures['generate_calls_per_item']:.1f} generate calls, {figures['thinking_tokens_mean']:.1f} "
+        f"thinking tokens per item)"
+    )
     print(f"overhead:          {figures['overhead_s_per_item'] * 1000:+8.1f} ms/item")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))

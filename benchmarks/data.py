@@ -42,8 +42,11 @@ def main() -> None:
         print("pinned to one core")
     tmp = Path(tempfile.mkdtemp(prefix="r1k-bench-"))
     (train, test), _ = timed("synth generate (1,000 pairs)", 2000, lambda: generate(1000, 1))
-    timed("synth write train+test jsonl", 2000,
-          lambda: (write_records(tmp / "train.jsonl", train), write_records(tmp / "test.jsonl", test)))
+    timed(
+        "synth write train+test jsonl",
+        2000,
+        lambda: (write_records(tmp / "train.jsonl", train), write_records(tmp / "test.jsonl", test)),
+    )
     timed("read + validate jsonl", len(train), lambda: read_records(tmp / "train.jsonl"))
 
     if not SAMPLE.exists():
@@ -66,21 +69,20 @@ def main() -> None:
 
     print("-- s1K-sized run (1,000 items) --")
     total = 0.0
-    s1k, dt = timed("import s1k preset (parquet -> records)", 1000,
-                    lambda: import_records(str(s1k_file), "s1k"))
+    s1k, dt = timed("import s1k preset (parquet -> records)", 1000, lambda: import_records(str(s1k_file), "s1k"))
     total += dt
     _, dt = timed("  + write jsonl", len(s1k), lambda: write_records(tmp / "s1k.jsonl", s1k))
     total += dt
-    (inv, summary), dt = timed("invert --strategy mask", len(s1k),
-                               lambda: invert_records(s1k, MaskStrategy(seed=0)))
+    (inv, summary), dt = timed("invert --strategy mask", len(s1k), lambda: invert_records(s1k, MaskStrategy(seed=0)))
     total += dt
     print(f"    inverted {summary['inverted']}, skipped {summary['skipped']}")
     _, dt = timed("  + write jsonl", len(inv), lambda: write_records(tmp / "inv.jsonl", inv))
     total += dt
     r1k, dt = timed("import r1k-published (2,000 rows)", 2000, lambda: import_records(str(r1k_file), "r1k-published"))
     total += dt
-    rows_sft, dt = timed("mix --mode mixed (+ write)", len(r1k),
-                         lambda: write_jsonl(tmp / "sft.jsonl", build_sft_rows(r1k, "mixed")))
+    rows_sft, dt = timed(
+        "mix --mode mixed (+ write)", len(r1k), lambda: write_jsonl(tmp / "sft.jsonl", build_sft_rows(r1k, "mixed"))
+    )
     total += dt
     _, dt = timed("pairs (+ write)", len(r1k), lambda: write_jsonl(tmp / "dpo.jsonl", build_dpo_rows(r1k)))
     total += dt

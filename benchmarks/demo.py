@@ -30,8 +30,14 @@ def _cpu() -> float:
 
 def time_demo(code_root: Path, quick: bool, label: str) -> dict:
     out = Path(tempfile.mkdtemp(prefix="r1k-demo-bench-")) / "demo"
-    env = dict(os.environ, PYTHONPATH=str(code_root), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false", INSPECT_DISPLAY="none")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(code_root),
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        INSPECT_DISPLAY="none",
+    )
     cmd = [sys.executable, "-c", "from r1k_plugins.cli import main; main()", "demo", "--out", str(out)]
     if quick:
         cmd.append("--quick")
@@ -39,8 +45,10 @@ def time_demo(code_root: Path, quick: bool, label: str) -> dict:
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=code_root)
     wall, cpu, load1 = time.perf_counter() - t0, _cpu() - cpu0, os.getloadavg()
     steps = [l.strip() for l in proc.stdout.splitlines() if l.strip().startswith("done:")]
-    print(f"== {label}: exit {proc.returncode}, wall {wall:.0f} s, CPU {cpu:.0f} s (user+sys, all processes), "
-          f"load average {load0[0]:.1f} before / {load1[0]:.1f} after")
+    print(
+        f"== {label}: exit {proc.returncode}, wall {wall:.0f} s, CPU {cpu:.0f} s (user+sys, all processes), "
+        f"load average {load0[0]:.1f} before / {load1[0]:.1f} after"
+    )
     for s in steps:
         print(f"   {s}")
     if proc.returncode != 0:

@@ -21,11 +21,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # Qwen2.5-0.5B's shape (494 M parameters with tied embeddings)
-QWEN05 = dict(vocab_size=152064, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-              num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
-              tie_word_embeddings=True, rope_theta=1000000.0, rms_norm_eps=1e-6)
-TOY = dict(QWEN05, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-           num_key_value_heads=2)
+QWEN05 = dict(
+    vocab_size=152064,
+    hidden_size=896,
+    intermediate_size=4864,
+    num_hidden_layers=24,
+    num_attention_heads=14,
+    num_key_value_heads=2,
+    max_position_embeddings=32768,
+    tie_word_embeddings=True,
+    rope_theta=1000000.0,
+    rms_norm_eps=1e-6,
+)
+TOY = dict(
+    QWEN05, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2
+)
 
 
 def build_model(out: Path, tiny: Path, shape: dict) -> int:
@@ -35,8 +45,9 @@ def build_model(out: Path, tiny: Path, shape: dict) -> int:
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(tiny)
-    cfg = Qwen2Config(**shape, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                      pad_token_id=tok.pad_token_id)
+    cfg = Qwen2Config(
+        **shape, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
+    )
     model = Qwen2ForCausalLM(cfg).to(torch.float32)
     model.save_pretrained(out)
     tok.save_pretrained(out)
@@ -102,8 +113,13 @@ def main() -> None:
     dry = a.cpu_dry_run
     steps = a.steps or (1 if dry else 8)
     shape = TOY if dry else QWEN05
-    res: dict = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-                 "torch": torch.__version__, "dry_run": dry, "steps": steps, "shape": shape}
+    res: dict = {
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "torch": torch.__version__,
+        "dry_run": dry,
+        "steps": steps,
+        "shape": shape,
+    }
     from r1k_plugins.training.run import versions
 
     res["versions"] = versions()
@@ -112,30 +128,69 @@ def main() -> None:
     print(f"model: random-init Qwen2 shape, {res['parameters'] / 1e6:.1f} M parameters (vocab {shape['vocab_size']})")
 
     # batch 8 per step (per-device 2 x accumulation 4) keeps a step short; max_length 1024
-    common = ["--data", str(a.data), "--overwrite", "--set", f"max_steps={steps}", "--set", "max_length=1024",
-              "--set", "per_device_train_batch_size=2", "--set", "effective_batch_size=8",
-              "--set", "save_strategy=no", "--set", "logging_steps=1"]
+    common = [
+        "--data",
+        str(a.data),
+        "--overwrite",
+        "--set",
+        f"max_steps={steps}",
+        "--set",
+        "max_length=1024",
+        "--set",
+        "per_device_train_batch_size=2",
+        "--set",
+        "effective_batch_size=8",
+        "--set",
+        "save_strategy=no",
+        "--set",
+        "logging_steps=1",
+    ]
     sft_dir, dpo_dir = out / "sft", out / "dpo"
-    m, wall, peak = train("sft", ["--config", "qwen2.5-7b-sft", "--model", str(base), "--output-dir", str(sft_dir),
-                                  *common])
+    m, wall, peak = train(
+        "sft", ["--config", "qwen2.5-7b-sft", "--model", str(base), "--output-dir", str(sft_dir), *common]
+    )
     fm = m["final_metrics"]
-    res["sft"] = {"bf16": m["config"]["bf16"], "dtype": m["model_config"].get("dtype"),
-                  "tokens": fm.get("num_tokens"), "train_runtime_s": fm["train_runtime"],
-                  "tokens_per_s": round(fm["num_tokens"] / fm["train_runtime"], 1) if fm.get("num_tokens") else None,
-                  "peak_gpu_mem_gib": round(peak, 2), "wall_s": round(wall, 1), "loss": fm.get("train_loss"),
-                  "weights_moved": round(moved(base, sft_dir), 4)}
+    res["sft"] = {
+        "bf16": m["config"]["bf16"],
+        "dtype": m["model_config"].get("dtype"),
+        "tokens": fm.get("num_tokens"),
+        "train_runtime_s": fm["train_runtime"],
+        "tokens_per_s": round(fm["num_tokens"] / fm["train_runtime"], 1) if fm.get("num_tokens") else None,
+        "peak_gpu_mem_gib": round(peak, 2),
+        "wall_s": round(wall, 1),
+        "loss": fm.get("train_loss"),
+        "weights_moved": round(moved(base, sft_dir), 4),
+    }
     print("sft:", json.dumps(res["sft"]))
 
-    m, wall, peak = train("dpo", ["--config", "qwen2.5-7b-dpo", "--model", str(sft_dir), "--output-dir", str(dpo_dir),
-                                  *common, "--set", "warmup_steps=0"])
+    m, wall, peak = train(
+        "dpo",
+        [
+            "--config",
+            "qwen2.5-7b-dpo",
+            "--model",
+            str(sft_dir),
+            "--output-dir",
+            str(dpo_dir),
+            *common,
+            "--set",
+            "warmup_steps=0",
+        ],
+    )
     fm = m["final_metrics"]
     per_pair = dpo_tokens_per_pair(base, Path(a.data), 1024)
     pairs = steps * 8
-    res["dpo"] = {"bf16": m["config"]["bf16"], "dtype": m["model_config"].get("dtype"),
-                  "learning_rate": m["config"]["learning_rate"], "train_runtime_s": fm["train_runtime"],
-                  "tokens_per_s": round(pairs * per_pair / fm["train_runtime"], 1),
-                  "peak_gpu_mem_gib": round(peak, 2), "wall_s": round(wall, 1), "loss": fm.get("train_loss"),
-                  "weights_moved_at_lr_5e-7": round(moved(sft_dir, dpo_dir), 4)}
+    res["dpo"] = {
+        "bf16": m["config"]["bf16"],
+        "dtype": m["model_config"].get("dtype"),
+        "learning_rate": m["config"]["learning_rate"],
+        "train_runtime_s": fm["train_runtime"],
+        "tokens_per_s": round(pairs * per_pair / fm["train_runtime"], 1),
+        "peak_gpu_mem_gib": round(peak, 2),
+        "wall_s": round(wall, 1),
+        "loss": fm.get("train_loss"),
+        "weights_moved_at_lr_5e-7": round(moved(sft_dir, dpo_dir), 4),
+    }
     print("dpo:", json.dumps(res["dpo"]))
     (out / "gpu_check.json").write_text(json.dumps(res, indent=2) + "\n")
     print(f"wrote {out / 'gpu_check.json'}")

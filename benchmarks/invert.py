@@ -43,14 +43,27 @@ def serve(port_q, latency: float) -> None:
     pat = re.compile(rb"Forward answer: (\d+)")
 
     def reply(fa: str) -> bytes:
-        content = json.dumps({"reverse_question": f"Which number doubled gives {fa}?",
-                              "reverse_answer": str(int(fa) // 2),
-                              "reasoning": f"2x = {fa}, so x = \\boxed{{{int(fa) // 2}}}."})
-        body = json.dumps({"choices": [{"index": 0, "finish_reason": "stop",
-                                        "message": {"role": "assistant", "content": content}}],
-                           "usage": {"prompt_tokens": 900, "completion_tokens": 40}}).encode()
-        return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                + str(len(body)).encode() + b"\r\n\r\n" + body)
+        content = json.dumps(
+            {
+                "reverse_question": f"Which number doubled gives {fa}?",
+                "reverse_answer": str(int(fa) // 2),
+                "reasoning": f"2x = {fa}, so x = \\boxed{{{int(fa) // 2}}}.",
+            }
+        )
+        body = json.dumps(
+            {
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                ],
+                "usage": {"prompt_tokens": 900, "completion_tokens": 40},
+            }
+        ).encode()
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
 
     class Proto(asyncio.Protocol):
         def connection_made(self, transport):
@@ -65,10 +78,10 @@ def serve(port_q, latency: float) -> None:
                     return
                 head = self.buf[:i].lower()
                 j = head.find(b"content-length:")
-                n = int(head[j + 15:head.find(b"\r\n", j) if head.find(b"\r\n", j) > 0 else None]) if j >= 0 else 0
+                n = int(head[j + 15 : head.find(b"\r\n", j) if head.find(b"\r\n", j) > 0 else None]) if j >= 0 else 0
                 if len(self.buf) < i + 4 + n:
                     return
-                body, self.buf = self.buf[i + 4:i + 4 + n], self.buf[i + 4 + n:]
+                body, self.buf = self.buf[i + 4 : i + 4 + n], self.buf[i + 4 + n :]
                 fa = pat.findall(body)[-1].decode()  # the item's (the few-shot turns come first)
                 asyncio.get_running_loop().call_later(latency, self._send, reply(fa))
 
@@ -91,9 +104,12 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3, help="cold-cache runs after the first (median printed)")
     ap.add_argument("--cli", action="store_true", help="also time the whole `r1k data invert` command")
-    ap.add_argument("--compare-retry-loop", action="store_true",
-                    help="alternate the cold-cache runs between the teacher's hand-written retry loop and the same "
-                         "loop on tenacity (benchmarks/retry_loop.py); print both medians")
+    ap.add_argument(
+        "--compare-retry-loop",
+        action="store_true",
+        help="alternate the cold-cache runs between the teacher's hand-written retry loop and the same "
+        "loop on tenacity (benchmarks/retry_loop.py); print both medians",
+    )
     a = ap.parse_args()
 
     from r1k_plugins.core.record import Record
@@ -105,26 +121,42 @@ def main() -> None:
     proc.start()
     port = q.get(timeout=60)
     url = f"http://127.0.0.1:{port}/v1"
-    recs = [Record(id=f"b{i}-f", pair_id=f"b{i}", direction="forward", question=f"What is {i + 1} doubled? (item {i})",
-                   answer=str(2 * (i + 1)), answer_type="numeric", source="bench") for i in range(a.n)]
+    recs = [
+        Record(
+            id=f"b{i}-f",
+            pair_id=f"b{i}",
+            direction="forward",
+            question=f"What is {i + 1} doubled? (item {i})",
+            answer=str(2 * (i + 1)),
+            answer_type="numeric",
+            source="bench",
+        )
+        for i in range(a.n)
+    ]
     ideal_s = a.n * a.latency / a.concurrency
-    print(f"{a.n} items, latency {a.latency * 1000:.0f} ms, concurrency {a.concurrency}: ideal {ideal_s:.3f} s "
-          f"({a.concurrency / a.latency:.0f} items/s); target achieved/ideal >= 0.8", flush=True)
+    print(
+        f"{a.n} items, latency {a.latency * 1000:.0f} ms, concurrency {a.concurrency}: ideal {ideal_s:.3f} s "
+        f"({a.concurrency / a.latency:.0f} items/s); target achieved/ideal >= 0.8",
+        flush=True,
+    )
 
     cpus: list[float] = []
 
     def once(label: str, cache: Path, partial: Path) -> float:
         partial.unlink(missing_ok=True)
-        strat = TeacherStrategy(spec=f"openai:bench@{url}", max_connections=a.concurrency, max_retries=2,
-                                cache_dir=str(cache))
+        strat = TeacherStrategy(
+            spec=f"openai:bench@{url}", max_connections=a.concurrency, max_retries=2, cache_dir=str(cache)
+        )
         stats = RunStats()
         t, c = time.perf_counter(), time.process_time()
         out, s = invert_teacher(recs, strat, partial, progress=False, stats=stats)
         dt, cpu = time.perf_counter() - t, time.process_time() - c
         cpus.append(cpu)
         assert s["inverted"] == a.n and len(out) == 2 * a.n, s
-        line = (f"{label:<34} {dt:7.3f} s {a.n / dt:6.0f} items/s  requests {stats.requests:5d}"
-                f"  cache hits {stats.cache_hits:5d}  client CPU {cpu:.2f} s")
+        line = (
+            f"{label:<34} {dt:7.3f} s {a.n / dt:6.0f} items/s  requests {stats.requests:5d}"
+            f"  cache hits {stats.cache_hits:5d}  client CPU {cpu:.2f} s"
+        )
         line += f"  achieved/ideal {ideal_s / dt:.2f}" if stats.requests else "  (target <= 5 s)"
         print(line, flush=True)
         return dt
@@ -152,29 +184,50 @@ def main() -> None:
                 engine._run_async = loops["hand-written"]
                 for name in loops:
                     med = statistics.median(wall[name])
-                    print(f"{'median, ' + name:<34} {med:7.3f} s {a.n / med:6.0f} items/s  client CPU "
-                          f"{statistics.median(cpu[name]):.3f} s  achieved/ideal {ideal_s / med:.2f}", flush=True)
+                    print(
+                        f"{'median, ' + name:<34} {med:7.3f} s {a.n / med:6.0f} items/s  client CPU "
+                        f"{statistics.median(cpu[name]):.3f} s  achieved/ideal {ideal_s / med:.2f}",
+                        flush=True,
+                    )
                 runs = []
                 shutil.copytree(tmp / f"c-hand-written{a.repeat - 1}", tmp / f"cache{a.repeat}")  # the warm rerun's
             else:
                 runs = [once(f"cold cache, run {k + 1}", tmp / f"cache{k + 1}", partial) for k in range(a.repeat)]
             if runs:
                 med = statistics.median(runs)
-                print(f"{'median of the cold-cache runs':<34} {med:7.3f} s {a.n / med:6.0f} items/s"
-                      f"  achieved/ideal {ideal_s / med:.2f} (target >= 0.8)", flush=True)
+                print(
+                    f"{'median of the cold-cache runs':<34} {med:7.3f} s {a.n / med:6.0f} items/s"
+                    f"  achieved/ideal {ideal_s / med:.2f} (target >= 0.8)",
+                    flush=True,
+                )
             once("rerun, warm cache", tmp / f"cache{a.repeat}", partial)
             if a.cli:
                 src, out = tmp / "in.jsonl", tmp / "cli.jsonl"
                 src.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in recs))
-                cmd = [str(Path(sys.executable).with_name("r1k")), "data", "invert", str(src), "--teacher",
-                       f"openai:bench@{url}", "--max-connections", str(a.concurrency), "--out", str(out),
-                       "--no-progress", "--cache-dir", str(tmp / "cache-cli")]
+                cmd = [
+                    str(Path(sys.executable).with_name("r1k")),
+                    "data",
+                    "invert",
+                    str(src),
+                    "--teacher",
+                    f"openai:bench@{url}",
+                    "--max-connections",
+                    str(a.concurrency),
+                    "--out",
+                    str(out),
+                    "--no-progress",
+                    "--cache-dir",
+                    str(tmp / "cache-cli"),
+                ]
                 t = time.perf_counter()
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
                 dt = time.perf_counter() - t
                 run_s = json.loads(out.with_suffix(".manifest.json").read_text())["stats"]["elapsed_s"]
-                print(f"{'r1k data invert (whole command)':<34} {dt:7.3f} s  achieved/ideal {ideal_s / dt:.2f};"
-                      f" its teacher run {run_s:.3f} s, achieved/ideal {ideal_s / run_s:.2f}", flush=True)
+                print(
+                    f"{'r1k data invert (whole command)':<34} {dt:7.3f} s  achieved/ideal {ideal_s / dt:.2f};"
+                    f" its teacher run {run_s:.3f} s, achieved/ideal {ideal_s / run_s:.2f}",
+                    flush=True,
+                )
     finally:
         proc.terminate()
         proc.join()

@@ -67,9 +67,9 @@ def generate(fx: Path, out: Path, n: int, seed: int = 0) -> int:
         d = out / "lm" / f"model_{i:04d}"
         d.mkdir(parents=True, exist_ok=True)
         (d / f"results_{ts}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
-        old_ts = src.name[len("results_"):-len(".json")]
+        old_ts = src.name[len("results_") : -len(".json")]
         for sp in src.parent.glob(f"samples_*_{old_ts}.jsonl"):
-            task = sp.name[len("samples_"):-len(f"_{old_ts}.jsonl")]
+            task = sp.name[len("samples_") : -len(f"_{old_ts}.jsonl")]
             shutil.copyfile(sp, d / f"samples_{task}_{ts}.jsonl")
     for j in range(n_ins):
         log = ins_logs[j % len(ins_logs)].model_copy(deep=True)

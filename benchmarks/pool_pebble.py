@@ -152,8 +152,11 @@ def measure(name: str, equal, warm, n: int) -> None:
         equal(f"\\frac{{{i + 1}}}{{{i + 3}}}", f"{(i + 1) / (i + 3):.6f}", 5.0)
         lat.append(time.perf_counter() - t)
     lat.sort()
-    print(f"{name:<10} latency over {n} distinct comparisons: median {1000 * statistics.median(lat):.2f} ms, "
-          f"p99 {1000 * lat[int(0.99 * (n - 1))]:.2f} ms, {n / sum(lat):.0f} comparisons/s", flush=True)
+    print(
+        f"{name:<10} latency over {n} distinct comparisons: median {1000 * statistics.median(lat):.2f} ms, "
+        f"p99 {1000 * lat[int(0.99 * (n - 1))]:.2f} ms, {n / sum(lat):.0f} comparisons/s",
+        flush=True,
+    )
     before = _children()
     t = time.perf_counter()
     verdict = equal("1", "1", 1.0, "block")
@@ -164,9 +167,11 @@ def measure(name: str, equal, warm, n: int) -> None:
     t = time.perf_counter()
     equal("2", "2", 5.0)
     nxt = time.perf_counter() - t
-    print(f"{name:<10} stuck worker (SIGALRM blocked, sleeping), timeout 1 s: returned {verdict} after {dt:.2f} s; "
-          f"worker processes killed {len(gone)}, replaced {len(after - before)}; next comparison {nxt:.2f} s",
-          flush=True)
+    print(
+        f"{name:<10} stuck worker (SIGALRM blocked, sleeping), timeout 1 s: returned {verdict} after {dt:.2f} s; "
+        f"worker processes killed {len(gone)}, replaced {len(after - before)}; next comparison {nxt:.2f} s",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -48,9 +48,16 @@ def build_model(vocab: int, hidden: int, layers: int, device: str, seed: int = 0
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=vocab, hidden_size=hidden, intermediate_size=hidden * 3, num_hidden_layers=layers,
-                      num_attention_heads=max(1, hidden // 64), num_key_value_heads=max(1, hidden // 128),
-                      max_position_embeddings=4096, tie_word_embeddings=True)
+    cfg = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=hidden * 3,
+        num_hidden_layers=layers,
+        num_attention_heads=max(1, hidden // 64),
+        num_key_value_heads=max(1, hidden // 128),
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+    )
     return LlamaForCausalLM(cfg).to(device).eval()
 
 
@@ -60,7 +67,7 @@ def make_seqs(n: int, prompt: int, tokens: int, vocab: int, seed: int = 1):
     rng = random.Random(seed)
     seqs = []
     for i in range(n):
-        p = prompt - (i % 5) * 7       # uneven lengths: padding is exercised
+        p = prompt - (i % 5) * 7  # uneven lengths: padding is exercised
         c = tokens - (i % 3) * 11
         seqs.append(([rng.randrange(vocab) for _ in range(p)], [rng.randrange(vocab) for _ in range(c)]))
     return seqs
@@ -87,9 +94,27 @@ def vm_hwm_mb() -> float:
 
 def peak_rss_child(args) -> float:
     """Peak RSS (MB) of a fresh process that builds the model and runs only the batched path."""
-    cmd = [sys.executable, __file__, "--only-batched", "--items", str(args.batch), "--batch", str(args.batch),
-           "--tokens", str(args.tokens), "--prompt", str(args.prompt), "--vocab", str(args.vocab),
-           "--hidden", str(args.hidden), "--layers", str(args.layers), "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--only-batched",
+        "--items",
+        str(args.batch),
+        "--batch",
+        str(args.batch),
+        "--tokens",
+        str(args.tokens),
+        "--prompt",
+        str(args.prompt),
+        "--vocab",
+        str(args.vocab),
+        "--hidden",
+        str(args.hidden),
+        "--layers",
+        str(args.layers),
+        "--device",
+        "cpu",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 
@@ -107,8 +132,12 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     ap.add_argument("--sections", default="scorer", help="comma-separated: scorer, families, ches (or all)")
     ap.add_argument("--greedy-tokens", type=int, default=128, help="families: tokens generated per item")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch CPU threads (default: torch's); on a shared, loaded machine 1 avoids oversubscription")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's); on a shared, loaded machine 1 avoids oversubscription",
+    )
     ap.add_argument("--only-batched", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--only-ches", choices=["model", "ches"], default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -178,6 +207,7 @@ def _family_costs(model, tok, args, device: str) -> dict:
     # scored positions' logits of one chunk, the only extra work)
     h = torch.randn(min(scorer.chunk_rows, n * T), model.config.hidden_size, device=device)
     lg = model.get_output_embeddings()(h).float()
+
     def maxes(logits, with_index):
         return [logits.max(dim=1) if with_index else logits.max(dim=1).values for _ in range(5)]
 
@@ -192,14 +222,25 @@ def _family_costs(model, tok, args, device: str) -> dict:
         model.generation_config.eos_token_id = saved
     n_gen = sum(len(g) for g in gen)
     _, t_gsc = _timed(lambda: scorer.score_detail([(p, g) for p, g in zip(prompts, gen)]), device)
-    per_ck = {"y_plus_minus_s": round(t_pm, 3), "irrelevant_s": round(t_irr, 3), "argmax_s": round(argmax_s, 4),
-              "greedy_generate_s": round(t_gen, 3), "greedy_score_s": round(t_gsc, 3)}
+    per_ck = {
+        "y_plus_minus_s": round(t_pm, 3),
+        "irrelevant_s": round(t_irr, 3),
+        "argmax_s": round(argmax_s, 4),
+        "greedy_generate_s": round(t_gen, 3),
+        "greedy_score_s": round(t_gsc, 3),
+    }
     all_s = t_pm + t_irr + argmax_s + t_gen + t_gsc
     return {
-        "vocab": vocab, "items": n, "prompt_tokens": args.prompt, "trace_tokens": T, "greedy_tokens": G,
-        "batch": args.batch, **{f"per_checkpoint_{k}": v for k, v in per_ck.items()},
+        "vocab": vocab,
+        "items": n,
+        "prompt_tokens": args.prompt,
+        "trace_tokens": T,
+        "greedy_tokens": G,
+        "batch": args.batch,
+        **{f"per_checkpoint_{k}": v for k, v in per_ck.items()},
         "scored_tokens_per_s": round(2 * n * T / t_pm, 1),
-        "greedy_generated_tokens": n_gen, "greedy_generate_tokens_per_s": round(n_gen / t_gen, 1),
+        "greedy_generated_tokens": n_gen,
+        "greedy_generate_tokens_per_s": round(n_gen / t_gen, 1),
         "greedy_vs_y_plus_minus_cost": round((t_gen + t_gsc) / t_pm, 2),
         "all_families_vs_y_plus_minus_cost": round(all_s / t_pm, 2),
         "seconds_for_checkpoints_1_5_10_20 (all families)": [round(k * all_s, 1) for k in (1, 5, 10, 20)],
@@ -209,6 +250,7 @@ def _family_costs(model, tok, args, device: str) -> dict:
 
 class _NoEos:
     """A tokenizer stand-in for random ids: no EOS, so every continuation runs to the budget."""
+
     eos_token_id = None
     pad_token_id = 0
 
@@ -228,8 +270,9 @@ def families_section(args) -> dict:
 
 def _ches_seqs(n: int, args, vocab: int):
     seqs = make_seqs(2 * n, args.prompt, args.tokens, vocab, seed=3)
-    return [(seqs[2 * i][0], seqs[2 * i][1]) for i in range(n)] + \
-        [(seqs[2 * i][0], seqs[2 * i + 1][1]) for i in range(n)]
+    return [(seqs[2 * i][0], seqs[2 * i][1]) for i in range(n)] + [
+        (seqs[2 * i][0], seqs[2 * i + 1][1]) for i in range(n)
+    ]
 
 
 def _ches_cost(model, args, device: str) -> dict:
@@ -242,9 +285,17 @@ def _ches_cost(model, args, device: str) -> dict:
     response_sums(model, seqs[:2], args.batch)  # warm-up
     _, t = _timed(lambda: response_sums(model, seqs, args.batch), device)
     hook.remove()
-    return {"vocab": vocab, "pairs": args.items, "prompt_tokens": args.prompt, "response_tokens": args.tokens,
-            "batch": args.batch, "seconds": round(t, 3), "pairs_per_s": round(args.items / t, 2),
-            "ms_per_pair": round(1000 * t / args.items, 1), "output_head_calls": len(calls)}
+    return {
+        "vocab": vocab,
+        "pairs": args.items,
+        "prompt_tokens": args.prompt,
+        "response_tokens": args.tokens,
+        "batch": args.batch,
+        "seconds": round(t, 3),
+        "pairs_per_s": round(args.items / t, 2),
+        "ms_per_pair": round(1000 * t / args.items, 1),
+        "output_head_calls": len(calls),
+    }
 
 
 def ches_child(args) -> float:
@@ -263,17 +314,36 @@ def ches_section(args) -> dict:
     out["vocab_152k"] = _ches_cost(model, args, args.device)
     del model
     if not args.device.startswith("cuda"):
+
         def child(what):
-            cmd = [sys.executable, __file__, "--only-ches", what, "--batch", str(args.batch), "--tokens",
-                   str(args.tokens), "--prompt", str(args.prompt), "--vocab", str(args.vocab), "--hidden",
-                   str(args.hidden), "--layers", str(args.layers)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--only-ches",
+                what,
+                "--batch",
+                str(args.batch),
+                "--tokens",
+                str(args.tokens),
+                "--prompt",
+                str(args.prompt),
+                "--vocab",
+                str(args.vocab),
+                "--hidden",
+                str(args.hidden),
+                "--layers",
+                str(args.layers),
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             return float(out.strip().splitlines()[-1])
 
         base, run = child("model"), child("ches")
         full = args.batch * 2 * args.tokens * args.vocab * 4 / 2**20
-        out["vocab_152k"].update(peak_rss_mb_model_only=round(base, 1), peak_rss_mb_ches_batch=round(run, 1),
-                                 full_vocab_logits_would_be_mb=round(full, 1))
+        out["vocab_152k"].update(
+            peak_rss_mb_model_only=round(base, 1),
+            peak_rss_mb_ches_batch=round(run, 1),
+            full_vocab_logits_would_be_mb=round(full, 1),
+        )
     _show(f"CHES, {args.vocab}-entry vocabulary (hidden {args.hidden}, {args.layers} layers)", out["vocab_152k"])
     tm, _ = tiny_model()
     tm.to(args.device)
@@ -311,10 +381,20 @@ def scorer_section(args) -> dict:
     t_ref = time.perf_counter() - t0
     diff = max(abs(a - b) for a, b in zip(fast, ref))
     figures = {
-        "device": args.device, "vocab": args.vocab, "hidden": args.hidden, "layers": args.layers,
-        "items": args.items, "batch": args.batch, "tokens": args.tokens, "prompt": args.prompt,
-        "scorer_mode": scorer.mode, "max_abs_diff": diff, "batched_s": round(t_fast, 3), "reference_s": round(t_ref, 3),
-        "speedup": round(t_ref / t_fast, 2), "batched_tokens_per_s": round(n_tok / t_fast, 1),
+        "device": args.device,
+        "vocab": args.vocab,
+        "hidden": args.hidden,
+        "layers": args.layers,
+        "items": args.items,
+        "batch": args.batch,
+        "tokens": args.tokens,
+        "prompt": args.prompt,
+        "scorer_mode": scorer.mode,
+        "max_abs_diff": diff,
+        "batched_s": round(t_fast, 3),
+        "reference_s": round(t_ref, 3),
+        "speedup": round(t_ref / t_fast, 2),
+        "batched_tokens_per_s": round(n_tok / t_fast, 1),
         "reference_tokens_per_s": round(n_tok / t_ref, 1),
         "gpu_peak_mb": None if gpu_peak is None else round(gpu_peak, 1),
     }

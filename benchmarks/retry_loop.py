@@ -32,8 +32,9 @@ from r1k_plugins.data.teacher.backends import Completion, Failure, Retryable
 from r1k_plugins.data.teacher.engine import BadReply, Job, RunStats, _accepted
 
 
-async def tenacity_run_async(backend, jobs, accept, on_success, on_failure, cache, stats, max_connections,
-                             max_retries, bar):
+async def tenacity_run_async(
+    backend, jobs, accept, on_success, on_failure, cache, stats, max_connections, max_retries, bar
+):
     """engine._run_async on tenacity (the candidate): same semaphore, same Retry-After / backoff waits,
     same counters; tenacity's AsyncRetrying runs the attempts."""
     from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
@@ -51,8 +52,12 @@ async def tenacity_run_async(backend, jobs, accept, on_success, on_failure, cach
         try:
             async with sem:
                 async for attempt in AsyncRetrying(
-                        stop=stop_after_attempt(max_retries + 1), wait=wait, before_sleep=count_retry,
-                        retry=retry_if_exception_type((Retryable, BadReply)), reraise=True):
+                    stop=stop_after_attempt(max_retries + 1),
+                    wait=wait,
+                    before_sleep=count_retry,
+                    retry=retry_if_exception_type((Retryable, BadReply)),
+                    reraise=True,
+                ):
                     with attempt:
                         stats.requests += 1
                         try:
@@ -130,13 +135,27 @@ def one_run(loop_fn, n: int, flaky: bool, seed: int) -> tuple[float, dict]:
     outcome: dict[str, str] = {}
     backend = Backend(flaky, seed)
     t = time.process_time()
-    asyncio.run(loop_fn(backend, jobs, lambda job, comp: comp.text,
-                        lambda job, value, cached: outcome.__setitem__(job.id, "ok"),
-                        lambda job, reason: outcome.__setitem__(job.id, reason),
-                        NoCache(), stats, 64, 5, NoBar()))
+    asyncio.run(
+        loop_fn(
+            backend,
+            jobs,
+            lambda job, comp: comp.text,
+            lambda job, value, cached: outcome.__setitem__(job.id, "ok"),
+            lambda job, reason: outcome.__setitem__(job.id, reason),
+            NoCache(),
+            stats,
+            64,
+            5,
+            NoBar(),
+        )
+    )
     cpu = time.process_time() - t
-    return cpu, {"outcome": outcome, "requests": stats.requests, "retries": dict(stats.retries),
-                 "failures": dict(stats.failures)}
+    return cpu, {
+        "outcome": outcome,
+        "requests": stats.requests,
+        "retries": dict(stats.retries),
+        "failures": dict(stats.failures),
+    }
 
 
 def main() -> None:
@@ -158,10 +177,12 @@ def main() -> None:
         med = {k: statistics.median(v) for k, v in cpu.items()}
         r = results["tenacity"]
         ratio = med["tenacity"] / med["hand-written"]
-        print(f"{workload:5s}  {a.n} items  hand-written {1000 * med['hand-written'] / a.n:.3f} CPU s/1k items  "
-              f"tenacity {1000 * med['tenacity'] / a.n:.3f} CPU s/1k items  ratio {ratio:.2f}  "
-              f"requests {r['requests']}  retries {sum(r['retries'].values())}  "
-              f"failures {sum(r['failures'].values())}  same outcome and counters: {same}")
+        print(
+            f"{workload:5s}  {a.n} items  hand-written {1000 * med['hand-written'] / a.n:.3f} CPU s/1k items  "
+            f"tenacity {1000 * med['tenacity'] / a.n:.3f} CPU s/1k items  ratio {ratio:.2f}  "
+            f"requests {r['requests']}  retries {sum(r['retries'].values())}  "
+            f"failures {sum(r['failures'].values())}  same outcome and counters: {same}"
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,12 @@ def math_verify_verdict(case: dict) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", type=Path, default=ROOT / "tests" / "scorer_cases.jsonl",
-                    help="JSONL of cases (id, category, response, gold, answer_type, expected)")
+    ap.add_argument(
+        "--cases",
+        type=Path,
+        default=ROOT / "tests" / "scorer_cases.jsonl",
+        help="JSONL of cases (id, category, response, gold, answer_type, expected)",
+    )
     ap.add_argument("--show", type=int, default=20, help="list up to this many cases ours gets wrong")
     ap.add_argument("--no-math-verify", action="store_true", help="skip the plain math_verify column")
     args = ap.parse_args()
@@ -75,8 +79,10 @@ def main() -> None:
     print(f"{'all':<18}{n:>5}{ours / n:>9.1%}{'' if args.no_math_verify else f'{mv / n:.1%}':>13}")
     print(f"ours: {t_ours:.2f} s for {n} responses")
     for c, res in wrong[: args.show]:
-        print(f"  WRONG {c['id']} [{c['category']}] expected={c['expected']} gold={c['gold']!r} "
-              f"extracted={res['extracted']!r} reason={res['reason']} response={c['response'][-90:]!r}")
+        print(
+            f"  WRONG {c['id']} [{c['category']}] expected={c['expected']} gold={c['gold']!r} "
+            f"extracted={res['extracted']!r} reason={res['reason']} response={c['response'][-90:]!r}"
+        )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,26 @@ from r1k_plugins.core.scoring import DEFAULT_TIMEOUT, score_response  # noqa: E4
 
 # ------------------------------------------------------------------------------ generator
 
-WORDS = ["lemon", "harbor", "quartz", "violin", "meadow", "saturn", "pepper", "glacier", "anchor",
-         "falcon", "cinder", "marble", "oyster", "tundra", "walnut", "zephyr", "ice cream", "new york"]
+WORDS = [
+    "lemon",
+    "harbor",
+    "quartz",
+    "violin",
+    "meadow",
+    "saturn",
+    "pepper",
+    "glacier",
+    "anchor",
+    "falcon",
+    "cinder",
+    "marble",
+    "oyster",
+    "tundra",
+    "walnut",
+    "zephyr",
+    "ice cream",
+    "new york",
+]
 FILLER = [
     "Let me compute {a} + {b} = {c}.",
     "We know that $x^2 - {a}x + {b} = 0$ has roots summing to {a}.",
@@ -94,7 +112,7 @@ def _numeric_item(rng: random.Random, correct: bool):
     else:  # irrational-looking numeric answers (math_verify path)
         k = rng.randint(2, 9)
         gold = f"{k}\\sqrt{{2}}"
-        variants = [f"\\sqrt{{{2 * k * k}}}", f"{k} \\sqrt 2", f"{k * 2 ** 0.5:.6f}"]
+        variants = [f"\\sqrt{{{2 * k * k}}}", f"{k} \\sqrt 2", f"{k * 2**0.5:.6f}"]
         wrong = [f"{k}\\sqrt{{3}}", f"\\sqrt{{{2 * k * k + 1}}}"]
     return gold, rng.choice(variants if correct else wrong)
 
@@ -105,18 +123,27 @@ def _expression_item(rng: random.Random, correct: bool):
     table = [
         (f"(x+{a})^2", [f"x^2+{2 * a}x+{a * a}", f"(x + {a})^{{2}}", f"({a}+x)^2"], [f"x^2+{a * a}", f"(x-{a})^2"]),
         (f"{a}x+{b}", [f"{b}+{a}x", f"{a} x + {b}"], [f"{a}x-{b}", f"{b}x+{a}"]),
-        (f"{c}\\sqrt{{{b + 1}}}", [f"\\sqrt{{{c * c * (b + 1)}}}", f"{c} \\sqrt{{{b + 1}}}"],
-         [f"{c + 1}\\sqrt{{{b + 1}}}"]),
-        (f"\\frac{{\\pi}}{{{c}}}", [f"\\dfrac{{\\pi}}{{{c}}}", f"\\frac{{1}}{{{c}}}\\pi"],
-         [f"\\frac{{\\pi}}{{{c + 1}}}", f"{c}\\pi"]),
+        (
+            f"{c}\\sqrt{{{b + 1}}}",
+            [f"\\sqrt{{{c * c * (b + 1)}}}", f"{c} \\sqrt{{{b + 1}}}"],
+            [f"{c + 1}\\sqrt{{{b + 1}}}"],
+        ),
+        (
+            f"\\frac{{\\pi}}{{{c}}}",
+            [f"\\dfrac{{\\pi}}{{{c}}}", f"\\frac{{1}}{{{c}}}\\pi"],
+            [f"\\frac{{\\pi}}{{{c + 1}}}", f"{c}\\pi"],
+        ),
         (f"[{a}, {a + c})", [f"[{a},{a + c})", f"\\left[{a}, {a + c}\\right)"], [f"({a}, {a + c})", f"[{a}, {a + c}]"]),
         (f"\\{{{a}, {a + b}, {a + b + c}\\}}", [f"\\{{{a + b + c}, {a}, {a + b}\\}}"], [f"\\{{{a}, {a + b}\\}}"]),
         (f"({a}, -{b})", [f"\\left({a}, -{b}\\right)", f"({a},-{b})"], [f"(-{b}, {a})", f"({a}, {b})"]),
         (f"e^{{{c}}}", [f"e^{c}", f"\\exp({c})"], [f"{c}e", f"e^{{{c + 1}}}"]),
         (f"\\frac{{\\sqrt{{{c}}}}}{{{c}}}", [f"\\frac{{1}}{{\\sqrt{{{c}}}}}"], [f"\\sqrt{{{c}}}"]),
         (f"{a}-{c}i", [f"-{c}i+{a}"], [f"{a}+{c}i"]),
-        (f"\\frac{{{a}}}{{{a + c}}}", [f"\\frac{{{2 * a}}}{{{2 * (a + c)}}}", f"\\dfrac{{{a}}}{{{a + c}}}"],
-         [f"\\frac{{{a + c}}}{{{a}}}"]),
+        (
+            f"\\frac{{{a}}}{{{a + c}}}",
+            [f"\\frac{{{2 * a}}}{{{2 * (a + c)}}}", f"\\dfrac{{{a}}}{{{a + c}}}"],
+            [f"\\frac{{{a + c}}}{{{a}}}"],
+        ),
     ]
     gold, ok, bad = rng.choice(table)
     return gold, rng.choice(ok if correct else bad)
@@ -124,16 +151,32 @@ def _expression_item(rng: random.Random, correct: bool):
 
 def _wrap_answer(rng: random.Random, ans: str, answer_type: str) -> str:
     if answer_type == "choice":
-        forms = [f"Answer: {ans}", f"The answer is ({ans}).", f"\\boxed{{{ans}}}",
-                 f"I think the answer is ({ans}) because (A) is wrong.", f"**Answer:** {ans}",
-                 f"\\boxed{{\\text{{({ans})}}}}", f"({ans})"]
+        forms = [
+            f"Answer: {ans}",
+            f"The answer is ({ans}).",
+            f"\\boxed{{{ans}}}",
+            f"I think the answer is ({ans}) because (A) is wrong.",
+            f"**Answer:** {ans}",
+            f"\\boxed{{\\text{{({ans})}}}}",
+            f"({ans})",
+        ]
     elif answer_type == "text":
-        forms = [f"Answer: {ans}", f"The answer is {ans.upper()}.", f"\\boxed{{\\text{{{ans}}}}}", ans.title(),
-                 f"**Answer:** {ans}"]
+        forms = [
+            f"Answer: {ans}",
+            f"The answer is {ans.upper()}.",
+            f"\\boxed{{\\text{{{ans}}}}}",
+            ans.title(),
+            f"**Answer:** {ans}",
+        ]
     else:
-        forms = [f"Answer: $\\boxed{{{ans}}}$", f"The final answer is $\\boxed{{{ans}}}$.",
-                 f"Final Answer: The final answer is ${ans}$. I hope it is correct.",
-                 f"Answer: {ans}", f"Thus the answer is \\boxed{{{ans}}}.", f"**Answer:** ${ans}$"]
+        forms = [
+            f"Answer: $\\boxed{{{ans}}}$",
+            f"The final answer is $\\boxed{{{ans}}}$.",
+            f"Final Answer: The final answer is ${ans}$. I hope it is correct.",
+            f"Answer: {ans}",
+            f"Thus the answer is \\boxed{{{ans}}}.",
+            f"**Answer:** ${ans}$",
+        ]
     return rng.choice(forms)
 
 
@@ -167,8 +210,9 @@ def generate(n: int, seed: int) -> list[dict]:
         else:
             response = f"<|im_start|>think\n{reasoning}"
             correct = False
-        items.append({"i": i, "response": response, "gold": gold, "answer_type": answer_type,
-                      "label": correct, "format": fmt})
+        items.append(
+            {"i": i, "response": response, "gold": gold, "answer_type": answer_type, "label": correct, "format": fmt}
+        )
     return items
 
 
@@ -176,17 +220,33 @@ def pathological() -> list[dict]:
     mb = _filler(random.Random(1), 1_000_000)
     return [
         {"name": "tower 9^9^9^9", "response": "Answer: \\boxed{9^{9^{9^9}}}", "gold": "5", "answer_type": "expression"},
-        {"name": "factorial (10^8)!", "response": "So the answer is $\\boxed{(10^{8})!}$.", "gold": "5",
-         "answer_type": "expression"},
-        {"name": "1 MB think + answer", "response": f"<think>{mb}</think> \\boxed{{42}}", "gold": "42",
-         "answer_type": "numeric"},
-        {"name": "1 MB plain + answer", "response": f"{mb}\nFinal answer: $\\boxed{{42}}$", "gold": "42",
-         "answer_type": "numeric"},
+        {
+            "name": "factorial (10^8)!",
+            "response": "So the answer is $\\boxed{(10^{8})!}$.",
+            "gold": "5",
+            "answer_type": "expression",
+        },
+        {
+            "name": "1 MB think + answer",
+            "response": f"<think>{mb}</think> \\boxed{{42}}",
+            "gold": "42",
+            "answer_type": "numeric",
+        },
+        {
+            "name": "1 MB plain + answer",
+            "response": f"{mb}\nFinal answer: $\\boxed{{42}}$",
+            "gold": "42",
+            "answer_type": "numeric",
+        },
         {"name": "1 MB of open braces", "response": "\\boxed{" * 150_000, "gold": "1", "answer_type": "expression"},
         {"name": "1 MB of $x$ spans", "response": "$x+1$ " * 170_000, "gold": "x+1", "answer_type": "expression"},
         # a short line of words and spaces around no number (the words-around-a-number rule)
-        {"name": "spaced short line", "response": "result " + " " * 80 + "5 x", "gold": "5",
-         "answer_type": "expression"},
+        {
+            "name": "spaced short line",
+            "response": "result " + " " * 80 + "5 x",
+            "gold": "5",
+            "answer_type": "expression",
+        },
     ]
 
 
@@ -234,8 +294,10 @@ def _summary(name: str, lat: list[float], total: float, timeouts: int, acc: floa
     p99 = lat_sorted[min(len(lat) - 1, int(0.99 * len(lat)))]
     over = sum(x > DEFAULT_TIMEOUT for x in lat)
     acc_s = f"  acc vs labels {acc:6.1%}" if acc is not None else ""
-    return (f"  {name:<34} n={len(lat):5d}  {len(lat) / total:9.1f} resp/s  mean {statistics.mean(lat) * 1e3:7.2f} ms"
-            f"  p99 {p99 * 1e3:8.2f} ms  max {max(lat) * 1e3:8.1f} ms  >timeout {over}  timeouts {timeouts}{acc_s}")
+    return (
+        f"  {name:<34} n={len(lat):5d}  {len(lat) / total:9.1f} resp/s  mean {statistics.mean(lat) * 1e3:7.2f} ms"
+        f"  p99 {p99 * 1e3:8.2f} ms  max {max(lat) * 1e3:8.1f} ms  >timeout {over}  timeouts {timeouts}{acc_s}"
+    )
 
 
 def run_both(items: list[dict]) -> tuple[list[float], list[dict], list[float], list[bool], int]:
@@ -275,8 +337,14 @@ print(json.dumps({"ok": bool(_mvres), "s": time.perf_counter() - t}))
 def lmeval_in_child(it: dict, cap: float = 60.0) -> tuple[float | None, bool | None]:
     env = dict(os.environ, R1K_NO_LMEVAL_HOOK="1")
     try:
-        p = subprocess.run([sys.executable, "-c", LMEVAL_CHILD], input=json.dumps(it), text=True,
-                           capture_output=True, timeout=cap, env=env)
+        p = subprocess.run(
+            [sys.executable, "-c", LMEVAL_CHILD],
+            input=json.dumps(it),
+            text=True,
+            capture_output=True,
+            timeout=cap,
+            env=env,
+        )
         out = json.loads(p.stdout.strip().splitlines()[-1])
         return out["s"], out["ok"]
     except subprocess.TimeoutExpired:
@@ -290,9 +358,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4, help="threads for the off-main-thread run of ours")
     ap.add_argument("--show-disagreements", type=int, default=0)
     ap.add_argument("--skip-pathological", action="store_true")
-    ap.add_argument("--pool", choices=("r1k", "pebble"), default="r1k",
-                    help="worker pool behind ours: r1k's (r1k_plugins.core.pool) or the pebble candidate "
-                         "(benchmarks/pool_pebble.py; issue 17 item 7)")
+    ap.add_argument(
+        "--pool",
+        choices=("r1k", "pebble"),
+        default="r1k",
+        help="worker pool behind ours: r1k's (r1k_plugins.core.pool) or the pebble candidate "
+        "(benchmarks/pool_pebble.py; issue 17 item 7)",
+    )
     args = ap.parse_args()
     warm_up = scoring.warm_up
     if args.pool == "pebble":
@@ -308,8 +380,10 @@ def main() -> None:
     by_type = {t: sum(it["answer_type"] == t for it in items) for t in scoring.ANSWER_TYPES}
     by_fmt = {f: sum(it["format"] == f for it in items) for f in ("s1", "think", "plain", "unfinished")}
     mean_len = statistics.mean(len(it["response"]) for it in items)
-    print(f"responses: {len(items)} (seed {args.seed}), types {by_type}, formats {by_fmt}, "
-          f"mean length {mean_len:.0f} chars, labelled correct {sum(it['label'] for it in items)}")
+    print(
+        f"responses: {len(items)} (seed {args.seed}), types {by_type}, formats {by_fmt}, "
+        f"mean length {mean_len:.0f} chars, labelled correct {sum(it['label'] for it in items)}"
+    )
     print(f"lm-eval path mirrored from {minerva_path} (verify(parse(solution), parse(response)))")
     print(f"timeout per comparison: {DEFAULT_TIMEOUT} s; workers: {pool._pool_size()} ({args.pool} pool)")
 
@@ -361,9 +435,11 @@ def main() -> None:
         res_t = list(ex.map(lambda it: score_response(it["response"], it["gold"], it["answer_type"]), items))
     tot_t = time.perf_counter() - t0
     same = sum(a["correct"] == b["correct"] for a, b in zip(res_t, res_o))
-    print(f"\nours from a {args.threads}-thread pool (verdict cache cleared, worker parse caches warm): "
-          f"{len(items) / tot_t:.1f} resp/s, "
-          f"verdicts identical to the sequential run: {same}/{len(items)}")
+    print(
+        f"\nours from a {args.threads}-thread pool (verdict cache cleared, worker parse caches warm): "
+        f"{len(items) / tot_t:.1f} resp/s, "
+        f"verdicts identical to the sequential run: {same}/{len(items)}"
+    )
 
     if args.skip_pathological:
         return

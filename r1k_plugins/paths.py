@@ -24,4 +24,3 @@ def tasks_dir() -> Path:
 def recipes_dir() -> Path:
     """Folder holding the bundled training recipes (``tiny-sft.yaml`` ...)."""
     return _pick("recipes", "train", "tiny-sft.yaml")
-

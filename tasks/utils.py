@@ -75,8 +75,10 @@ def load_gpqa_diamond(**metadata):
 
 def extract_answers(resps, docs):
     """Filter: each response -> its extracted final answer ("" if thinking never ended / none)."""
-    return [[extract_answer_for(r, doc["answer"], doc["answer_type"]) or "" for r in doc_resps]
-            for doc_resps, doc in zip(resps, docs)]
+    return [
+        [extract_answer_for(r, doc["answer"], doc["answer_type"]) or "" for r in doc_resps]
+        for doc_resps, doc in zip(resps, docs)
+    ]
 
 
 def process_generation(doc, results):
@@ -90,10 +92,15 @@ def process_direction(doc, results):
     nb_other = max(1, len(doc["other"].encode("utf-8")))
     margin = ll_match / nb_match - ll_other / nb_other
     d = doc["direction"]
-    return {"acc": float(margin > 0), "margin": margin,
-            # per prompt direction: (direction, value); aggregated by mean_forward / mean_reverse
-            "acc_forward": (d, float(margin > 0)), "acc_reverse": (d, float(margin > 0)),
-            "margin_forward": (d, margin), "margin_reverse": (d, margin)}
+    return {
+        "acc": float(margin > 0),
+        "margin": margin,
+        # per prompt direction: (direction, value); aggregated by mean_forward / mean_reverse
+        "acc_forward": (d, float(margin > 0)),
+        "acc_reverse": (d, float(margin > 0)),
+        "margin_forward": (d, margin),
+        "margin_reverse": (d, margin),
+    }
 
 
 def _mean_of(direction, items):
@@ -134,8 +141,10 @@ def sampled_settings(metadata: dict) -> dict:
         except (TypeError, ValueError):
             raise R1KError(f"--metadata {key}={m[key]!r}: expected a number") from None
         if not (lo < v <= hi):
-            raise R1KError(f"--metadata {key}={v:g}: expected a number in ({lo:g}, {hi:g}] "
-                           "(use the greedy r1k_* tasks for temperature 0)")
+            raise R1KError(
+                f"--metadata {key}={v:g}: expected a number in ({lo:g}, {hi:g}] "
+                "(use the greedy r1k_* tasks for temperature 0)"
+            )
         out[key.removeprefix("r1k_")] = v
     return out
 
@@ -159,12 +168,18 @@ def _sampled_task_class():
             gen.update(do_sample=True, temperature=s["temperature"], top_p=s["top_p"])
             config["generation_kwargs"] = gen
             config["repeats"] = s["k"]
-            config["metadata"] = {**config.get("metadata", {}), "r1k_k": s["k"], "r1k_pass_k": s["pass_k"],
-                                  "r1k_temperature": s["temperature"], "r1k_top_p": s["top_p"]}
+            config["metadata"] = {
+                **config.get("metadata", {}),
+                "r1k_k": s["k"],
+                "r1k_pass_k": s["pass_k"],
+                "r1k_temperature": s["temperature"],
+                "r1k_top_p": s["top_p"],
+            }
             names = sampled_metric_names(s["k"], s["pass_k"])
             _register_metrics(names)
-            config["metric_list"] = [{"metric": name, "aggregation": "mean", "higher_is_better": True}
-                                     for name in names]
+            config["metric_list"] = [
+                {"metric": name, "aggregation": "mean", "higher_is_better": True} for name in names
+            ]
             super().__init__(data_dir=data_dir, cache_dir=cache_dir, download_mode=download_mode, config=config)
 
         def process_results(self, doc, results):
@@ -200,8 +215,10 @@ def score_samples(resps, docs):
 
     from r1k_plugins.core.scoring import score_response
 
-    return [[json.dumps(score_response(r, doc["answer"], doc["answer_type"])) for r in doc_resps]
-            for doc_resps, doc in zip(resps, docs)]
+    return [
+        [json.dumps(score_response(r, doc["answer"], doc["answer_type"])) for r in doc_resps]
+        for doc_resps, doc in zip(resps, docs)
+    ]
 
 
 def process_sampled(doc, results, k: int, pass_k: int):
@@ -214,5 +231,8 @@ def process_sampled(doc, results, k: int, pass_k: int):
     correct = [bool(v["correct"]) for v in verdicts]
     answers = [v["extracted"] for v in verdicts]
     names = sampled_metric_names(k, pass_k)
-    return {names[0]: avg_at_k(correct), names[1]: pass_at_k(len(correct), sum(correct), pass_k),
-            names[2]: maj_correct(answers, correct, same_answer(doc["answer_type"]))}
+    return {
+        names[0]: avg_at_k(correct),
+        names[1]: pass_at_k(len(correct), sum(correct), pass_k),
+        names[2]: maj_correct(answers, correct, same_answer(doc["answer_type"])),
+    }

@@ -20,11 +20,14 @@ def run(cmd, *args, cwd=None, env=None, timeout=900, check=False):
     """Run one of the installed console scripts (r1k, r1k-train, lm_eval, inspect)."""
     exe = BIN / cmd
     full_env = dict(os.environ, **(env or {}))
-    proc = subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [str(exe), *map(str, args)], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        raise AssertionError(
+            f"{cmd} {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return proc
 
 
@@ -58,8 +61,9 @@ def _unit_tests_start_no_command(request, monkeypatch):
 
     def guarded(self, args, *a, **kw):
         if _drives_a_command(args):
-            raise AssertionError(f"{request.node.nodeid} runs a command ({str(args)[:120]}); "
-                                 "mark the test @pytest.mark.e2e")
+            raise AssertionError(
+                f"{request.node.nodeid} runs a command ({str(args)[:120]}); mark the test @pytest.mark.e2e"
+            )
         real_init(self, args, *a, **kw)
 
     monkeypatch.setattr(subprocess.Popen, "__init__", guarded)  # undone by monkeypatch after the test
@@ -109,32 +113,68 @@ def assert_one_line_error(proc, *needles):
 
 # the columns of the published r1k parquet (../shared/data/r1k-sample-100.parquet), in its order
 R1K_SAMPLE_COLUMNS = [
-    "solution", "question", "cot_type", "source_type", "metadata", "gemini_thinking_trajectory", "gemini_attempt",
-    "deepseek_thinking_trajectory", "deepseek_attempt", "gemini_grade", "gemini_grade_reason", "deepseek_grade",
-    "deepseek_grade_reason", "text", "thinking_trajectories", "original_index", "cot", "attempt", "worse-text",
-    "relevant-question", "match_method", "sample_type",
+    "solution",
+    "question",
+    "cot_type",
+    "source_type",
+    "metadata",
+    "gemini_thinking_trajectory",
+    "gemini_attempt",
+    "deepseek_thinking_trajectory",
+    "deepseek_attempt",
+    "gemini_grade",
+    "gemini_grade_reason",
+    "deepseek_grade",
+    "deepseek_grade_reason",
+    "text",
+    "thinking_trajectories",
+    "original_index",
+    "cot",
+    "attempt",
+    "worse-text",
+    "relevant-question",
+    "match_method",
+    "sample_type",
 ]
 _SYSTEM = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
 
 
 def _chat(question: str, reasoning: str, final: str) -> str:
     """An s1 chat-form trace as the published parquet writes it."""
-    return (f"{_SYSTEM}<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
-            f"<|im_start|>think\n{reasoning}\n<|im_start|>answer\n{final}<|im_end|>\n")
+    return (
+        f"{_SYSTEM}<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
+        f"<|im_start|>think\n{reasoning}\n<|im_start|>answer\n{final}<|im_end|>\n"
+    )
 
 
 # (cot_type, question, solution, forward final, reverse question, reverse final)
 _SAMPLE_ITEMS = [
-    ("crossword", "Solve the crossword puzzle. You are presented with a clue as input and the number of letters in "
-     "brackets.\n\nGreat dosh arranged for those looking after some kids? (9)",
-     "### Answer: GOATHERDS \n ### Explanation: Definition: those looking after some kids\n **Anagram of** GREAT DOSH.",
-     "The answer is **GOATHERDS**.\n\n**Answer**: GOATHERDS",
-     'What anagram of "GOATHERDS" combines a term for large amounts of money with a word meaning excellent?',
-     "Answer: The anagram is:\n\n\\boxed{GREAT DOSH}"),
-    ("math", "What is $6 \\cdot 7$?", "We multiply: $6 \\cdot 7 = \\boxed{42}$.",
-     "Answer: \\boxed{42}", "Which product of 6 and a number equals 42? Give the number.", "Answer: \\boxed{7}"),
-    ("math", "Compute $2^{10}$.", "Doubling ten times gives $\\boxed{1024}$.", "Answer: $\\boxed{1024}$",
-     "For which exponent n is 2^n = 1024?", "Answer: \\boxed{10}"),
+    (
+        "crossword",
+        "Solve the crossword puzzle. You are presented with a clue as input and the number of letters in "
+        "brackets.\n\nGreat dosh arranged for those looking after some kids? (9)",
+        "### Answer: GOATHERDS \n ### Explanation: Definition: those looking after some kids\n "
+        "**Anagram of** GREAT DOSH.",
+        "The answer is **GOATHERDS**.\n\n**Answer**: GOATHERDS",
+        'What anagram of "GOATHERDS" combines a term for large amounts of money with a word meaning excellent?',
+        "Answer: The anagram is:\n\n\\boxed{GREAT DOSH}",
+    ),
+    (
+        "math",
+        "What is $6 \\cdot 7$?",
+        "We multiply: $6 \\cdot 7 = \\boxed{42}$.",
+        "Answer: \\boxed{42}",
+        "Which product of 6 and a number equals 42? Give the number.",
+        "Answer: \\boxed{7}",
+    ),
+    (
+        "math",
+        "Compute $2^{10}$.",
+        "Doubling ten times gives $\\boxed{1024}$.",
+        "Answer: $\\boxed{1024}$",
+        "For which exponent n is 2^n = 1024?",
+        "Answer: \\boxed{10}",
+    ),
 ]
 
 
@@ -150,16 +190,32 @@ def build_r1k_sample(path: Path) -> Path:
             ds_reason, gm_reason = f"Let me think about item {i} carefully.", f"Gemini's thoughts on item {i}."
             fwd_text = _chat(q, ds_reason, fwd)
             rev_text = _chat(rq, f"Working backwards on item {i}.", rev)
-            rows.append({
-                "solution": sol, "question": q, "cot_type": cot, "source_type": "fixture/r1k", "metadata": "{}",
-                "gemini_thinking_trajectory": gm_reason, "gemini_attempt": fwd, "deepseek_thinking_trajectory":
-                ds_reason, "deepseek_attempt": fwd, "gemini_grade": "No", "gemini_grade_reason": "",
-                "deepseek_grade": "Yes", "deepseek_grade_reason": "",
-                "text": fwd_text if kind == "original" else rev_text,
-                "thinking_trajectories": "None", "original_index": None, "cot": None, "attempt": None,
-                "worse-text": rev_text if kind == "original" else fwd_text, "relevant-question": rq,
-                "match_method": None, "sample_type": kind,
-            })
+            rows.append(
+                {
+                    "solution": sol,
+                    "question": q,
+                    "cot_type": cot,
+                    "source_type": "fixture/r1k",
+                    "metadata": "{}",
+                    "gemini_thinking_trajectory": gm_reason,
+                    "gemini_attempt": fwd,
+                    "deepseek_thinking_trajectory": ds_reason,
+                    "deepseek_attempt": fwd,
+                    "gemini_grade": "No",
+                    "gemini_grade_reason": "",
+                    "deepseek_grade": "Yes",
+                    "deepseek_grade_reason": "",
+                    "text": fwd_text if kind == "original" else rev_text,
+                    "thinking_trajectories": "None",
+                    "original_index": None,
+                    "cot": None,
+                    "attempt": None,
+                    "worse-text": rev_text if kind == "original" else fwd_text,
+                    "relevant-question": rq,
+                    "match_method": None,
+                    "sample_type": kind,
+                }
+            )
     table = pa.Table.from_pylist(rows).select(R1K_SAMPLE_COLUMNS)
     pq.write_table(table, path)
     return path

@@ -17,16 +17,49 @@ OUT = ROOT / "tests" / "fixtures" / "recipe_values.json"
 
 # (stage, recipe, --set items): the --set front end's typing, aliases and precedence
 SCENARIOS = [
-    ("sft", "tiny-sft", ["learning_rate=1e-5", "max_steps=7", "bf16=false", "lora_target_modules=[q_proj,v_proj]",
-                         "warmup_ratio=0.1", "data.mode=reverse", "report_to=tensorboard"]),
-    ("sft", "tiny-sft", ["learning_rate=1", "max_steps=7.0", "save_total_limit=null", "data.seed=3",
-                         "data.ratio=0.25", "data.direction_tags=true", "data.trace_format=think-tags",
-                         "torch_dtype=bfloat16", "gradient_checkpointing=true", "use_peft=true", "lora_r=8",
-                         "max_prompt_length=100", "effective_batch_size=32", "seed=7", "output_dir=runs/x",
-                         "model_name_or_path=some/model", "lr_scheduler_type=linear", "save_strategy=no"]),
+    (
+        "sft",
+        "tiny-sft",
+        [
+            "learning_rate=1e-5",
+            "max_steps=7",
+            "bf16=false",
+            "lora_target_modules=[q_proj,v_proj]",
+            "warmup_ratio=0.1",
+            "data.mode=reverse",
+            "report_to=tensorboard",
+        ],
+    ),
+    (
+        "sft",
+        "tiny-sft",
+        [
+            "learning_rate=1",
+            "max_steps=7.0",
+            "save_total_limit=null",
+            "data.seed=3",
+            "data.ratio=0.25",
+            "data.direction_tags=true",
+            "data.trace_format=think-tags",
+            "torch_dtype=bfloat16",
+            "gradient_checkpointing=true",
+            "use_peft=true",
+            "lora_r=8",
+            "max_prompt_length=100",
+            "effective_batch_size=32",
+            "seed=7",
+            "output_dir=runs/x",
+            "model_name_or_path=some/model",
+            "lr_scheduler_type=linear",
+            "save_strategy=no",
+        ],
+    ),
     ("dpo", "qwen2.5-7b-dpo", ["gradient_accumulation_steps=4"]),
-    ("dpo", "tiny-dpo", ["beta=0.5", "precompute_ref_log_probs=true", "effective_batch_size=null",
-                         "data.path=x.jsonl"]),
+    (
+        "dpo",
+        "tiny-dpo",
+        ["beta=0.5", "precompute_ref_log_probs=true", "effective_batch_size=null", "data.path=x.jsonl"],
+    ),
 ]
 
 
@@ -37,8 +70,10 @@ def resolved(stage: str, name: str, sets: list[str]) -> dict:
     try:
         from r1k_plugins.training.recipe import resolve_keys
     except ImportError:  # the TrlParser loader resolves everything in load_recipe
+
         def resolve_keys(rec):
             return rec
+
     rec = resolve_keys(load_recipe(stage, name, parse_set(sets)))
     return {
         "stage": rec.stage,
@@ -70,8 +105,10 @@ def cases() -> list[tuple[str, str, str, list[str]]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    doc = {cid: {"stage": stage, "recipe": name, "set": sets, "values": resolved(stage, name, sets)}
-           for cid, stage, name, sets in cases()}
+    doc = {
+        cid: {"stage": stage, "recipe": name, "set": sets, "values": resolved(stage, name, sets)}
+        for cid, stage, name, sets in cases()
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     print(f"wrote {OUT} ({len(doc)} cases)")

@@ -86,7 +86,7 @@ class Stub:
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
         for i in range(0, len(body), 37):
-            part = body[i:i + 37]
+            part = body[i : i + 37]
             h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
         h.wfile.write(b"0\r\n\r\n")
         h.wfile.flush()
@@ -95,8 +95,15 @@ class Stub:
     def completion(content, finish="stop", message_extra=None, choices=None) -> bytes:
         msg = {"role": "assistant", "content": content, **(message_extra or {})}
         ch = [{"index": 0, "finish_reason": finish, "message": msg}] if choices is None else choices
-        return json.dumps({"id": "c", "object": "chat.completion", "model": "stub", "choices": ch,
-                           "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}).encode()
+        return json.dumps(
+            {
+                "id": "c",
+                "object": "chat.completion",
+                "model": "stub",
+                "choices": ch,
+                "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+            }
+        ).encode()
 
     def handle(self, h, body):
         msgs = body["messages"]
@@ -104,9 +111,16 @@ class Stub:
         with self.lock:
             self.attempts[item] += 1
             n = self.attempts[item]
-            self.calls.append({"item": item, "time": time.monotonic(), "auth": h.headers.get("Authorization"),
-                               "system": msgs[0]["content"] if msgs[0]["role"] == "system" else None,
-                               "n_messages": len(msgs), "body": body})
+            self.calls.append(
+                {
+                    "item": item,
+                    "time": time.monotonic(),
+                    "auth": h.headers.get("Authorization"),
+                    "system": msgs[0]["content"] if msgs[0]["role"] == "system" else None,
+                    "n_messages": len(msgs),
+                    "body": body,
+                }
+            )
         if self.delay:
             time.sleep(self.delay)
         if self.status:
@@ -116,8 +130,11 @@ class Stub:
         m = re.search(r"Forward answer: (\S+)", item)
         fa = m.group(1) if m else "0"
         half = str(int(fa) // 2) if fa.isdigit() else "1"
-        good = {"reverse_question": f"Which number doubled gives {fa}?", "reverse_answer": half,
-                "reasoning": f"Let x be the number.\nDoubling it gives 2x = {fa}.\nSo x = {fa}/2 = \\boxed{{{half}}}."}
+        good = {
+            "reverse_question": f"Which number doubled gives {fa}?",
+            "reverse_answer": half,
+            "reasoning": f"Let x be the number.\nDoubling it gives 2x = {fa}.\nSo x = {fa}/2 = \\boxed{{{half}}}.",
+        }
         ok = self.completion("```json\n" + json.dumps(good) + "\n```")
         if "RATE429" in item and n == 1:
             return self._send(h, 429, b'{"error": {"message": "slow down"}}', headers={"Retry-After": "1"})
@@ -145,15 +162,24 @@ class Stub:
             return None
         if "LISTCONTENT" in item:
             text = "```json\n" + json.dumps(good) + "\n```"
-            return self._send(h, 200, self.completion([{"type": "thinking", "thinking": "draft 999"},
-                                                       {"type": "text", "text": text[:9]},
-                                                       {"type": "text", "text": text[9:]}]))
+            return self._send(
+                h,
+                200,
+                self.completion(
+                    [
+                        {"type": "thinking", "thinking": "draft 999"},
+                        {"type": "text", "text": text[:9]},
+                        {"type": "text", "text": text[9:]},
+                    ]
+                ),
+            )
         if "CHUNKED" in item:
             return self._send_chunked(h, ok)
         if "THINKDRAFT" in item:
             draft = dict(good, reverse_answer="999")
-            return self._send(h, 200, self.completion(
-                f"<think>Draft: {json.dumps(draft)}\nHmm, recheck.</think>\n{json.dumps(good)}"))
+            return self._send(
+                h, 200, self.completion(f"<think>Draft: {json.dumps(draft)}\nHmm, recheck.</think>\n{json.dumps(good)}")
+            )
         if "UNPARSEABLE" in item:
             return self._send(h, 200, self.completion("Sorry, I cannot do that."))
         if "LENGTH" in item:

@@ -44,7 +44,7 @@ def main(model_dir: str, port: int) -> None:
             kw.update(do_sample=False)
         with lock, torch.no_grad():
             out = model.generate(**ids, **kw)
-        return tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+        return tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
 
     def shape(name: str, gen: str) -> tuple[dict, str]:
         ans = "Answer: \\boxed{7}"
@@ -97,9 +97,16 @@ def main(model_dir: str, port: int) -> None:
                 for i in range(n):
                     msg, finish = shape(name, generate(prompt, max_tokens, temperature, top_p))
                     choices.append({"index": i, "finish_reason": finish, "message": {"role": "assistant", **msg}})
-                return self._send({"id": "r1k-test", "object": "chat.completion", "created": now, "model": name,
-                                   "choices": choices,
-                                   "usage": {"prompt_tokens": 1, "completion_tokens": max_tokens, "total_tokens": 1}})
+                return self._send(
+                    {
+                        "id": "r1k-test",
+                        "object": "chat.completion",
+                        "created": now,
+                        "model": name,
+                        "choices": choices,
+                        "usage": {"prompt_tokens": 1, "completion_tokens": max_tokens, "total_tokens": 1},
+                    }
+                )
             if self.path.rstrip("/").endswith("/completions"):
                 prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
                 choices = []
@@ -109,8 +116,9 @@ def main(model_dir: str, port: int) -> None:
                     if msg.get("reasoning_content"):  # a completions endpoint has no reasoning field: inline
                         text = f"<think>\n{msg['reasoning_content']}" + (f"\n</think>\n{text}" if text else "")
                     choices.append({"index": i, "text": text, "finish_reason": finish, "logprobs": None})
-                return self._send({"id": "r1k-test", "object": "text_completion", "created": now, "model": name,
-                                   "choices": choices})
+                return self._send(
+                    {"id": "r1k-test", "object": "text_completion", "created": now, "model": name, "choices": choices}
+                )
             self._send({"error": {"message": "not found"}}, 404)
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)

@@ -53,8 +53,12 @@ def test_mitigation_recipe_resolves_against_trl(name):
     if name.endswith("dpo-norm"):
         from trl import DPOConfig
 
-        cfg = DPOConfig(output_dir="/tmp/unused", use_cpu=True, bf16=False, **{k: v for k, v in rec.trainer_args.items()
-                                                     if k in ("loss_type", "beta")})
+        cfg = DPOConfig(
+            output_dir="/tmp/unused",
+            use_cpu=True,
+            bf16=False,
+            **{k: v for k, v in rec.trainer_args.items() if k in ("loss_type", "beta")},
+        )
         assert cfg.loss_type == ["sigmoid_norm"]
     if name.endswith("tags"):
         assert rec.data["direction_tags"] is True
@@ -62,8 +66,15 @@ def test_mitigation_recipe_resolves_against_trl(name):
 
 def _manifest(stage, mode="mixed", loss_type=None, tags=False, recipe="tiny-dpo.yaml", parent=None):
     cfg = {} if loss_type is None else {"loss_type": loss_type}
-    return {"schema": "r1k_run/1", "stage": stage, "data_mode": mode, "config": cfg,
-            "data_options": {"direction_tags": tags}, "recipe": f"/x/train/{recipe}", "parent": parent}
+    return {
+        "schema": "r1k_run/1",
+        "stage": stage,
+        "data_mode": mode,
+        "config": cfg,
+        "data_options": {"direction_tags": tags},
+        "recipe": f"/x/train/{recipe}",
+        "parent": parent,
+    }
 
 
 def test_arm_names_from_manifests():
@@ -83,9 +94,14 @@ def test_arm_names_from_manifests():
         "ches": _arm_from_manifest(_manifest("dpo", loss_type=["sigmoid"], recipe="tiny-dpo-ches.yaml", parent=sft)),
         "ipo": _arm_from_manifest(_manifest("dpo", loss_type=["ipo"], parent=sft)),
     }
-    assert names == {"plain": "mixed-SFT -> DPO", "sft": "mixed-SFT -> DPO+SFT", "norm": "mixed-SFT -> DPO-norm",
-                     "tags": "mixed-SFT [tags] -> DPO [tags]", "ches": "mixed-SFT -> DPO [CHES]",
-                     "ipo": "mixed-SFT -> DPO(ipo)"}
+    assert names == {
+        "plain": "mixed-SFT -> DPO",
+        "sft": "mixed-SFT -> DPO+SFT",
+        "norm": "mixed-SFT -> DPO-norm",
+        "tags": "mixed-SFT [tags] -> DPO [tags]",
+        "ches": "mixed-SFT -> DPO [CHES]",
+        "ipo": "mixed-SFT -> DPO(ipo)",
+    }
     assert not is_mitigation_arm(names["plain"]) and not is_mitigation_arm("mixed-SFT")
     assert all(is_mitigation_arm(v) for k, v in names.items() if k != "plain")
     # the paper's arms first; the mitigations after the paper's DPO arm
@@ -102,19 +118,39 @@ def test_arms_compare_rows_and_markdown():
 
     def ck(arm, d_f, d_r, yp, ym):
         z = _stat(0.0, -0.1, 0.1)
-        return {"arm": arm, "label": "final", "step": 40, "epoch": 0.2, "model": f"models/{arm}",
-                "summary": {"forward": {"delta": _stat(*d_f), "y_plus": z, "y_minus": z},
-                            "reverse": {"delta": _stat(*d_r), "y_plus": z, "y_minus": z},
-                            "all": {"delta": z, "y_plus": _stat(*yp), "y_minus": _stat(*ym)}}}
+        return {
+            "arm": arm,
+            "label": "final",
+            "step": 40,
+            "epoch": 0.2,
+            "model": f"models/{arm}",
+            "summary": {
+                "forward": {"delta": _stat(*d_f), "y_plus": z, "y_minus": z},
+                "reverse": {"delta": _stat(*d_r), "y_plus": z, "y_minus": z},
+                "all": {"delta": z, "y_plus": _stat(*yp), "y_minus": _stat(*ym)},
+            },
+        }
 
-    probe = {"table": [ck("mixed-SFT -> DPO+SFT", (0.5, 0.4, 0.6), (0.3, 0.2, 0.4), (-0.2, -0.3, -0.1),
-                          (-0.9, -1.0, -0.8)),
-                       ck("mixed-SFT -> DPO", (0.7, 0.6, 0.8), (0.6, 0.5, 0.7), (-0.4, -0.5, -0.3),
-                          (-1.0, -1.1, -0.9))]}
-    rows = [{"name": "mixed-sft-dpo", "arm": "mixed-SFT -> DPO", "run": None,
-             "results": {"r1k_forward": {"lm-eval": {"score": 0.5, "stderr": 0.1, "n": 40},
-                                         "inspect": {"score": 0.4, "stderr": 0.1, "n": 40}},
-                         "r1k_reverse": {"inspect": {"score": 0.25, "stderr": 0.05, "n": 40}}}}]
+    probe = {
+        "table": [
+            ck("mixed-SFT -> DPO+SFT", (0.5, 0.4, 0.6), (0.3, 0.2, 0.4), (-0.2, -0.3, -0.1), (-0.9, -1.0, -0.8)),
+            ck("mixed-SFT -> DPO", (0.7, 0.6, 0.8), (0.6, 0.5, 0.7), (-0.4, -0.5, -0.3), (-1.0, -1.1, -0.9)),
+        ]
+    }
+    rows = [
+        {
+            "name": "mixed-sft-dpo",
+            "arm": "mixed-SFT -> DPO",
+            "run": None,
+            "results": {
+                "r1k_forward": {
+                    "lm-eval": {"score": 0.5, "stderr": 0.1, "n": 40},
+                    "inspect": {"score": 0.4, "stderr": 0.1, "n": 40},
+                },
+                "r1k_reverse": {"inspect": {"score": 0.25, "stderr": 0.05, "n": 40}},
+            },
+        }
+    ]
     out = compare(rows, probe)
     assert [r["arm"] for r in out] == ["mixed-SFT -> DPO", "mixed-SFT -> DPO+SFT"]
     dpo, mit = out
@@ -141,8 +177,9 @@ def test_generation_prompts_carry_direction_tags():
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("arms,needle", [("forward,nope", "unknown arm nope"),
-                                         ("forward,dpo-sft", "add mixed to --arms")])
+@pytest.mark.parametrize(
+    "arms,needle", [("forward,nope", "unknown arm nope"), ("forward,dpo-sft", "add mixed to --arms")]
+)
 def test_demo_refuses_bad_arms_before_writing(tmp_path, arms, needle):
     out = tmp_path / "demo"
     proc = run("r1k", "demo", "--arms", arms, "--out", out)

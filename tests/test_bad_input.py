@@ -30,10 +30,20 @@ def test_corpus_is_large_and_covers_every_command():
     assert len(CASES) >= 150, len(CASES)
     assert len({c.id for c in CASES}) == len(CASES)
     seen = {(c.cmd, c.argv[0] if c.cmd != "r1k" else " ".join(c.argv[:2])) for c in CASES}
-    for want in [("r1k", "data synth"), ("r1k", "data import"), ("r1k", "data invert"), ("r1k", "data mix"),
-                 ("r1k", "data pairs"), ("r1k", "data verify"), ("r1k", "leaderboard export"),
-                 ("r1k-train", "tiny-model"), ("r1k-train", "sft"), ("r1k-train", "dpo"), ("lm_eval", "run"),
-                 ("inspect", "eval")]:
+    for want in [
+        ("r1k", "data synth"),
+        ("r1k", "data import"),
+        ("r1k", "data invert"),
+        ("r1k", "data mix"),
+        ("r1k", "data pairs"),
+        ("r1k", "data verify"),
+        ("r1k", "leaderboard export"),
+        ("r1k-train", "tiny-model"),
+        ("r1k-train", "sft"),
+        ("r1k-train", "dpo"),
+        ("lm_eval", "run"),
+        ("inspect", "eval"),
+    ]:
         assert want in seen, want
     assert any(c.cmd == "r1k" and c.argv[0] == "demo" for c in CASES)
 
@@ -93,13 +103,19 @@ def _digest(p: Path) -> str:
 def _limit_fsize(n: int):
     def pre():
         resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))
+
     return pre
 
 
 @pytest.fixture(scope="session")
 def ctx(synth_data, tiny_model, ro_dir, unreadable):
-    return {"good": synth_data / "train.jsonl", "goodtest": synth_data / "test.jsonl", "tiny": tiny_model,
-            "ro": ro_dir, "unreadable": unreadable}
+    return {
+        "good": synth_data / "train.jsonl",
+        "goodtest": synth_data / "test.jsonl",
+        "tiny": tiny_model,
+        "ro": ro_dir,
+        "unreadable": unreadable,
+    }
 
 
 @pytest.mark.e2e
@@ -113,9 +129,16 @@ def test_bad_input(case: Case, ctx, tmp_path):
     inputs_before = {p: _digest(p) for p in (ctx["good"], ctx["tiny"] / "config.json")}
     argv = [_fill(a, c) for a in case.argv]
     env = dict(os.environ, COLUMNS="1000", INSPECT_DISPLAY="plain", R1K_DEBUG="")
-    proc = subprocess.run([str(BIN / case.cmd), *argv], cwd=d, env=env, capture_output=True, text=True,
-                          errors="replace", timeout=case.timeout,
-                          preexec_fn=_limit_fsize(case.fsize) if case.fsize else None)
+    proc = subprocess.run(
+        [str(BIN / case.cmd), *argv],
+        cwd=d,
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=case.timeout,
+        preexec_fn=_limit_fsize(case.fsize) if case.fsize else None,
+    )
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out, out[-3000:]
     assert proc.returncode == case.rc, (proc.returncode, out[-3000:])
@@ -152,9 +175,13 @@ def test_ctrl_c_exits_130_and_keeps_existing_output(tmp_path):
     (out / "test.jsonl").write_text("PRIOR\n")
     # SIGINT as a terminal user has it: a CI runner that started us in the background may have left it
     # ignored, and an ignored SIGINT is inherited (the child would never see the Ctrl-C)
-    proc = subprocess.Popen([str(BIN / "r1k"), "data", "synth", "--n", "200000", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [str(BIN / "r1k"), "data", "synth", "--n", "200000", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(2.5)  # inside generate() (7-20 s for 200,000 pairs)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -170,14 +197,32 @@ def test_failed_overwrite_keeps_the_previous_run(tiny_model, synth_data, tmp_pat
     """--overwrite onto a finished run, failing only once TRL builds the trainer: the old run survives."""
     runs = tmp_path / "run"
     runs.mkdir()
-    old = {"r1k_run.json": '{"schema": "r1k_run/1", "stage": "sft"}\n', "log_history.jsonl": "{}\n",
-           "model.safetensors": "OLD WEIGHTS", "checkpoint-5/trainer_state.json": "{}"}
+    old = {
+        "r1k_run.json": '{"schema": "r1k_run/1", "stage": "sft"}\n',
+        "log_history.jsonl": "{}\n",
+        "model.safetensors": "OLD WEIGHTS",
+        "checkpoint-5/trainer_state.json": "{}",
+    }
     for name, text in old.items():
         (runs / name).parent.mkdir(parents=True, exist_ok=True)
         (runs / name).write_text(text)
-    proc = run("r1k-train", "sft", "--config", "tiny-sft", "--model", tiny_model, "--data",
-               synth_data / "train.jsonl", "--output-dir", runs, "--overwrite", "--set", "eval_strategy=steps",
-               "--set", "max_steps=2")
+    proc = run(
+        "r1k-train",
+        "sft",
+        "--config",
+        "tiny-sft",
+        "--model",
+        tiny_model,
+        "--data",
+        synth_data / "train.jsonl",
+        "--output-dir",
+        runs,
+        "--overwrite",
+        "--set",
+        "eval_strategy=steps",
+        "--set",
+        "max_steps=2",
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
@@ -190,9 +235,15 @@ def test_failed_overwrite_keeps_the_previous_run(tiny_model, synth_data, tmp_pat
 def test_markdown_board_escapes_html_from_result_files(tmp_path):
     res = tmp_path / "res"
     res.mkdir()
-    (res / "results_2024-01-01T00-00-00.json").write_text(json.dumps({
-        "results": {"r1k<script>alert(1)</script>": {"acc,none": 0.5, "acc_stderr,none": 0.1}},
-        "config": {"model": "hf", "model_args": "pretrained=<img src=x onerror=alert(1)>"}, "date": 1700000000}))
+    (res / "results_2024-01-01T00-00-00.json").write_text(
+        json.dumps(
+            {
+                "results": {"r1k<script>alert(1)</script>": {"acc,none": 0.5, "acc_stderr,none": 0.1}},
+                "config": {"model": "hf", "model_args": "pretrained=<img src=x onerror=alert(1)>"},
+                "date": 1700000000,
+            }
+        )
+    )
     run("r1k", "leaderboard", "export", res, "--out", tmp_path / "board", "--no-plots", check=True)
     for name in ("leaderboard.md", "leaderboard.html"):
         text = (tmp_path / "board" / name).read_text()

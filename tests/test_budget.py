@@ -22,11 +22,12 @@ def _thinking(text: str, fmt: str) -> str:
     """The thinking part of a budget-forced completion, cut out by its markers (the separator
     newline before the closing marker dropped)."""
     assert text.startswith(OPENING[fmt]), text
-    body = text[len(OPENING[fmt]): text.index(CLOSING[fmt])]
+    body = text[len(OPENING[fmt]) : text.index(CLOSING[fmt])]
     return body[:-1] if body.endswith("\n") else body
 
 
 # --- the algorithm alone, on a scripted generator (words as tokens) ---------------------------
+
 
 def _words(text: str) -> int:
     return len(text.split())
@@ -73,21 +74,28 @@ def test_ignores_stop_when_the_budget_has_no_room_left():
 
 def test_a_prompt_that_opens_the_thinking_is_not_opened_twice():
     gen, calls = _scripted(2)
-    [res] = budget_forcing(["<|im_start|>assistant\n<think>\n"], lambda p, b, s: [gen(x, y, s) for x, y in zip(p, b)],
-                           _words, budget_spec(10, trace_format="think-tags"))
+    [res] = budget_forcing(
+        ["<|im_start|>assistant\n<think>\n"],
+        lambda p, b, s: [gen(x, y, s) for x, y in zip(p, b)],
+        _words,
+        budget_spec(10, trace_format="think-tags"),
+    )
     assert not res.text.startswith(THINK_OPEN) and calls[0][0].count(THINK_OPEN) == 1
 
 
-@pytest.mark.parametrize("kw, needle", [
-    ({"max_thinking_tokens": 0}, "max_thinking_tokens=0"),
-    ({"max_thinking_tokens": -3}, "max_thinking_tokens=-3"),
-    ({"max_thinking_tokens": "lots"}, "max_thinking_tokens='lots'"),
-    ({"max_thinking_tokens": None}, "max_thinking_tokens is required"),
-    ({"max_thinking_tokens": 5, "num_ignore": -1}, "num_ignore=-1"),
-    ({"max_thinking_tokens": 5, "max_answer_tokens": 0}, "max_answer_tokens=0"),
-    ({"max_thinking_tokens": 5, "trace_format": "xml"}, "unknown trace format"),
-    ({"max_thinking_tokens": 5, "num_ignore": 1, "ignore_str": " "}, "ignore_str is empty"),
-])
+@pytest.mark.parametrize(
+    "kw, needle",
+    [
+        ({"max_thinking_tokens": 0}, "max_thinking_tokens=0"),
+        ({"max_thinking_tokens": -3}, "max_thinking_tokens=-3"),
+        ({"max_thinking_tokens": "lots"}, "max_thinking_tokens='lots'"),
+        ({"max_thinking_tokens": None}, "max_thinking_tokens is required"),
+        ({"max_thinking_tokens": 5, "num_ignore": -1}, "num_ignore=-1"),
+        ({"max_thinking_tokens": 5, "max_answer_tokens": 0}, "max_answer_tokens=0"),
+        ({"max_thinking_tokens": 5, "trace_format": "xml"}, "unknown trace format"),
+        ({"max_thinking_tokens": 5, "num_ignore": 1, "ignore_str": " "}, "ignore_str is empty"),
+    ],
+)
 def test_bad_budget_options(kw, needle):
     with pytest.raises(R1KError) as e:
         budget_spec(**kw)
@@ -95,6 +103,7 @@ def test_bad_budget_options(kw, needle):
 
 
 # --- the real harnesses on the tiny model ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def early_stopper(tiny_model, tmp_path_factory):
@@ -116,18 +125,57 @@ def early_stopper(tiny_model, tmp_path_factory):
 
 
 def _lm_eval(model, out: Path, budget: str, limit=2, extra=()):
-    run("lm_eval", "run", "--model", "r1k-hf", "--model_args", f"pretrained={model},dtype=float32,{budget}",
-        "--tasks", "r1k_forward", "--limit", limit, "--apply_chat_template", "--gen_kwargs", "max_gen_toks=12",
-        "--output_path", out, "--log_samples", *extra, cwd=out.parent, check=True)
+    run(
+        "lm_eval",
+        "run",
+        "--model",
+        "r1k-hf",
+        "--model_args",
+        f"pretrained={model},dtype=float32,{budget}",
+        "--tasks",
+        "r1k_forward",
+        "--limit",
+        limit,
+        "--apply_chat_template",
+        "--gen_kwargs",
+        "max_gen_toks=12",
+        "--output_path",
+        out,
+        "--log_samples",
+        *extra,
+        cwd=out.parent,
+        check=True,
+    )
     [f] = glob.glob(str(out / "**" / "samples_r1k_forward_*.jsonl"), recursive=True)
     return [json.loads(l) for l in open(f)]
 
 
 def _inspect(model, out: Path, params: list[str], limit=2):
     args = [a for p in params for a in ("-T", p)]
-    run("inspect", "eval", "r1k_plugins/r1k_forward", "--model", "hf/local", "-M", f"model_path={model}",
-        "-M", "do_sample=false", "-T", f"limit={limit}", "-T", "max_tokens=12", *args, "--log-dir", out,
-        "--log-format", "json", "--display", "none", cwd=out.parent, check=True)
+    run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_forward",
+        "--model",
+        "hf/local",
+        "-M",
+        f"model_path={model}",
+        "-M",
+        "do_sample=false",
+        "-T",
+        f"limit={limit}",
+        "-T",
+        "max_tokens=12",
+        *args,
+        "--log-dir",
+        out,
+        "--log-format",
+        "json",
+        "--display",
+        "none",
+        cwd=out.parent,
+        check=True,
+    )
     [f] = glob.glob(str(out / "*.json"))
     return json.loads(Path(f).read_text())["samples"]
 
@@ -147,11 +195,16 @@ def test_both_harnesses_wait_exactly_k_times_and_agree(early_stopper, tmp_path, 
     tok = AutoTokenizer.from_pretrained(early_stopper)
     k, budget = 3, 40
     lm = _lm_eval(early_stopper, tmp_path / "lm", f"max_thinking_tokens={budget},num_ignore={k},trace_format={fmt}")
-    ins = _inspect(early_stopper, tmp_path / "in", [f"max_thinking_tokens={budget}", f"num_ignore={k}",
-                                                    f"trace_format={fmt}"])
+    ins = _inspect(
+        early_stopper, tmp_path / "in", [f"max_thinking_tokens={budget}", f"num_ignore={k}", f"trace_format={fmt}"]
+    )
     if fmt != "s1":  # the Inspect prompt carries the trace format hint: so must lm-eval's
-        lm = _lm_eval(early_stopper, tmp_path / "lm2", f"max_thinking_tokens={budget},num_ignore={k},trace_format={fmt}",
-                      extra=["--metadata", json.dumps({"r1k_trace_format": fmt})])
+        lm = _lm_eval(
+            early_stopper,
+            tmp_path / "lm2",
+            f"max_thinking_tokens={budget},num_ignore={k},trace_format={fmt}",
+            extra=["--metadata", json.dumps({"r1k_trace_format": fmt})],
+        )
     for s_lm, s_in in _pairs(lm, ins):
         text = s_lm["resps"][0][0]
         think = _thinking(text, fmt)
@@ -204,19 +257,63 @@ def _one_line_error(proc, *needles):
 
 @pytest.mark.e2e
 def test_bad_budget_input_is_one_line(tiny_model, tmp_path):
-    p = run("lm_eval", "run", "--model", "r1k-hf", "--model_args", f"pretrained={tiny_model},max_thinking_tokens=0",
-            "--tasks", "r1k_forward", "--limit", 1, cwd=tmp_path)
+    p = run(
+        "lm_eval",
+        "run",
+        "--model",
+        "r1k-hf",
+        "--model_args",
+        f"pretrained={tiny_model},max_thinking_tokens=0",
+        "--tasks",
+        "r1k_forward",
+        "--limit",
+        1,
+        cwd=tmp_path,
+    )
     _one_line_error(p, "max_thinking_tokens=0", "r1k-hf")
-    p = run("lm_eval", "run", "--model", "r1k-hf", "--model_args",
-            f"pretrained={tiny_model},max_thinking_tokens=8,trace_format=xml", "--tasks", "r1k_forward", "--limit", 1,
-            cwd=tmp_path)
+    p = run(
+        "lm_eval",
+        "run",
+        "--model",
+        "r1k-hf",
+        "--model_args",
+        f"pretrained={tiny_model},max_thinking_tokens=8,trace_format=xml",
+        "--tasks",
+        "r1k_forward",
+        "--limit",
+        1,
+        cwd=tmp_path,
+    )
     _one_line_error(p, "unknown trace format")
-    p = run("lm_eval", "run", "--model", "r1k-vllm", "--model_args", f"pretrained={tiny_model},max_thinking_tokens=8",
-            "--tasks", "r1k_forward", "--limit", 1, cwd=tmp_path)
+    p = run(
+        "lm_eval",
+        "run",
+        "--model",
+        "r1k-vllm",
+        "--model_args",
+        f"pretrained={tiny_model},max_thinking_tokens=8",
+        "--tasks",
+        "r1k_forward",
+        "--limit",
+        1,
+        cwd=tmp_path,
+    )
     _one_line_error(p, "r1k-vllm needs vLLM")
     # Inspect prints the task's one-line error on stdout under --display plain, before any model runs
-    p = run("inspect", "eval", "r1k_plugins/r1k_forward", "--model", "mockllm/model", "-T", "max_thinking_tokens=0",
-            "--log-dir", tmp_path / "logs", "--display", "plain", cwd=tmp_path)
+    p = run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_forward",
+        "--model",
+        "mockllm/model",
+        "-T",
+        "max_thinking_tokens=0",
+        "--log-dir",
+        tmp_path / "logs",
+        "--display",
+        "plain",
+        cwd=tmp_path,
+    )
     lines = [l for l in p.stdout.splitlines() if l.strip()]
     assert p.returncode == 1 and "Traceback" not in p.stdout + p.stderr, p.stdout[-3000:] + p.stderr[-3000:]
     assert len(lines) == 1 and lines[0].startswith("error: -T max_thinking_tokens=0"), p.stdout[-3000:]

@@ -94,13 +94,30 @@ def test_import_s1k_preset_from_s1k11_columns(tmp_path, r1k_sample):
 @pytest.mark.e2e
 def test_import_s1k_v1_layout_and_gold_extraction(tmp_path):
     rows = [
-        {"question": "Compute 2+3.", "solution": "5", "cot_type": "math", "source_type": "x",
-         "thinking_trajectories": ["2 plus 3 is 5."], "attempt": "\\boxed{5}"},
-        {"question": "Find x if x/2 = 3/4.", "solution": "We have $x = \\frac{3}{2}$, so the answer is "
-         "$\\boxed{\\frac{3}{2}}$. " + "More words. " * 10, "cot_type": "math", "source_type": "x",
-         "thinking_trajectories": ["..."], "attempt": "3/2"},
-        {"question": "Explain why the sky is blue.", "solution": "Because of Rayleigh scattering " * 10,
-         "cot_type": "science", "source_type": "y", "thinking_trajectories": ["..."], "attempt": "..."},
+        {
+            "question": "Compute 2+3.",
+            "solution": "5",
+            "cot_type": "math",
+            "source_type": "x",
+            "thinking_trajectories": ["2 plus 3 is 5."],
+            "attempt": "\\boxed{5}",
+        },
+        {
+            "question": "Find x if x/2 = 3/4.",
+            "solution": "We have $x = \\frac{3}{2}$, so the answer is $\\boxed{\\frac{3}{2}}$. " + "More words. " * 10,
+            "cot_type": "math",
+            "source_type": "x",
+            "thinking_trajectories": ["..."],
+            "attempt": "3/2",
+        },
+        {
+            "question": "Explain why the sky is blue.",
+            "solution": "Because of Rayleigh scattering " * 10,
+            "cot_type": "science",
+            "source_type": "y",
+            "thinking_trajectories": ["..."],
+            "attempt": "...",
+        },
     ]
     src = tmp_path / "s1k.parquet"
     pq.write_table(pa.Table.from_pylist(rows), src)
@@ -116,15 +133,41 @@ def test_import_s1k_v1_layout_and_gold_extraction(tmp_path):
 @pytest.mark.e2e
 def test_benchmark_presets(tmp_path):
     m = tmp_path / "math500.jsonl"
-    m.write_text(json.dumps({"problem": "What is $1+1$?", "solution": "It is $\\boxed{2}$.", "answer": "2",
-                             "subject": "Algebra", "level": 1, "unique_id": "test/algebra/1.json"}) + "\n")
+    m.write_text(
+        json.dumps(
+            {
+                "problem": "What is $1+1$?",
+                "solution": "It is $\\boxed{2}$.",
+                "answer": "2",
+                "subject": "Algebra",
+                "level": 1,
+                "unique_id": "test/algebra/1.json",
+            }
+        )
+        + "\n"
+    )
     a = tmp_path / "aime.jsonl"
-    a.write_text(json.dumps({"id": 60, "problem": "Find N.", "solution": "...", "answer": "204",
-                             "url": "u", "year": "2024"}) + "\n")
+    a.write_text(
+        json.dumps({"id": 60, "problem": "Find N.", "solution": "...", "answer": "204", "url": "u", "year": "2024"})
+        + "\n"
+    )
     g = tmp_path / "gpqa.jsonl"
-    g.write_text("".join(json.dumps({"Question": f"Q{i}?", "Correct Answer": "right", "Incorrect Answer 1": "w1",
-                                     "Incorrect Answer 2": "w2", "Incorrect Answer 3": "w3",
-                                     "Record ID": f"rec{i}"}) + "\n" for i in range(8)))
+    g.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "Question": f"Q{i}?",
+                    "Correct Answer": "right",
+                    "Incorrect Answer 1": "w1",
+                    "Incorrect Answer 2": "w2",
+                    "Incorrect Answer 3": "w3",
+                    "Record ID": f"rec{i}",
+                }
+            )
+            + "\n"
+            for i in range(8)
+        )
+    )
     for src, preset in ((m, "math500"), (a, "aime"), (g, "gpqa")):
         out = tmp_path / f"{preset}.out.jsonl"
         run("r1k", "data", "import", src, "--preset", preset, "--out", out, check=True)
@@ -156,8 +199,9 @@ UNSEEN = [
 
 
 def _fwd(i, q, a):
-    return Record(id=f"p{i}-f", pair_id=f"p{i}", direction="forward", question=q, answer=a,
-                  answer_type="numeric", source="t")
+    return Record(
+        id=f"p{i}-f", pair_id=f"p{i}", direction="forward", question=q, answer=a, answer_type="numeric", source="t"
+    )
 
 
 def test_mask_inversion_hides_a_stated_number():
@@ -172,7 +216,7 @@ def test_mask_inversion_hides_a_stated_number():
         var = inv["variable"]
         assert f"is {a}, what is the value of the unknown variable {var}?" in r.question
         masked = r.question.split("\n\nIf we know")[0]
-        assert masked.replace(var, r.answer, 1) == q or masked[:s] + r.answer + masked[s + len(var):] == q
+        assert masked.replace(var, r.answer, 1) == q or masked[:s] + r.answer + masked[s + len(var) :] == q
         assert r.pair_id == f.pair_id and r.direction == "reverse" and r.answer_type == "numeric"
         assert strat.invert(f).to_dict() == r.to_dict()  # deterministic
     # exponents are not premises to hide: only 7 can be chosen in the remainder question
@@ -182,11 +226,27 @@ def test_mask_inversion_hides_a_stated_number():
 
 @pytest.mark.e2e
 def test_mask_inversion_skips_and_counts(tmp_path):
-    recs = [_fwd(0, UNSEEN[0][0], "75"),
-            Record(id="t-f", pair_id="t", direction="forward", question="Name the capital of France.",
-                   answer="Paris", answer_type="text", source="t"),
-            Record(id="n-f", pair_id="n", direction="forward", question="What is the largest prime below ten?",
-                   answer="7", answer_type="numeric", source="t")]
+    recs = [
+        _fwd(0, UNSEEN[0][0], "75"),
+        Record(
+            id="t-f",
+            pair_id="t",
+            direction="forward",
+            question="Name the capital of France.",
+            answer="Paris",
+            answer_type="text",
+            source="t",
+        ),
+        Record(
+            id="n-f",
+            pair_id="n",
+            direction="forward",
+            question="What is the largest prime below ten?",
+            answer="7",
+            answer_type="numeric",
+            source="t",
+        ),
+    ]
     with pytest.raises(Skip):
         MaskStrategy().invert(recs[1])
     src = tmp_path / "in.jsonl"
@@ -244,8 +304,20 @@ def test_mix_and_pairs_cli(tmp_path):
     d = tmp_path / "d"
     run("r1k", "data", "synth", "--n", "20", "--out", d, check=True)
     out = tmp_path / "mix.jsonl"
-    p = run("r1k", "data", "mix", d / "train.jsonl", "--mode", "mixed", "--trace-format", "think-tags",
-            "--direction-tags", "--out", out, check=True)
+    p = run(
+        "r1k",
+        "data",
+        "mix",
+        d / "train.jsonl",
+        "--mode",
+        "mixed",
+        "--trace-format",
+        "think-tags",
+        "--direction-tags",
+        "--out",
+        out,
+        check=True,
+    )
     assert "36 SFT rows (18 forward, 18 reverse)" in p.stdout
     rows = [json.loads(l) for l in open(out)]
     assert rows[0]["completion"][0]["content"].startswith("<think>")
@@ -276,8 +348,15 @@ def test_bad_input_errors(tmp_path):
     wrongdir.write_text(json.dumps(rec) + "\n")
     assert_one_line_error(run("r1k", "data", "verify", wrongdir), "direction", "forward, reverse")
 
-    assert_one_line_error(run("r1k", "data", "import", d / "train.jsonl", "--preset", "nope", "--out", out),
-                          "unknown preset", "s1k", "r1k-published", "math500", "aime", "gpqa")
+    assert_one_line_error(
+        run("r1k", "data", "import", d / "train.jsonl", "--preset", "nope", "--out", out),
+        "unknown preset",
+        "s1k",
+        "r1k-published",
+        "math500",
+        "aime",
+        "gpqa",
+    )
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert_one_line_error(run("r1k", "data", "mix", empty, "--mode", "forward", "--out", out), "no records")
@@ -285,17 +364,24 @@ def test_bad_input_errors(tmp_path):
 
     pqf = tmp_path / "other.parquet"
     pq.write_table(pa.Table.from_pylist([{"foo": 1, "bar": "x"}]), pqf)
-    assert_one_line_error(run("r1k", "data", "import", pqf, "--preset", "s1k", "--out", out),
-                          "needs column(s) question, solution")
+    assert_one_line_error(
+        run("r1k", "data", "import", pqf, "--preset", "s1k", "--out", out), "needs column(s) question, solution"
+    )
     notpq = tmp_path / "broken.parquet"
     notpq.write_bytes(b"not a parquet file")
     assert_one_line_error(run("r1k", "data", "import", notpq, "--preset", "s1k", "--out", out), "parquet")
 
-    assert_one_line_error(run("r1k", "data", "mix", d / "train.jsonl", "--mode", "forward",
-                              "--out", tmp_path / "nope" / "x.jsonl"), "does not exist", "mkdir -p")
+    assert_one_line_error(
+        run("r1k", "data", "mix", d / "train.jsonl", "--mode", "forward", "--out", tmp_path / "nope" / "x.jsonl"),
+        "does not exist",
+        "mkdir -p",
+    )
     assert_one_line_error(run("r1k", "data", "invert", tmp_path / "absent.jsonl", "--out", out), "not found")
-    assert_one_line_error(run("r1k", "data", "import", "simplescaling/s1K-1.1", "--preset", "s1k", "--out", out),
-                          "simplescaling/s1K-1.1", "local")
+    assert_one_line_error(
+        run("r1k", "data", "import", "simplescaling/s1K-1.1", "--preset", "s1k", "--out", out),
+        "simplescaling/s1K-1.1",
+        "local",
+    )
     # records without the requested direction
     fwd_only = tmp_path / "fwd.jsonl"
     fwd_only.write_text("\n".join(l for l in good if '"direction":"forward"' in l) + "\n")

@@ -19,8 +19,15 @@ from r1k_plugins.core.runs import RUN_MANIFEST, RUN_SCHEMA, RunManifest, arm_fam
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_MANIFEST = ROOT / "tests" / "data" / "r1k_run_dpo.json"  # written by r1k-train dpo (the demo)
-GOOD = {"id": "p1-f", "pair_id": "p1", "direction": "forward", "question": "What is 3 + 4?", "answer": "7",
-        "answer_type": "numeric", "source": "test"}
+GOOD = {
+    "id": "p1-f",
+    "pair_id": "p1",
+    "direction": "forward",
+    "question": "What is 3 + 4?",
+    "answer": "7",
+    "answer_type": "numeric",
+    "source": "test",
+}
 
 
 # ---- the record ----------------------------------------------------------------------------------
@@ -42,13 +49,19 @@ BAD = [  # (change to the good record, the message as the hand-written validate(
     ({"reasoning": {"a": 1}}, "field 'reasoning' must be a string or null"),
     ({"meta": [1]}, "field 'meta' must be an object"),
     ({"extra": 1, "more": 2}, "unknown field(s) extra, more; put extra columns under 'meta'"),
-    ({"answer_type": DROP, "source": DROP},
-     "record is missing required field(s) answer_type, source (an r1k record needs id, pair_id, direction, "
-     "question, answer, answer_type, source; see docs/data.md)"),
-    ({"meta": {"inversion": {"strategy": "mask", "span": 5}}},
-     "field 'meta.inversion.span': input should be a valid tuple (got int 5)"),
-    ({"meta": {"inversion": [1, 2]}},
-     "field 'meta.inversion': input should be a valid dictionary or instance of Inversion (got list [1, 2])"),
+    (
+        {"answer_type": DROP, "source": DROP},
+        "record is missing required field(s) answer_type, source (an r1k record needs id, pair_id, direction, "
+        "question, answer, answer_type, source; see docs/data.md)",
+    ),
+    (
+        {"meta": {"inversion": {"strategy": "mask", "span": 5}}},
+        "field 'meta.inversion.span': input should be a valid tuple (got int 5)",
+    ),
+    (
+        {"meta": {"inversion": [1, 2]}},
+        "field 'meta.inversion': input should be a valid dictionary or instance of Inversion (got list [1, 2])",
+    ),
 ]
 
 
@@ -68,8 +81,12 @@ def test_bad_record_message_names_file_line_and_field(tmp_path, change, message)
 
 def test_duplicate_ids_and_extra_inversion_keys(tmp_path):
     f = tmp_path / "in.jsonl"
-    rev = {**GOOD, "id": "p1-r", "direction": "reverse",
-           "meta": {"inversion": {"strategy": "mask", "span": [0, 3], "custom": {"x": 1}}, "note": "kept"}}
+    rev = {
+        **GOOD,
+        "id": "p1-r",
+        "direction": "reverse",
+        "meta": {"inversion": {"strategy": "mask", "span": [0, 3], "custom": {"x": 1}}, "note": "kept"},
+    }
     f.write_text(json.dumps(GOOD) + "\n" + json.dumps(rev) + "\n", encoding="utf-8")
     recs = read_records(f)
     assert recs[1].meta == rev["meta"]  # meta stays the plain dict it was, extra keys included
@@ -100,8 +117,13 @@ def test_older_and_hand_made_manifests_still_load(tmp_path):
 
     folders = write_models(tmp_path)
     arms = {name: model_arm(d).arm for name, d in folders.items()}
-    assert arms == {"base": "base", "fwd-sft": "forward-SFT", "rev-sft": "reverse-SFT", "mixed-sft": "mixed-SFT",
-                    "mixed-dpo": "mixed-SFT -> DPO"}
+    assert arms == {
+        "base": "base",
+        "fwd-sft": "forward-SFT",
+        "rev-sft": "reverse-SFT",
+        "mixed-sft": "mixed-SFT",
+        "mixed-dpo": "mixed-SFT -> DPO",
+    }
     old = tmp_path / "old"
     old.mkdir()
     (old / RUN_MANIFEST).write_text('{"stage": "sft", "data_mode": "reverse", "note": 1}', encoding="utf-8")
@@ -121,20 +143,46 @@ def test_checkpoints_and_arm_families(tmp_path):
     (tmp_path / "checkpoint-x").mkdir()
     found = list_checkpoints(tmp_path)
     assert [n for n, _, _ in found] == [2, 10, 33] and found[0][2]["epoch"] == 0.5 and found[1][2] == {}
-    assert [arm_family(a) for a in ("base", "forward-SFT", "mixed-SFT -> DPO", "DPO", "reverse-DPO")] == \
-        ["base", "forward", "mixed", "other", "reverse"]
+    assert [arm_family(a) for a in ("base", "forward-SFT", "mixed-SFT -> DPO", "DPO", "reverse-DPO")] == [
+        "base",
+        "forward",
+        "mixed",
+        "other",
+        "reverse",
+    ]
 
 
 # ---- the probe document and document kinds -------------------------------------------------------
 def _probe_doc() -> dict:
     stat = {"mean": 0.5, "ci_low": 0.25, "ci_high": 0.75, "n": 4}
-    summ = {d: {"n": 4, "y_plus": stat, "y_minus": stat, "delta": stat, "family_x": {"mean": 1.0}}
-            for d in ("forward", "reverse", "all")}
-    return {"schema": PROBE_SCHEMA, "definition": "d", "settings": {"max_tokens": 8}, "counts": {"pairs": 2},
-            "checkpoints": [{"model": "/m", "kind": "model", "label": "final", "run": "/m", "step": 3, "epoch": 1.0,
-                             "arm": "mixed-SFT", "stage": "sft", "n_items": 4, "tokens_scored": 64,
-                             "seconds": None, "summary": summ, "responses": {"sampled": 2}}],
-            "created_utc": "2026-12-06T00:00:00Z"}
+    summ = {
+        d: {"n": 4, "y_plus": stat, "y_minus": stat, "delta": stat, "family_x": {"mean": 1.0}}
+        for d in ("forward", "reverse", "all")
+    }
+    return {
+        "schema": PROBE_SCHEMA,
+        "definition": "d",
+        "settings": {"max_tokens": 8},
+        "counts": {"pairs": 2},
+        "checkpoints": [
+            {
+                "model": "/m",
+                "kind": "model",
+                "label": "final",
+                "run": "/m",
+                "step": 3,
+                "epoch": 1.0,
+                "arm": "mixed-SFT",
+                "stage": "sft",
+                "n_items": 4,
+                "tokens_scored": 64,
+                "seconds": None,
+                "summary": summ,
+                "responses": {"sampled": 2},
+            }
+        ],
+        "created_utc": "2026-12-06T00:00:00Z",
+    }
 
 
 def test_probe_document_round_trip_keeps_extra_row_fields(tmp_path):

@@ -38,16 +38,25 @@ def test_entry_point_resolves_to_the_tasks_folder_in_the_source_tree():
     assert os.path.samefile(folder, ROOT / "tasks")
     assert (importlib.resources.files(value) / "r1k_reverse.yaml").is_file()
     # a fresh interpreter finds it the same way (what an editable install's .pth gives lm-eval)
-    p = subprocess.run([sys.executable, "-c", RESOLVE, value], capture_output=True, text=True,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True)
+    p = subprocess.run(
+        [sys.executable, "-c", RESOLVE, value],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        check=True,
+    )
     out = p.stdout.split("\n")
     assert os.path.samefile(out[0], ROOT / "tasks") and out[1] == "True True", p.stdout
 
 
 def test_entry_point_resolves_inside_the_wheel(tmp_path):
     value = _declared()
-    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path / "dist")],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path / "dist")],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     (whl,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(whl) as z:
         names = z.namelist()
@@ -56,8 +65,14 @@ def test_entry_point_resolves_inside_the_wheel(tmp_path):
         z.extractall(tmp_path / "site")
     assert "[lm_eval.tasks]\nr1k_plugins = r1k_plugins.lm_eval_tasks" in text, text
     assert "r1k_plugins/lm_eval_tasks/r1k_reverse.yaml" in names and "r1k_plugins_lmeval.pth" in names
-    p = subprocess.run([sys.executable, "-c", RESOLVE, value], capture_output=True, text=True, cwd=tmp_path,
-                       env=dict(os.environ, PYTHONPATH=str(tmp_path / "site"), R1K_NO_LMEVAL_HOOK="1"), check=True)
+    p = subprocess.run(
+        [sys.executable, "-c", RESOLVE, value],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(tmp_path / "site"), R1K_NO_LMEVAL_HOOK="1"),
+        check=True,
+    )
     out = p.stdout.split("\n")
     assert os.path.samefile(out[0], tmp_path / "site" / "r1k_plugins" / "lm_eval_tasks"), p.stdout
     assert out[1] == "True True"
@@ -65,8 +80,12 @@ def test_entry_point_resolves_inside_the_wheel(tmp_path):
 
 def test_editable_install_resolves_to_the_source_tasks_folder(tmp_path):
     value = _declared()
-    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel:editable", "-d", str(tmp_path)],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel:editable", "-d", str(tmp_path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     (whl,) = tmp_path.glob("*.whl")
     with zipfile.ZipFile(whl) as z:
         names = z.namelist()
@@ -77,9 +96,17 @@ def test_editable_install_resolves_to_the_source_tasks_folder(tmp_path):
     # "installed": only this wheel's .pth files run (python -S; the venv's packages on the path, unprocessed)
     import editables
 
-    boot = (f"import sys, site; sys.path.append({os.path.dirname(os.path.dirname(editables.__file__))!r}); "
-            f"site.addsitedir({str(tmp_path / 'site')!r}); sys.argv[1:] = [{value!r}]\n")
-    p = subprocess.run([sys.executable, "-S", "-c", boot + RESOLVE], capture_output=True, text=True, cwd=tmp_path,
-                       env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, check=True)
+    boot = (
+        f"import sys, site; sys.path.append({os.path.dirname(os.path.dirname(editables.__file__))!r}); "
+        f"site.addsitedir({str(tmp_path / 'site')!r}); sys.argv[1:] = [{value!r}]\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-S", "-c", boot + RESOLVE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        check=True,
+    )
     out = p.stdout.split("\n")
     assert os.path.samefile(out[0], ROOT / "tasks") and out[1] == "True True", p.stdout + p.stderr

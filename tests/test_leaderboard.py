@@ -24,8 +24,13 @@ from r1k_plugins.cli import main  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore:The 'initial' parameter is deprecated:DeprecationWarning")
 
 OUTPUTS = ("leaderboard.csv", "leaderboard.json", "leaderboard.md", "leaderboard.html", "scores.png", "direction.png")
-ARMS = {"base": "base", "fwd-sft": "forward-SFT", "rev-sft": "reverse-SFT", "mixed-sft": "mixed-SFT",
-        "mixed-dpo": "mixed-SFT -> DPO"}
+ARMS = {
+    "base": "base",
+    "fwd-sft": "forward-SFT",
+    "rev-sft": "reverse-SFT",
+    "mixed-sft": "mixed-SFT",
+    "mixed-dpo": "mixed-SFT -> DPO",
+}
 
 
 @pytest.fixture(scope="session")
@@ -178,8 +183,11 @@ def test_output_folder_inside_input_is_not_read(fx, tmp_path):
 def test_cross_harness_agreement_flag(board, fx):
     res, out, doc = board
     verdict = {(c["row"], c["task"]): c["agree"] for c in doc["cross_harness"]}
-    assert verdict == {("base", "r1k_direction"): True, ("fwd-sft", "r1k_direction"): True,
-                       ("rev-sft", "r1k_direction"): False}
+    assert verdict == {
+        ("base", "r1k_direction"): True,
+        ("fwd-sft", "r1k_direction"): True,
+        ("rev-sft", "r1k_direction"): False,
+    }
     # paired on the common record ids: lm-eval's logged doc id against Inspect's sample id
     c = next(c for c in doc["cross_harness"] if c["row"] == "rev-sft")
     lm = _lm_items(fx["lm_results"]["rev-sft"], "r1k_direction", by="id")
@@ -201,7 +209,7 @@ def test_cross_harness_agreement_flag(board, fx):
 
 
 def _lm_items(results_file: Path, task: str, by: str = "doc_id") -> dict:
-    ts = results_file.name[len("results_"):-len(".json")]
+    ts = results_file.name[len("results_") : -len(".json")]
     lines = (results_file.parent / f"samples_{task}_{ts}.jsonl").read_text(encoding="utf-8").splitlines()
     return {(o["doc"]["id"] if by == "id" else o["doc_id"]): float(o["acc"]) for o in map(json.loads, lines)}
 
@@ -226,8 +234,9 @@ def test_paired_and_unpaired_deltas(board, fx):
     assert "deltas" not in row(doc, "base")
     # lm-eval, per-sample logs on both sides: paired over doc_id
     d = row(doc, "rev-sft")["deltas"]["r1k_direction"]["lm-eval"]
-    m, se = _paired(_lm_items(fx["lm_results"]["rev-sft"], "r1k_direction"),
-                    _lm_items(fx["lm_results"]["base"], "r1k_direction"))
+    m, se = _paired(
+        _lm_items(fx["lm_results"]["rev-sft"], "r1k_direction"), _lm_items(fx["lm_results"]["base"], "r1k_direction")
+    )
     assert d["method"] == "paired" and d["n"] == 20
     assert math.isclose(d["delta"], m, abs_tol=1e-12) and math.isclose(d["stderr"], se)
     # Inspect: paired over sample ids
@@ -310,8 +319,14 @@ def test_fast_inspect_header_matches_read_eval_log(fx):
             data = json.loads(p.read_text(encoding="utf-8")) if (fast and p.suffix == ".json") else None
             try:
                 s = ingest._read_inspect(p, data, fast=fast)
-                got.append((s.model_id, s.run, s.dedupe_key,
-                            [(f.task, f.metric, f.score, f.stderr, f.n, f.metrics) for f in s.figures]))
+                got.append(
+                    (
+                        s.model_id,
+                        s.run,
+                        s.dedupe_key,
+                        [(f.task, f.metric, f.score, f.stderr, f.n, f.metrics) for f in s.figures],
+                    )
+                )
             except ingest.Reject as e:
                 got.append(str(e))
         assert got[0] == got[1], p.name
@@ -341,7 +356,7 @@ def test_runs_over_different_limits_pair_on_common_ids(fx, tmp_path):
     lm = tmp_path / "lm"
     shutil.copytree(fx["lm"], lm)
     res_file = lm / fx["lm_results"]["rev-sft"].relative_to(fx["lm"])
-    ts = res_file.name[len("results_"):-len(".json")]
+    ts = res_file.name[len("results_") : -len(".json")]
     sp = res_file.parent / f"samples_r1k_direction_{ts}.jsonl"
     lines = sp.read_text(encoding="utf-8").splitlines()[:12]
     sp.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")  # order must not matter
@@ -361,8 +376,9 @@ def test_cross_harness_refuses_sampled_vs_greedy():
     from r1k_plugins.leaderboard.ingest import Figure, decoding_settings
 
     def fig(h, decoding):
-        return Figure(task="r1k_forward", harness=h, metric="acc", score=0.5, stderr=0.1, n=10, metrics={},
-                      decoding=decoding)
+        return Figure(
+            task="r1k_forward", harness=h, metric="acc", score=0.5, stderr=0.1, n=10, metrics={}, decoding=decoding
+        )
 
     greedy, sampled = decoding_settings(False, 0.0), decoding_settings(True, 0.7)
     assert greedy == {"do_sample": False, "temperature": 0.0, "greedy": True}
@@ -446,9 +462,18 @@ def _html_board(html: str) -> list:
 def _model_board(board) -> list:
     from r1k_plugins.leaderboard.model import plain
 
-    return [(s.level, plain(s.title),
-             [[[c.text for c in t.columns]] + [[plain(c.text).strip() for c in r.cells] for r in t.rows]
-              for t in s.tables], [plain(b) for b in s.bullets]) for s in board.sections]
+    return [
+        (
+            s.level,
+            plain(s.title),
+            [
+                [[c.text for c in t.columns]] + [[plain(c.text).strip() for c in r.cells] for r in t.rows]
+                for t in s.tables
+            ],
+            [plain(b) for b in s.bullets],
+        )
+        for s in board.sections
+    ]
 
 
 def _same_board(md: str, html: str, board=None) -> list:
@@ -470,12 +495,31 @@ def test_markdown_and_html_show_the_same_board(board):
     html = (out / "leaderboard.html").read_text(encoding="utf-8")
     secs = _same_board(md, html, board_model({k: v for k, v in doc.items() if k != "board"}))
     titles = [s[1] for s in secs]
-    assert titles == ["Scores", "Deltas vs baseline base", "Cross-harness agreement", "Plots",
-                      f"Inputs ({len(doc['sources'])} used, {len(doc['skipped'])} skipped)", "Skipped", "Warnings"]
+    assert titles == [
+        "Scores",
+        "Deltas vs baseline base",
+        "Cross-harness agreement",
+        "Plots",
+        f"Inputs ({len(doc['sources'])} used, {len(doc['skipped'])} skipped)",
+        "Skipped",
+        "Warnings",
+    ]
     # the HTML has the item-by-item comparison too (it once showed only |Δ| / threshold)
     cross = secs[2][2][0]
-    assert cross[0] == ["Model", "Task", "Metric", "lm-eval", "Inspect", "decoding", "method", "common items",
-                        "identical", "p / threshold", "first differing", "verdict"]
+    assert cross[0] == [
+        "Model",
+        "Task",
+        "Metric",
+        "lm-eval",
+        "Inspect",
+        "decoding",
+        "method",
+        "common items",
+        "identical",
+        "p / threshold",
+        "first differing",
+        "verdict",
+    ]
     rev = next(r for r in cross if r[0] == "rev-sft")
     c = next(c for c in doc["cross_harness"] if c["row"] == "rev-sft")
     assert rev[7:10] == ["20 (of 20 / 20)", f"{c['identical']:.1%}", f"p={c['p_value']:.3g}"]
@@ -493,8 +537,11 @@ def test_probe_section_same_in_markdown_and_html():
     from r1k_plugins.leaderboard.render import to_html, to_markdown
     from r1k_plugins.leaderboard.sections import board_model
 
-    doc = json.loads((Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default" /
-                      "leaderboard.json").read_text(encoding="utf-8"))
+    doc = json.loads(
+        (Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default" / "leaderboard.json").read_text(
+            encoding="utf-8"
+        )
+    )
     b = board_model(doc)
     secs = _same_board(to_markdown(b), to_html(b, {}), b)
     probe = next(s for s in secs if s[1] == "Directional distinction per token (probe)")
@@ -512,21 +559,47 @@ def test_sampled_runs_section_same_in_markdown_and_html():
     from r1k_plugins.leaderboard.render import to_html, to_markdown
     from r1k_plugins.leaderboard.sections import board_model
 
-    doc = json.loads((Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default" /
-                      "leaderboard.json").read_text(encoding="utf-8"))
+    doc = json.loads(
+        (Path(__file__).resolve().parents[1] / "leaderboards" / "embedded-default" / "leaderboard.json").read_text(
+            encoding="utf-8"
+        )
+    )
     doc["sampled"] = {
-        "rows": [{"model": "tiny", "task": "r1k_reverse", "harness": "lm-eval", "k": 4, "pass_k": 4,
-                  "temperature": 1.0, "top_p": 0.95, "n_items": 3, "avg@k": {"value": 0.25, "stderr": 0.1},
-                  "pass@k": {"value": 0.5, "stderr": None}, "maj@k": {"value": 1 / 3, "stderr": 0.2}}],
-        "cross_harness": [{"model": "tiny", "task": "r1k_reverse", "mean_diff": 0.0, "n_common": 3,
-                           "p_value": 1.0, "agree": True, "note": None}]}
+        "rows": [
+            {
+                "model": "tiny",
+                "task": "r1k_reverse",
+                "harness": "lm-eval",
+                "k": 4,
+                "pass_k": 4,
+                "temperature": 1.0,
+                "top_p": 0.95,
+                "n_items": 3,
+                "avg@k": {"value": 0.25, "stderr": 0.1},
+                "pass@k": {"value": 0.5, "stderr": None},
+                "maj@k": {"value": 1 / 3, "stderr": 0.2},
+            }
+        ],
+        "cross_harness": [
+            {
+                "model": "tiny",
+                "task": "r1k_reverse",
+                "mean_diff": 0.0,
+                "n_common": 3,
+                "p_value": 1.0,
+                "agree": True,
+                "note": None,
+            }
+        ],
+    }
     b = board_model(doc)
     md = to_markdown(b)
     secs = _same_board(md, to_html(b, {}), b)
     titles = [s[1] for s in secs]
     assert titles.index("Sampled runs (k answers per item)") == titles.index("Cross-harness agreement") + 1
-    assert ("| tiny | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 3 | 0.2500 ± 0.1000 | pass@4 0.5000 | 0.3333 ± 0.2000 |"
-            in md)
+    assert (
+        "| tiny | r1k_reverse | lm-eval | 4 | 1 | 0.95 | 3 | 0.2500 ± 0.1000 | pass@4 0.5000 | 0.3333 ± 0.2000 |" in md
+    )
     assert "- tiny / r1k_reverse: mean difference +0.0000 over 3 items, p=1: agree" in md
 
 

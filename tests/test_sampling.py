@@ -63,9 +63,11 @@ def test_majority_vote_groups_by_equivalence_and_breaks_ties_by_first():
 
 def test_summarize_by_hand():
     same = same_answer("numeric")
-    items = [([1, 0, 1, 0], ["7", "3", "7.0", "3"]),  # c=2: avg .5, pass@2 = 1-C(2,2)/C(4,2) = 5/6, maj: 7 first -> 1
-             ([0, 0, 0, 1], ["3", "3", None, "7"]),  # c=1: avg .25, pass@2 = 1-C(3,2)/C(4,2) = .5, maj 3 -> 0
-             ([0, 0, 0, 0], [None] * 4)]            # 0, 0, 0
+    items = [
+        ([1, 0, 1, 0], ["7", "3", "7.0", "3"]),  # c=2: avg .5, pass@2 = 1-C(2,2)/C(4,2) = 5/6, maj: 7 first -> 1
+        ([0, 0, 0, 1], ["3", "3", None, "7"]),  # c=1: avg .25, pass@2 = 1-C(3,2)/C(4,2) = .5, maj 3 -> 0
+        ([0, 0, 0, 0], [None] * 4),
+    ]  # 0, 0, 0
     s = summarize(items, 2, same)
     assert (s["k"], s["n"], s["n_items"]) == (2, 4, 3)
     avg = [0.5, 0.25, 0.0]
@@ -131,15 +133,50 @@ def sampled_runs(short_model, tmp_path_factory):
     data = _reverse_data_with_answer(d / "seven.jsonl", "7")
     tiny_model = short_model
     t0 = time.perf_counter()
-    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
-        "--tasks", "r1k_reverse_k", "--metadata",
+    run(
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model},dtype=float32",
+        "--tasks",
+        "r1k_reverse_k",
+        "--metadata",
         json.dumps({"r1k_k": 4, "r1k_temperature": 1.0, "r1k_top_p": 0.95, "r1k_data": str(data)}),
-        "--gen_kwargs", "max_gen_toks=12,max_new_tokens=12", "--apply_chat_template", "--batch_size", "4",
-        "--output_path", d / "lm", "--log_samples", cwd=d, check=True)
+        "--gen_kwargs",
+        "max_gen_toks=12,max_new_tokens=12",
+        "--apply_chat_template",
+        "--batch_size",
+        "4",
+        "--output_path",
+        d / "lm",
+        "--log_samples",
+        cwd=d,
+        check=True,
+    )
     t1 = time.perf_counter()
-    run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", "hf/local", "-M", f"model_path={tiny_model}",
-        "-T", f"data={data}", "-T", "k=3", "-T", "temperature=1.0", "-T", "max_tokens=12",
-        "--log-dir", d / "insp", cwd=d, check=True)
+    run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_reverse",
+        "--model",
+        "hf/local",
+        "-M",
+        f"model_path={tiny_model}",
+        "-T",
+        f"data={data}",
+        "-T",
+        "k=3",
+        "-T",
+        "temperature=1.0",
+        "-T",
+        "max_tokens=12",
+        "--log-dir",
+        d / "insp",
+        cwd=d,
+        check=True,
+    )
     t2 = time.perf_counter()
     print(f"\nsampled e2e: lm-eval k=4 x 3 items {t1 - t0:.1f}s, Inspect k=3 x 3 items {t2 - t1:.1f}s")
     return d
@@ -229,14 +266,26 @@ def test_board_shows_sampled_runs_apart_and_compares_harnesses(sampled_runs, tmp
     from inspect_ai.log import read_eval_log
 
     out = tmp_path / "board"
-    p = run("r1k", "leaderboard", "export", sampled_runs / "lm", sampled_runs / "insp", "--out", out,
-            "--no-plots", cwd=tmp_path, check=True)
+    p = run(
+        "r1k",
+        "leaderboard",
+        "export",
+        sampled_runs / "lm",
+        sampled_runs / "insp",
+        "--out",
+        out,
+        "--no-plots",
+        cwd=tmp_path,
+        check=True,
+    )
     doc = json.loads((out / "leaderboard.json").read_text())
     sec = doc["sampled"]
     rows = {r["harness"]: r for r in sec["rows"]}
     assert set(rows) == {"lm-eval", "inspect"} and not doc["rows"]  # not on the greedy table
-    lm_items = [([int(v["correct"]) for v in _verdicts(s)], [v["extracted"] for v in _verdicts(s)])
-                for s in _lm_samples(sampled_runs)]
+    lm_items = [
+        ([int(v["correct"]) for v in _verdicts(s)], [v["extracted"] for v in _verdicts(s)])
+        for s in _lm_samples(sampled_runs)
+    ]
     log = read_eval_log(glob.glob(str(sampled_runs / "insp" / "*.eval"))[0])
     by = {}
     for s in log.samples:
@@ -264,9 +313,26 @@ def test_board_shows_sampled_runs_apart_and_compares_harnesses(sampled_runs, tmp
 def test_compare_rejects_sampled_against_greedy(sampled_runs, short_model, tmp_path):
     tiny_model = short_model
     g = tmp_path / "greedy"
-    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
-        "--tasks", "r1k_reverse", "--limit", "3", "--gen_kwargs", "max_gen_toks=4,max_new_tokens=4",
-        "--apply_chat_template", "--output_path", g, "--log_samples", cwd=tmp_path, check=True)
+    run(
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model},dtype=float32",
+        "--tasks",
+        "r1k_reverse",
+        "--limit",
+        "3",
+        "--gen_kwargs",
+        "max_gen_toks=4,max_new_tokens=4",
+        "--apply_chat_template",
+        "--output_path",
+        g,
+        "--log_samples",
+        cwd=tmp_path,
+        check=True,
+    )
     p = run("r1k", "leaderboard", "compare", sampled_runs / "lm", g, cwd=tmp_path)
     assert p.returncode == 2
     assert_one_line_error(p, "sampled run", "greedy")
@@ -276,11 +342,28 @@ def test_compare_rejects_sampled_against_greedy(sampled_runs, short_model, tmp_p
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("meta,needle", [({"r1k_k": 0}, "r1k_k=0"), ({"r1k_k": 2, "r1k_pass_k": 3}, "pass@3"),
-                                         ({"r1k_temperature": 0}, "r1k_temperature=0")])
+@pytest.mark.parametrize(
+    "meta,needle",
+    [
+        ({"r1k_k": 0}, "r1k_k=0"),
+        ({"r1k_k": 2, "r1k_pass_k": 3}, "pass@3"),
+        ({"r1k_temperature": 0}, "r1k_temperature=0"),
+    ],
+)
 def test_lm_eval_bad_k_is_one_line(tmp_path, meta, needle):
-    p = run("lm_eval", "run", "--model", "dummy", "--tasks", "r1k_reverse_k", "--metadata", json.dumps(meta),
-            "--limit", "1", cwd=tmp_path)
+    p = run(
+        "lm_eval",
+        "run",
+        "--model",
+        "dummy",
+        "--tasks",
+        "r1k_reverse_k",
+        "--metadata",
+        json.dumps(meta),
+        "--limit",
+        "1",
+        cwd=tmp_path,
+    )
     assert p.returncode == 2, p.stderr[-2000:]
     last = p.stderr.strip().splitlines()[-1]
     assert last.startswith("error: --metadata ") and needle in last, last
@@ -289,8 +372,20 @@ def test_lm_eval_bad_k_is_one_line(tmp_path, meta, needle):
 @pytest.mark.e2e
 @pytest.mark.parametrize("targ,needle", [("k=0", "-T k=0"), ("k=two", "-T k='two'")])
 def test_inspect_bad_k_is_one_line(tmp_path, targ, needle):
-    p = run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", "mockllm/model", "-T", targ,
-            "--display", "plain", "--log-dir", tmp_path, cwd=tmp_path)
+    p = run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_reverse",
+        "--model",
+        "mockllm/model",
+        "-T",
+        targ,
+        "--display",
+        "plain",
+        "--log-dir",
+        tmp_path,
+        cwd=tmp_path,
+    )
     assert p.returncode == 1 and "Traceback" not in p.stdout + p.stderr
     lines = [l for l in p.stdout.splitlines() if l.startswith("error: ")]
     assert len(lines) == 1 and needle in lines[0], p.stdout[-2000:]
@@ -301,26 +396,51 @@ def test_board_module_metrics_and_comparison_rules(tmp_path):
     sampled run is never compared with a greedy one, and the paired test uses per-item proportions."""
     from r1k_plugins.leaderboard.sampling import SampledRun, board_section, compare
 
-    a = SampledRun("lm-eval", "m", "r1k_reverse", tmp_path / "a.json", "2026", 4, 2, 1.0, 0.95,
-                   {"x": ([True, False, True, False], ["7", "3", "7", "3"], "numeric"),
-                    "y": ([False] * 4, [None] * 4, "numeric")})
+    a = SampledRun(
+        "lm-eval",
+        "m",
+        "r1k_reverse",
+        tmp_path / "a.json",
+        "2026",
+        4,
+        2,
+        1.0,
+        0.95,
+        {"x": ([True, False, True, False], ["7", "3", "7", "3"], "numeric"), "y": ([False] * 4, [None] * 4, "numeric")},
+    )
     m = a.metrics()
     assert (m["k"], m["n"], m["n_items"]) == (2, 4, 2)
     assert m["avg@k"]["value"] == pytest.approx(0.25) and m["pass@k"]["value"] == pytest.approx(5 / 12)
     assert m["maj@k"]["value"] == pytest.approx(0.5) and m["maj@k"]["stderr"] == pytest.approx(0.5)
-    b = SampledRun("inspect", "m", "r1k_reverse", tmp_path / "b.eval", "2026", 4, 4, 1.0, 0.95,
-                   {"x": ([True] * 4, ["7"] * 4, "numeric"), "y": ([True, False, False, False], ["7"] + [None] * 3,
-                                                                 "numeric")})
+    b = SampledRun(
+        "inspect",
+        "m",
+        "r1k_reverse",
+        tmp_path / "b.eval",
+        "2026",
+        4,
+        4,
+        1.0,
+        0.95,
+        {"x": ([True] * 4, ["7"] * 4, "numeric"), "y": ([True, False, False, False], ["7"] + [None] * 3, "numeric")},
+    )
     c = compare(a, b)
     assert c["n_common"] == 2 and c["mean_diff"] == pytest.approx(((0.5 - 1) + (0 - 0.25)) / 2)
     assert c["p_value"] == pytest.approx(2 / 4) and c["agree"] is True and c["note"] is None
-    g = SampledRun("inspect", "m", "r1k_reverse", tmp_path / "g.eval", "2026", 1, 1, 0.0, None,
-                   {"x": ([True], [None], "numeric")})
+    g = SampledRun(
+        "inspect", "m", "r1k_reverse", tmp_path / "g.eval", "2026", 1, 1, 0.0, None, {"x": ([True], [None], "numeric")}
+    )
     with pytest.raises(R1KError, match="sampled run .* greedy one"):
         compare(a, g)
     row = next(r for r in board_section([a, b])["rows"] if r["harness"] == "lm-eval")  # the board's section
-    assert (row["model"], row["task"], row["harness"], row["k"], row["temperature"], row["top_p"]) == \
-        ("m", "r1k_reverse", "lm-eval", 4, 1.0, 0.95)
+    assert (row["model"], row["task"], row["harness"], row["k"], row["temperature"], row["top_p"]) == (
+        "m",
+        "r1k_reverse",
+        "lm-eval",
+        4,
+        1.0,
+        0.95,
+    )
     assert row["n_items"] == 2 and row["avg@k"]["value"] == pytest.approx(0.25)
     assert row["pass_k"] == 2 and row["pass@k"]["value"] == pytest.approx(5 / 12)
 

@@ -231,8 +231,14 @@ def test_fast_path_does_not_touch_workers():
         (TAGS.format(r="hmm", a="\\boxed{43}"), "42", "numeric", False, "wrong", "43"),
         ("The answer is (C) because A is wrong.", "C", "choice", True, "correct", "C"),
         (S1.format(r="it is a fruit", a="Answer: Lemon"), "LEMON", "text", True, "correct", "Lemon"),
-        ("<|im_start|>think\nI believe \\boxed{42} but let me check", "42", "numeric", False, "unfinished_thinking",
-         None),
+        (
+            "<|im_start|>think\nI believe \\boxed{42} but let me check",
+            "42",
+            "numeric",
+            False,
+            "unfinished_thinking",
+            None,
+        ),
         ("<think>\n\\boxed{42}", "42", "numeric", False, "unfinished_thinking", None),
         ("", "42", "numeric", False, "empty", None),
         ("  \n ", "42", "numeric", False, "empty", None),
@@ -251,7 +257,7 @@ def test_score_response(response, gold, answer_type, correct, reason, extracted)
 
 
 def test_one_megabyte_response_is_fast():
-    filler = ("Let me think about this step by step, 3 + 4 = 7 and \\frac{1}{2} {x} \\boxed{ \n" * 13_000)
+    filler = "Let me think about this step by step, 3 + 4 = 7 and \\frac{1}{2} {x} \\boxed{ \n" * 13_000
     assert len(filler) > 1_000_000
     t0 = time.monotonic()
     assert score_response(TAGS.format(r=filler, a="\\boxed{42}"), "42", "numeric")["correct"]
@@ -353,8 +359,18 @@ def test_cases_file_matches_its_generator():
     spec.loader.exec_module(mod)
     assert mod.build() == _CASES
     cats = {c["category"] for c in _CASES}
-    assert {"mixed_number", "latex_thousands", "multi_box", "text_final", "plain_text_math", "percent_words",
-            "assignment", "malformed_box", "matrix", "factorial"} <= cats
+    assert {
+        "mixed_number",
+        "latex_thousands",
+        "multi_box",
+        "text_final",
+        "plain_text_math",
+        "percent_words",
+        "assignment",
+        "malformed_box",
+        "matrix",
+        "factorial",
+    } <= cats
     assert len(_CASES) >= 300
 
 
@@ -367,10 +383,15 @@ def test_agreement_case(case):
 @pytest.mark.parametrize(
     "pred,gold,expected",
     [
-        ("7 2/3", "23/3", True), ("7 2/3", "14/3", False),  # not 7*2/3
-        ("7 2/0", "7", False), ("7 2/0", "7 2/0", False),  # over zero: no number, equals nothing
-        ("5 0/3", "5", True), ("-1 1/2", "-1.5", True), ("+1 1/2", "1.5", True),
-        ("12,\\! 345", "12345", True), ("12 345 1/2", "12345.5", True),
+        ("7 2/3", "23/3", True),
+        ("7 2/3", "14/3", False),  # not 7*2/3
+        ("7 2/0", "7", False),
+        ("7 2/0", "7 2/0", False),  # over zero: no number, equals nothing
+        ("5 0/3", "5", True),
+        ("-1 1/2", "-1.5", True),
+        ("+1 1/2", "1.5", True),
+        ("12,\\! 345", "12345", True),
+        ("12 345 1/2", "12345.5", True),
     ],
 )
 def test_mixed_numbers_fast_path(pred, gold, expected):
@@ -463,7 +484,14 @@ def test_unicode_math_and_cjk():
     assert latex.unicode_math("5 m²", superscripts=False) == "5 m"
     assert latex.unicode_math("plain ascii") == "plain ascii"
     assert [latex.cjk_to_int(s) for s in ("三", "十二", "二十", "一百零五", "二〇二四", "负五", "三万")] == [
-        3, 12, 20, 105, 2024, -5, 30000]
+        3,
+        12,
+        20,
+        105,
+        2024,
+        -5,
+        30000,
+    ]
 
 
 @pytest.mark.parametrize(

@@ -89,8 +89,23 @@ def transformers_serve(tiny_model, tmp_path_factory):
     """`transformers serve TINY --host 127.0.0.1` (needs the extra `serve`: fastapi, uvicorn, openai)."""
     port = _free_port()
     tmp = tmp_path_factory.mktemp("tserve")
-    proc, fh = _start([str(BIN / "transformers"), "serve", str(tiny_model), "--host", "127.0.0.1", "--port",
-                       str(port), "--device", "cpu", "--log-level", "warning"], f"http://127.0.0.1:{port}/health", tmp)
+    proc, fh = _start(
+        [
+            str(BIN / "transformers"),
+            "serve",
+            str(tiny_model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--device",
+            "cpu",
+            "--log-level",
+            "warning",
+        ],
+        f"http://127.0.0.1:{port}/health",
+        tmp,
+    )
     yield f"http://127.0.0.1:{port}/v1"
     _stop(proc, fh)
 
@@ -99,8 +114,11 @@ def transformers_serve(tiny_model, tmp_path_factory):
 def reasoning_server(tiny_model, tmp_path_factory):
     port = _free_port()
     tmp = tmp_path_factory.mktemp("rserve")
-    proc, fh = _start([sys.executable, str(ROOT / "tests" / "served_model.py"), str(tiny_model), str(port)],
-                      f"http://127.0.0.1:{port}/v1/models", tmp)
+    proc, fh = _start(
+        [sys.executable, str(ROOT / "tests" / "served_model.py"), str(tiny_model), str(port)],
+        f"http://127.0.0.1:{port}/v1/models",
+        tmp,
+    )
     yield f"http://127.0.0.1:{port}/v1"
     _stop(proc, fh)
 
@@ -116,15 +134,39 @@ def seven(tmp_path_factory):
     return p
 
 
-def _lm_chat(url, model, tmp, *extra, tasks="r1k_reverse", data=None, endpoint="chat/completions",
-             kind="local-chat-completions", model_args=""):
+def _lm_chat(
+    url,
+    model,
+    tmp,
+    *extra,
+    tasks="r1k_reverse",
+    data=None,
+    endpoint="chat/completions",
+    kind="local-chat-completions",
+    model_args="",
+):
     meta = ["--metadata", json.dumps({"r1k_data": str(data)})] if data else []
-    return run("lm_eval", "run", "--model", kind, "--model_args",
-               f"model={model},base_url={url}/{endpoint},num_concurrent=1,max_retries=1,tokenized_requests=False"
-               + model_args,
-               *(["--apply_chat_template"] if kind == "local-chat-completions" else []),
-               "--tasks", tasks, "--limit", "2", "--gen_kwargs", "max_gen_toks=8", *meta,
-               "--output_path", tmp / "lm", "--log_samples", *extra, cwd=tmp)
+    return run(
+        "lm_eval",
+        "run",
+        "--model",
+        kind,
+        "--model_args",
+        f"model={model},base_url={url}/{endpoint},num_concurrent=1,max_retries=1,tokenized_requests=False" + model_args,
+        *(["--apply_chat_template"] if kind == "local-chat-completions" else []),
+        "--tasks",
+        tasks,
+        "--limit",
+        "2",
+        "--gen_kwargs",
+        "max_gen_toks=8",
+        *meta,
+        "--output_path",
+        tmp / "lm",
+        "--log_samples",
+        *extra,
+        cwd=tmp,
+    )
 
 
 def _lm_samples(tmp, task="r1k_reverse"):
@@ -134,8 +176,22 @@ def _lm_samples(tmp, task="r1k_reverse"):
 
 def _inspect(url, models, tmp, *extra):
     env = {"SERVED_BASE_URL": url, "SERVED_API_KEY": "none"}
-    return run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", ",".join(f"openai-api/served/{m}" for m in models),
-               "-T", "max_tokens=8", "--limit", "2", "--log-dir", tmp / "insp", *extra, cwd=tmp, env=env)
+    return run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_reverse",
+        "--model",
+        ",".join(f"openai-api/served/{m}" for m in models),
+        "-T",
+        "max_tokens=8",
+        "--limit",
+        "2",
+        "--log-dir",
+        tmp / "insp",
+        *extra,
+        cwd=tmp,
+        env=env,
+    )
 
 
 def _inspect_scores(tmp):
@@ -157,8 +213,21 @@ def test_transformers_serve_through_both_clients_and_the_board(transformers_serv
     assert p.returncode == 0, p.stderr[-3000:]
     t1 = time.perf_counter()
     env = {"TSERVE_BASE_URL": transformers_serve, "TSERVE_API_KEY": "none"}
-    q = run("inspect", "eval", "r1k_plugins/r1k_reverse", "--model", f"openai-api/tserve/{tiny_model}",
-            "-T", "max_tokens=8", "--limit", "2", "--log-dir", tmp_path / "insp", cwd=tmp_path, env=env)
+    q = run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_reverse",
+        "--model",
+        f"openai-api/tserve/{tiny_model}",
+        "-T",
+        "max_tokens=8",
+        "--limit",
+        "2",
+        "--log-dir",
+        tmp_path / "insp",
+        cwd=tmp_path,
+        env=env,
+    )
     assert q.returncode == 0, q.stderr[-3000:]
     t2 = time.perf_counter()
     print(f"\ntransformers serve: lm-eval {t1 - t0:.1f}s, Inspect {t2 - t1:.1f}s (2 items each)")
@@ -166,12 +235,23 @@ def test_transformers_serve_through_both_clients_and_the_board(transformers_serv
     assert len(samples) == 2 and all(isinstance(s["resps"][0][0], str) for s in samples)
     scores = _inspect_scores(tmp_path)
     (sc,) = scores.values()
-    assert len(sc) == 2 and all(s.explanation in ("wrong", "no_answer", "empty", "unfinished_thinking", "correct")
-                                for s in sc)
+    assert len(sc) == 2 and all(
+        s.explanation in ("wrong", "no_answer", "empty", "unfinished_thinking", "correct") for s in sc
+    )
     # the board: one row for the served model, both harnesses in it, like a local model's run
     out = tmp_path / "board"
-    run("r1k", "leaderboard", "export", tmp_path / "lm", tmp_path / "insp", "--out", out, "--no-plots",
-        cwd=tmp_path, check=True)
+    run(
+        "r1k",
+        "leaderboard",
+        "export",
+        tmp_path / "lm",
+        tmp_path / "insp",
+        "--out",
+        out,
+        "--no-plots",
+        cwd=tmp_path,
+        check=True,
+    )
     doc = json.loads((out / "leaderboard.json").read_text())
     assert len(doc["rows"]) == 1, [r["name"] for r in doc["rows"]]
     assert set(doc["rows"][0]["results"]["r1k_reverse"]) == {"lm-eval", "inspect"}
@@ -202,8 +282,15 @@ def test_lm_eval_chat_counts_a_cut_thinking_as_unfinished(reasoning_server, seve
 
 @pytest.mark.e2e
 def test_lm_eval_completions_with_inline_think_tags(reasoning_server, seven, tiny_model, tmp_path):
-    p = _lm_chat(reasoning_server, "tiny-inline", tmp_path, data=seven, endpoint="completions",
-                 kind="local-completions", model_args=f",tokenizer={tiny_model}")
+    p = _lm_chat(
+        reasoning_server,
+        "tiny-inline",
+        tmp_path,
+        data=seven,
+        endpoint="completions",
+        kind="local-completions",
+        model_args=f",tokenizer={tiny_model}",
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     for s in _lm_samples(tmp_path):
         assert s["filtered_resps"][0] == "7" and s["acc"] == 1.0
@@ -211,8 +298,13 @@ def test_lm_eval_completions_with_inline_think_tags(reasoning_server, seven, tin
 
 @pytest.mark.e2e
 def test_inspect_openai_api_reasoning_shapes(reasoning_server, seven, tmp_path):
-    p = _inspect(reasoning_server, ["tiny-reasoning", "tiny-inline", "tiny-s1", "tiny-cut", "tiny-inline-cut"],
-                 tmp_path, "-T", f"data={seven}")
+    p = _inspect(
+        reasoning_server,
+        ["tiny-reasoning", "tiny-inline", "tiny-s1", "tiny-cut", "tiny-inline-cut"],
+        tmp_path,
+        "-T",
+        f"data={seven}",
+    )
     assert p.returncode == 0, p.stderr[-3000:]
     got = _inspect_scores(tmp_path)
     for m in ("tiny-reasoning", "tiny-inline", "tiny-s1"):

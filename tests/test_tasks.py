@@ -31,32 +31,94 @@ def _samples(out_dir: Path, task: str) -> list[dict]:
 def bench_files(tmp_path_factory):
     """Local copies of the benchmarks in their own hub layouts (no network in tests)."""
     d = tmp_path_factory.mktemp("bench")
-    (d / "aime.jsonl").write_text("".join(json.dumps(
-        {"id": i, "problem": f"Find the sum of {i} and {i + 1}.", "solution": "", "answer": str(2 * i + 1),
-         "url": "", "year": "2024"}) + "\n" for i in range(3)))
-    (d / "math500.jsonl").write_text("".join(json.dumps(
-        {"problem": f"What is ${i} \\cdot 2$?", "solution": f"$\\boxed{{{2 * i}}}$", "answer": str(2 * i),
-         "subject": "Prealgebra", "level": 1, "unique_id": f"test/prealgebra/{i}.json"}) + "\n" for i in range(3)))
-    (d / "gpqa.jsonl").write_text("".join(json.dumps(
-        {"Question": f"Which is item {i}?", "Correct Answer": f"item {i}", "Incorrect Answer 1": "x",
-         "Incorrect Answer 2": "y", "Incorrect Answer 3": "z", "Record ID": f"r{i}"}) + "\n" for i in range(3)))
+    (d / "aime.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": i,
+                    "problem": f"Find the sum of {i} and {i + 1}.",
+                    "solution": "",
+                    "answer": str(2 * i + 1),
+                    "url": "",
+                    "year": "2024",
+                }
+            )
+            + "\n"
+            for i in range(3)
+        )
+    )
+    (d / "math500.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "problem": f"What is ${i} \\cdot 2$?",
+                    "solution": f"$\\boxed{{{2 * i}}}$",
+                    "answer": str(2 * i),
+                    "subject": "Prealgebra",
+                    "level": 1,
+                    "unique_id": f"test/prealgebra/{i}.json",
+                }
+            )
+            + "\n"
+            for i in range(3)
+        )
+    )
+    (d / "gpqa.jsonl").write_text(
+        "".join(
+            json.dumps(
+                {
+                    "Question": f"Which is item {i}?",
+                    "Correct Answer": f"item {i}",
+                    "Incorrect Answer 1": "x",
+                    "Incorrect Answer 2": "y",
+                    "Incorrect Answer 3": "z",
+                    "Record ID": f"r{i}",
+                }
+            )
+            + "\n"
+            for i in range(3)
+        )
+    )
     return d
 
 
 @pytest.fixture(scope="module")
 def lmeval_run(tiny_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("lmeval")
-    p = run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
-            "--tasks", "r1k,r1k_direction", "--limit", "3", *GEN, "--output_path", out, "--log_samples",
-            cwd=out, check=True)
+    p = run(
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model},dtype=float32",
+        "--tasks",
+        "r1k,r1k_direction",
+        "--limit",
+        "3",
+        *GEN,
+        "--output_path",
+        out,
+        "--log_samples",
+        cwd=out,
+        check=True,
+    )
     return out, p
 
 
 @pytest.mark.e2e
 def test_lm_eval_sees_the_tasks_without_include_path(tmp_path):
     p = run("lm_eval", "ls", "tasks", cwd=tmp_path, check=True)
-    for t in ("r1k", "r1k_forward", "r1k_reverse", "r1k_direction", "r1k_bench", "r1k_aime24",
-              "r1k_math500", "r1k_gpqa_diamond"):
+    for t in (
+        "r1k",
+        "r1k_forward",
+        "r1k_reverse",
+        "r1k_direction",
+        "r1k_bench",
+        "r1k_aime24",
+        "r1k_math500",
+        "r1k_gpqa_diamond",
+    ):
         assert re.search(rf"\|{t}\s*\|", p.stdout), t
     v = run("lm_eval", "validate", "--tasks", "r1k,r1k_direction,r1k_bench", cwd=tmp_path)
     assert v.returncode == 0, v.stdout + v.stderr
@@ -73,7 +135,8 @@ def test_users_include_path_is_still_honoured(tmp_path):
     (mine / "my_task.yaml").write_text(
         "task: my_private_task\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
         f"    test: {data}\noutput_type: generate_until\ntest_split: test\ndoc_to_text: '{{{{q}}}}'\n"
-        "doc_to_target: '{{a}}'\nmetric_list:\n  - metric: exact_match\n")
+        "doc_to_target: '{{a}}'\nmetric_list:\n  - metric: exact_match\n"
+    )
     p = run("lm_eval", "ls", "tasks", "--include_path", mine, cwd=tmp_path, check=True)
     assert "my_private_task" in p.stdout and "r1k_reverse" in p.stdout
 
@@ -116,20 +179,52 @@ def test_lm_eval_runs_r1k_and_direction(lmeval_run):
 def test_the_plain_lm_eval_command_from_the_docs(tiny_model, tmp_path):
     """`lm_eval --model hf --model_args pretrained=DIR --tasks r1k_reverse` as written (no run
     subcommand, default generation budget): the tiny model's own cap keeps it short."""
-    p = run("lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--tasks", "r1k_reverse",
-            "--limit", "2", "--output_path", tmp_path, cwd=tmp_path, check=True)
+    p = run(
+        "lm_eval",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model}",
+        "--tasks",
+        "r1k_reverse",
+        "--limit",
+        "2",
+        "--output_path",
+        tmp_path,
+        cwd=tmp_path,
+        check=True,
+    )
     assert "r1k_reverse" in p.stdout
     assert _results(tmp_path)["n-samples"]["r1k_reverse"]["effective"] == 2
 
 
 @pytest.mark.e2e
 def test_lm_eval_bench_tasks_on_local_copies(tiny_model, bench_files, tmp_path):
-    meta = json.dumps({"aime24_data": str(bench_files / "aime.jsonl"),
-                       "math500_data": str(bench_files / "math500.jsonl"),
-                       "gpqa_data": str(bench_files / "gpqa.jsonl")})
-    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
-        "--tasks", "r1k_bench", "--metadata", meta, *GEN, "--output_path", tmp_path, "--log_samples",
-        cwd=tmp_path, check=True)
+    meta = json.dumps(
+        {
+            "aime24_data": str(bench_files / "aime.jsonl"),
+            "math500_data": str(bench_files / "math500.jsonl"),
+            "gpqa_data": str(bench_files / "gpqa.jsonl"),
+        }
+    )
+    run(
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model},dtype=float32",
+        "--tasks",
+        "r1k_bench",
+        "--metadata",
+        meta,
+        *GEN,
+        "--output_path",
+        tmp_path,
+        "--log_samples",
+        cwd=tmp_path,
+        check=True,
+    )
     res = _results(tmp_path)
     for t in ("r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"):
         assert res["n-samples"][t]["effective"] == 3, t
@@ -140,9 +235,26 @@ def test_lm_eval_bench_tasks_on_local_copies(tiny_model, bench_files, tmp_path):
 @pytest.mark.e2e
 def test_lm_eval_task_reads_a_user_r1k_file(tiny_model, synth_data, tmp_path):
     meta = json.dumps({"r1k_data": str(synth_data / "test.jsonl")})
-    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
-        "--tasks", "r1k_forward", "--metadata", meta, "--limit", "2", *GEN, "--output_path", tmp_path,
-        "--log_samples", cwd=tmp_path, check=True)
+    run(
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={tiny_model},dtype=float32",
+        "--tasks",
+        "r1k_forward",
+        "--metadata",
+        meta,
+        "--limit",
+        "2",
+        *GEN,
+        "--output_path",
+        tmp_path,
+        "--log_samples",
+        cwd=tmp_path,
+        check=True,
+    )
     test_ids = {json.loads(l)["id"] for l in open(synth_data / "test.jsonl")}
     assert {s["doc"]["id"] for s in _samples(tmp_path, "r1k_forward")} <= test_ids
 
@@ -154,15 +266,36 @@ def _inspect_logs(log_dir: Path):
 
 
 def _inspect_common(model):
-    return ["--model", "hf/local", "-M", f"model_path={model}", "-M", "do_sample=false",
-            "-T", "max_tokens=12", "--display", "none"]
+    return [
+        "--model",
+        "hf/local",
+        "-M",
+        f"model_path={model}",
+        "-M",
+        "do_sample=false",
+        "-T",
+        "max_tokens=12",
+        "--display",
+        "none",
+    ]
 
 
 @pytest.fixture(scope="module")
 def inspect_run(tiny_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("inspect")
-    run("inspect", "eval", "r1k_plugins/r1k_forward", "r1k_plugins/r1k_reverse", "-T", "limit=3",
-        *_inspect_common(tiny_model), "--log-dir", out / "gen", cwd=out, check=True)
+    run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_forward",
+        "r1k_plugins/r1k_reverse",
+        "-T",
+        "limit=3",
+        *_inspect_common(tiny_model),
+        "--log-dir",
+        out / "gen",
+        cwd=out,
+        check=True,
+    )
     return out / "gen"
 
 
@@ -170,11 +303,22 @@ def inspect_run(tiny_model, tmp_path_factory):
 def test_inspect_runs_every_task(tiny_model, inspect_run, bench_files, tmp_path):
     common = _inspect_common(tiny_model)
     for task, f in (("r1k_aime24", "aime.jsonl"), ("r1k_math500", "math500.jsonl"), ("r1k_gpqa_diamond", "gpqa.jsonl")):
-        run("inspect", "eval", f"r1k_plugins/{task}", "-T", f"data={bench_files / f}", *common,
-            "--log-dir", tmp_path / "bench", cwd=tmp_path, check=True)
+        run(
+            "inspect",
+            "eval",
+            f"r1k_plugins/{task}",
+            "-T",
+            f"data={bench_files / f}",
+            *common,
+            "--log-dir",
+            tmp_path / "bench",
+            cwd=tmp_path,
+            check=True,
+        )
     logs = _inspect_logs(inspect_run) + _inspect_logs(tmp_path / "bench")
     assert sorted(l.eval.task.split("/")[-1] for l in logs) == sorted(
-        ["r1k_forward", "r1k_reverse", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"])
+        ["r1k_forward", "r1k_reverse", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"]
+    )
     for log in logs:
         assert log.status == "success"
         verdicts = []
@@ -246,8 +390,15 @@ def test_both_harnesses_score_the_same_responses_the_same():
         doc = {"answer": gold, "answer_type": atype}
         [[extracted]] = utils.extract_answers([[text]], [doc])
         lm.append((utils.process_generation(doc, [extracted])["acc"], extracted or None))
-        state = TaskState(model="m", sample_id=1, epoch=1, input="q", messages=[ChatMessageUser(content="q")],
-                          output=ModelOutput.from_content("m", text), metadata={"answer_type": atype})
+        state = TaskState(
+            model="m",
+            sample_id=1,
+            epoch=1,
+            input="q",
+            messages=[ChatMessageUser(content="q")],
+            output=ModelOutput.from_content("m", text),
+            metadata={"answer_type": atype},
+        )
         score = asyncio.run(scorer(state, Target(gold)))
         insp.append((1.0 if score.value == "C" else 0.0, score.answer))
     assert lm == insp
@@ -260,8 +411,13 @@ def test_startup_cost_of_the_hook():
     code = "import sys; print(sorted(m for m in sys.modules if m.startswith(('r1k', 'lm_eval'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['r1k_plugins', 'r1k_plugins.eval', 'r1k_plugins.eval.lmeval_hook']"
-    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=dict(os.environ, R1K_NO_LMEVAL_HOOK="1")).stdout
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, R1K_NO_LMEVAL_HOOK="1"),
+    ).stdout
     assert off.strip() == "[]"
 
 
@@ -272,13 +428,25 @@ def test_greedy_harnesses_give_identical_responses_and_verdicts(tiny_model, lmev
     The same budget too: the tiny model's generation_config caps lm-eval at 256 new tokens."""
     out, _ = lmeval_run
     common = [x if x != "max_tokens=12" else "max_tokens=256" for x in _inspect_common(tiny_model)]
-    run("inspect", "eval", "r1k_plugins/r1k_forward", "-T", "limit=3", *common, "--log-dir", tmp_path / "logs",
-        cwd=tmp_path, check=True)
+    run(
+        "inspect",
+        "eval",
+        "r1k_plugins/r1k_forward",
+        "-T",
+        "limit=3",
+        *common,
+        "--log-dir",
+        tmp_path / "logs",
+        cwd=tmp_path,
+        check=True,
+    )
     logs = {log.eval.task.split("/")[-1]: log for log in _inspect_logs(tmp_path / "logs")}
     for task in ("r1k_forward",):
         lm = {s["doc"]["id"]: (s["resps"][0][0], s["acc"]) for s in _samples(out, task)}
-        insp = {s.id: (s.output.completion, 1.0 if next(iter(s.scores.values())).value == "C" else 0.0)
-                for s in logs[task].samples}
+        insp = {
+            s.id: (s.output.completion, 1.0 if next(iter(s.scores.values())).value == "C" else 0.0)
+            for s in logs[task].samples
+        }
         assert len(lm) == 3 and sorted(lm) == sorted(insp)
         for rid in lm:
             assert lm[rid] == insp[rid], (task, rid)
@@ -326,9 +494,23 @@ def test_lm_eval_hf_trace_cut_mid_thought_is_not_scored(tiny_model, tmp_path):
         pytest.fail("no trace text with distinct tokens")
     model = tmp_path / "chain"
     chain_model(tiny_model, model, [last] + seq)
-    run("lm_eval", "run", "--model", "hf", "--model_args", f"pretrained={model},dtype=float32",
-        "--tasks", "r1k_forward", "--limit", "1", "--output_path", tmp_path / "out", "--log_samples",
-        cwd=tmp_path, check=True)
+    run(
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={model},dtype=float32",
+        "--tasks",
+        "r1k_forward",
+        "--limit",
+        "1",
+        "--output_path",
+        tmp_path / "out",
+        "--log_samples",
+        cwd=tmp_path,
+        check=True,
+    )
     [s] = _samples(tmp_path / "out", "r1k_forward")
     resp = s["resps"][0][0]
     assert resp.startswith(f"think\nmaybe \\boxed{{{rec.answer}}}") and "<|im_start|>" not in resp

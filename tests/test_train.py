@@ -21,8 +21,13 @@ from r1k_plugins.data.synth import generate
 
 pytestmark = pytest.mark.e2e
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-       "WANDB_MODE": "disabled"}
+ENV = {
+    **os.environ,
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "WANDB_MODE": "disabled",
+}
 os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
 # a few steps, small batches, a log line per step
 FAST = ["--set", "per_device_train_batch_size=4", "--set", "logging_steps=1", "--set", "max_length=256"]
@@ -34,11 +39,9 @@ def _exe() -> list[str]:
 
 
 def r1k_train(*args, ok: bool = True, cwd=None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*_exe(), *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd,
-                          timeout=600)
+    proc = subprocess.run([*_exe(), *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd, timeout=600)
     if ok and proc.returncode != 0:
-        raise AssertionError(f"r1k-train {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stderr[-4000:]}")
+        raise AssertionError(f"r1k-train {' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
 
 
@@ -72,16 +75,44 @@ def tiny(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sft_run(tmp_path_factory, tiny, data) -> Path:
     out = tmp_path_factory.mktemp("runs") / "sft"
-    r1k_train("sft", "--config", "tiny-sft", "--model", tiny, "--data", data["train"], "--output-dir", out,
-              *FAST, "--set", "max_steps=4", "--set", "save_steps=2")
+    r1k_train(
+        "sft",
+        "--config",
+        "tiny-sft",
+        "--model",
+        tiny,
+        "--data",
+        data["train"],
+        "--output-dir",
+        out,
+        *FAST,
+        "--set",
+        "max_steps=4",
+        "--set",
+        "save_steps=2",
+    )
     return out
 
 
 @pytest.fixture(scope="session")
 def dpo_run(tmp_path_factory, sft_run, data) -> Path:
     out = tmp_path_factory.mktemp("runs") / "dpo"
-    r1k_train("dpo", "--config", "tiny-dpo", "--model", sft_run, "--data", data["train"], "--output-dir", out,
-              *FAST, "--set", "per_device_train_batch_size=2", "--set", "max_steps=3")
+    r1k_train(
+        "dpo",
+        "--config",
+        "tiny-dpo",
+        "--model",
+        sft_run,
+        "--data",
+        data["train"],
+        "--output-dir",
+        out,
+        *FAST,
+        "--set",
+        "per_device_train_batch_size=2",
+        "--set",
+        "max_steps=3",
+    )
     return out
 
 
@@ -91,13 +122,14 @@ def _generate(model_dir: Path, question: str = "Ana has 3 apples. How many?") ->
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir)
-    prompt = tok.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True,
-                                     tokenize=False)
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=False
+    )
     enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=8, do_sample=False)
     assert out.shape[1] > enc["input_ids"].shape[1]
-    return tok.decode(out[0, enc["input_ids"].shape[1]:])
+    return tok.decode(out[0, enc["input_ids"].shape[1] :])
 
 
 # ---- tiny model ----------------------------------------------------------------------------------
@@ -115,8 +147,12 @@ def test_tiny_model_is_a_loadable_chat_model(tiny):
     msgs = [{"role": "user", "content": "What is 2 + 3?"}]
     prompt = tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
     assert prompt.endswith("<|im_start|>assistant\n")
-    full = tok.apply_chat_template(msgs + [{"role": "assistant", "content": "5"}], tokenize=True,
-                                   return_dict=True, return_assistant_tokens_mask=True)
+    full = tok.apply_chat_template(
+        msgs + [{"role": "assistant", "content": "5"}],
+        tokenize=True,
+        return_dict=True,
+        return_assistant_tokens_mask=True,
+    )
     masked = [i for i, m in zip(full["input_ids"], full["assistant_masks"]) if m]
     assert tok.decode(masked) == "5<|im_end|>"  # {% generation %} covers the answer and the stop token
     assert (tiny / "generation_config.json").is_file()
@@ -156,8 +192,25 @@ def test_sft_forward_mode_counts_and_overwrite(tmp_path, tiny, data):
     (out / "checkpoint-9").mkdir(parents=True)
     (out / "r1k_run.json").write_text("{}")
     (out / "notes.txt").write_text("mine")
-    r1k_train("sft", "--config", "tiny-sft", "--model", tiny, "--data", data["train"], "--mode", "forward",
-              "--output-dir", out, "--overwrite", *FAST, "--set", "max_steps=1", "--set", "save_strategy=no")
+    r1k_train(
+        "sft",
+        "--config",
+        "tiny-sft",
+        "--model",
+        tiny,
+        "--data",
+        data["train"],
+        "--mode",
+        "forward",
+        "--output-dir",
+        out,
+        "--overwrite",
+        *FAST,
+        "--set",
+        "max_steps=1",
+        "--set",
+        "save_strategy=no",
+    )
     m = manifest(out)
     assert m["data_mode"] == "forward"
     assert m["record_counts"]["reverse"] == 0 and m["record_counts"]["forward"] == m["record_counts"]["rows"]
@@ -184,15 +237,50 @@ def test_dpo_lineage_and_metrics(dpo_run, sft_run):
 @pytest.mark.e2e
 def test_dpo_precomputed_reference_and_lora(tmp_path, sft_run, data):
     out = tmp_path / "dpo-pre"
-    r1k_train("dpo", "--config", "tiny-dpo", "--model", sft_run, "--data", data["train"], "--output-dir", out,
-              *FAST, "--set", "per_device_train_batch_size=2", "--set", "max_steps=1", "--set", "save_strategy=no",
-              "--set", "precompute_ref_log_probs=true")
+    r1k_train(
+        "dpo",
+        "--config",
+        "tiny-dpo",
+        "--model",
+        sft_run,
+        "--data",
+        data["train"],
+        "--output-dir",
+        out,
+        *FAST,
+        "--set",
+        "per_device_train_batch_size=2",
+        "--set",
+        "max_steps=1",
+        "--set",
+        "save_strategy=no",
+        "--set",
+        "precompute_ref_log_probs=true",
+    )
     first = [h for h in log_history(out) if "loss" in h][0]
     assert abs(first["rewards/margins"]) < 1e-3 and manifest(out)["config"]["precompute_ref_log_probs"] is True
     out = tmp_path / "dpo-lora"
-    r1k_train("dpo", "--config", "tiny-dpo", "--model", sft_run, "--data", data["train"], "--output-dir", out,
-              "--use-peft", *FAST, "--set", "per_device_train_batch_size=2", "--set", "max_steps=1",
-              "--set", "save_strategy=no", "--set", "lora_r=4")
+    r1k_train(
+        "dpo",
+        "--config",
+        "tiny-dpo",
+        "--model",
+        sft_run,
+        "--data",
+        data["train"],
+        "--output-dir",
+        out,
+        "--use-peft",
+        *FAST,
+        "--set",
+        "per_device_train_batch_size=2",
+        "--set",
+        "max_steps=1",
+        "--set",
+        "save_strategy=no",
+        "--set",
+        "lora_r=4",
+    )
     first = [h for h in log_history(out) if "loss" in h][0]
     assert first["rewards/margins"] == 0.0  # reference = the adapter-disabled starting model
     assert (out / "adapter" / "adapter_config.json").is_file() and manifest(out)["parent"] == manifest(sft_run)
@@ -202,8 +290,23 @@ def test_dpo_precomputed_reference_and_lora(tmp_path, sft_run, data):
 def test_resume_continues_from_last_checkpoint(tmp_path, sft_run, tiny, data):
     out = tmp_path / "resumed"
     shutil.copytree(sft_run, out)
-    r1k_train("sft", "--config", "tiny-sft", "--model", tiny, "--data", data["train"], "--output-dir", out,
-              "--resume", *FAST, "--set", "max_steps=6", "--set", "save_steps=2")
+    r1k_train(
+        "sft",
+        "--config",
+        "tiny-sft",
+        "--model",
+        tiny,
+        "--data",
+        data["train"],
+        "--output-dir",
+        out,
+        "--resume",
+        *FAST,
+        "--set",
+        "max_steps=6",
+        "--set",
+        "save_steps=2",
+    )
     m = manifest(out)
     assert m["resumed_from"] == "checkpoint-4" and m["final_metrics"]["global_step"] == 6
     steps = [h["step"] for h in log_history(out) if "loss" in h]
@@ -219,9 +322,27 @@ def test_lora_writes_adapter_and_loadable_merged_model(tmp_path, tiny, data):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out = tmp_path / "lora"
-    r1k_train("sft", "--config", "tiny-sft", "--model", tiny, "--data", data["train"], "--output-dir", out,
-              "--use-peft", *FAST, "--set", "lora_r=4", "--set", "lora_alpha=8", "--set", "max_steps=2",
-              "--set", "save_strategy=no")
+    r1k_train(
+        "sft",
+        "--config",
+        "tiny-sft",
+        "--model",
+        tiny,
+        "--data",
+        data["train"],
+        "--output-dir",
+        out,
+        "--use-peft",
+        *FAST,
+        "--set",
+        "lora_r=4",
+        "--set",
+        "lora_alpha=8",
+        "--set",
+        "max_steps=2",
+        "--set",
+        "save_strategy=no",
+    )
     assert (out / "adapter" / "adapter_config.json").is_file()
     assert not (out / "adapter_config.json").exists()  # the top level is a plain full model (lm-eval pretrained=)
     m = manifest(out)
@@ -255,9 +376,21 @@ def no_tokenizer_model(tmp_path_factory, tiny) -> Path:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("case", ["unknown-key", "unknown-recipe-key", "no-records-for-mode", "no-tokenizer",
-                                  "non-empty-output", "missing-config", "unknown-model", "missing-data",
-                                  "resume-without-checkpoint", "wrong-stage"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown-key",
+        "unknown-recipe-key",
+        "no-records-for-mode",
+        "no-tokenizer",
+        "non-empty-output",
+        "missing-config",
+        "unknown-model",
+        "missing-data",
+        "resume-without-checkpoint",
+        "wrong-stage",
+    ],
+)
 def test_bad_input_is_one_line(case, tmp_path, tiny, data, sft_run, no_tokenizer_model):
     out = tmp_path / "out"
     base = ["sft", "--config", "tiny-sft", "--model", tiny, "--data", data["train"], "--output-dir", out]
@@ -273,20 +406,47 @@ def test_bad_input_is_one_line(case, tmp_path, tiny, data, sft_run, no_tokenizer
         args = base[:-4] + ["--data", data["forward_only"], "--mode", "reverse", "--output-dir", out]
         expect = "reverse"
     elif case == "no-tokenizer":
-        args = ["sft", "--config", "tiny-sft", "--model", no_tokenizer_model, "--data", data["train"],
-                "--output-dir", out]
+        args = [
+            "sft",
+            "--config",
+            "tiny-sft",
+            "--model",
+            no_tokenizer_model,
+            "--data",
+            data["train"],
+            "--output-dir",
+            out,
+        ]
         expect = "tokenizer"
     elif case == "non-empty-output":
         before = sorted(p.name for p in sft_run.iterdir())
         args = base[:-1] + [sft_run]
         expect = "--overwrite"
     elif case == "missing-config":
-        args = ["sft", "--config", tmp_path / "nope.yaml", "--model", tiny, "--data", data["train"],
-                "--output-dir", out]
+        args = [
+            "sft",
+            "--config",
+            tmp_path / "nope.yaml",
+            "--model",
+            tiny,
+            "--data",
+            data["train"],
+            "--output-dir",
+            out,
+        ]
         expect = "not found"
     elif case == "unknown-model":
-        args = ["sft", "--config", "tiny-sft", "--model", tmp_path / "no-such-model", "--data", data["train"],
-                "--output-dir", out]
+        args = [
+            "sft",
+            "--config",
+            "tiny-sft",
+            "--model",
+            tmp_path / "no-such-model",
+            "--data",
+            data["train"],
+            "--output-dir",
+            out,
+        ]
         expect = "not found"
     elif case == "missing-data":
         args = base[:-4] + ["--data", tmp_path / "none.jsonl", "--output-dir", out]
@@ -311,13 +471,23 @@ def test_help_explains_every_option():
     for cmd in ("tiny-model", "sft", "dpo"):
         assert cmd in top
     sft = r1k_train("sft", "--help").stdout
-    for opt in ("--config", "--model", "--data", "--mode", "--output-dir", "--set", "--use-peft", "--resume",
-                "--overwrite"):
+    for opt in (
+        "--config",
+        "--model",
+        "--data",
+        "--mode",
+        "--output-dir",
+        "--set",
+        "--use-peft",
+        "--resume",
+        "--overwrite",
+    ):
         assert opt in sft
     dpo = r1k_train("dpo", "--help").stdout
     assert "reference" in dpo and "precompute_ref_log_probs" in dpo
-    via_module = subprocess.run([sys.executable, "-m", "r1k_plugins.training.cli", "--help"], capture_output=True,
-                                text=True, env=ENV)
+    via_module = subprocess.run(
+        [sys.executable, "-m", "r1k_plugins.training.cli", "--help"], capture_output=True, text=True, env=ENV
+    )
     assert via_module.returncode == 0 and "sft" in via_module.stdout
     r1k = Path(sys.executable).parent / "r1k"
     cmd = [str(r1k)] if r1k.is_file() else [sys.executable, "-c", "from r1k_plugins.cli import main; main()"]
@@ -330,9 +500,23 @@ def test_set_values_are_typed_and_checked():
     from r1k_plugins.core.errors import R1KError
     from r1k_plugins.training.recipe import load_recipe, parse_set, resolve_keys
 
-    rec = resolve_keys(load_recipe("sft", "tiny-sft", parse_set(
-        ["learning_rate=1e-5", "max_steps=7", "bf16=false", "lora_target_modules=[q_proj,v_proj]",
-         "warmup_ratio=0.1", "data.mode=reverse", "report_to=tensorboard"])))
+    rec = resolve_keys(
+        load_recipe(
+            "sft",
+            "tiny-sft",
+            parse_set(
+                [
+                    "learning_rate=1e-5",
+                    "max_steps=7",
+                    "bf16=false",
+                    "lora_target_modules=[q_proj,v_proj]",
+                    "warmup_ratio=0.1",
+                    "data.mode=reverse",
+                    "report_to=tensorboard",
+                ]
+            ),
+        )
+    )
     ta = rec.trainer_args
     assert ta["learning_rate"] == 1e-5 and isinstance(ta["learning_rate"], float)
     assert ta["max_steps"] == 7 and ta["bf16"] is False and ta["report_to"] == "tensorboard"
@@ -349,8 +533,7 @@ def test_set_values_are_typed_and_checked():
 def test_bundled_recipes_resolve_and_validate():
     from r1k_plugins.training.recipe import load_recipe, resolve_keys
 
-    for name, stage in (("tiny-sft", "sft"), ("tiny-dpo", "dpo"), ("qwen2.5-7b-sft", "sft"),
-                        ("qwen2.5-7b-dpo", "dpo")):
+    for name, stage in (("tiny-sft", "sft"), ("tiny-dpo", "dpo"), ("qwen2.5-7b-sft", "sft"), ("qwen2.5-7b-dpo", "dpo")):
         rec = resolve_keys(load_recipe(stage, name, []))
         assert rec.trainer_args, name
     s1 = resolve_keys(load_recipe("sft", "qwen2.5-7b-sft", [])).trainer_args
@@ -371,8 +554,9 @@ def test_prebuilt_files_are_detected(tmp_path, data):
     recs = read_records(data["train"])
     write_jsonl(tmp_path / "sft.jsonl", build_sft_rows(recs, "mixed"))
     write_jsonl(tmp_path / "dpo.jsonl", build_dpo_rows(recs))
-    write_jsonl(tmp_path / "msgs.jsonl", [{"messages": r["prompt"] + r["completion"]}
-                                          for r in build_sft_rows(recs, "forward")])
+    write_jsonl(
+        tmp_path / "msgs.jsonl", [{"messages": r["prompt"] + r["completion"]} for r in build_sft_rows(recs, "forward")]
+    )
     sft = load_data(tmp_path / "sft.jsonl", "sft", {"mode": "reverse"})
     assert sft.kind == "sft-prompt-completion" and sft.data_mode == "reverse" and sft.counts["forward"] == 0
     assert load_data(tmp_path / "sft.jsonl", "sft", {"mode": "mixed"}).data_mode == "mixed"

@@ -26,8 +26,16 @@ from dataclasses import asdict, dataclass, field
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.vocab import END_TOKENS, S1_ANSWER, S1_THINK, THINK_CLOSE, THINK_OPEN, TRACE_FORMATS
 
-__all__ = ["BudgetSpec", "BudgetResult", "budget_spec", "budget_forcing", "budget_forcing_one",
-           "thinking_stops", "ANSWER_PROMPT", "BUDGET_OPTIONS"]
+__all__ = [
+    "BudgetSpec",
+    "BudgetResult",
+    "budget_spec",
+    "budget_forcing",
+    "budget_forcing_one",
+    "thinking_stops",
+    "ANSWER_PROMPT",
+    "BUDGET_OPTIONS",
+]
 
 ANSWER_PROMPT = "Final Answer:"
 """What s1 appends after the end-of-thinking marker when the thinking budget ran out."""
@@ -83,8 +91,9 @@ def _int_option(name: str, value, minimum: int) -> int:
     return n
 
 
-def budget_spec(max_thinking_tokens, num_ignore=0, ignore_str="Wait", max_answer_tokens=None,
-                trace_format=None) -> BudgetSpec:
+def budget_spec(
+    max_thinking_tokens, num_ignore=0, ignore_str="Wait", max_answer_tokens=None, trace_format=None
+) -> BudgetSpec:
     """Validate budget forcing options (strings or numbers) -> :class:`BudgetSpec`.
 
     Raises :class:`R1KError` with a one-line message naming the option and the fix."""
@@ -134,8 +143,14 @@ def _trim(text: str, budget: int, count: Callable[[str], int]) -> str:
     return text[:lo]
 
 
-def budget_forcing(prompts: Sequence[str], generate: Generate, count_tokens: Callable[[str], int],
-                   spec: BudgetSpec, stop: Sequence[str] = (), max_answer_tokens: int = 256) -> list[BudgetResult]:
+def budget_forcing(
+    prompts: Sequence[str],
+    generate: Generate,
+    count_tokens: Callable[[str], int],
+    spec: BudgetSpec,
+    stop: Sequence[str] = (),
+    max_answer_tokens: int = 256,
+) -> list[BudgetResult]:
     """Run budget forcing on a batch of prompts (rendered, e.g. by a chat template, up to where the
     assistant's text begins). ``stop``: the harness's stop strings; ``max_answer_tokens``: the answer
     budget when ``spec`` has none."""
@@ -162,7 +177,7 @@ def budget_forcing(prompts: Sequence[str], generate: Generate, count_tokens: Cal
             break
         outs = generate([prompts[i] + heads[i] + thinking[i] for i in todo], budgets, t_stops)
         active = []
-        for i, left, (text, n_tok, stopped) in zip(todo, budgets, outs):
+        for i, (text, n_tok, stopped) in zip(todo, outs):
             rounds[i].append(int(n_tok))
             thinking[i] += text
             if stopped == "length" or count_tokens(thinking[i]) > spec.max_thinking_tokens:
@@ -182,18 +197,34 @@ def budget_forcing(prompts: Sequence[str], generate: Generate, count_tokens: Cal
         sep = "" if thinking[i].endswith("\n") or not thinking[i] else "\n"
         tails.append(f"{sep}{closing}\n{ANSWER_PROMPT}" if cut[i] else f"{sep}{closing}\n")
     budget = spec.max_answer_tokens or max_answer_tokens
-    outs = generate([prompts[i] + heads[i] + thinking[i] + tails[i] for i in range(n)], [budget] * n,
-                    _answer_stops(stop))
-    return [BudgetResult(text=heads[i] + thinking[i] + tails[i] + text, thinking=thinking[i],
-                         thinking_tokens=count_tokens(thinking[i]), forced_continuations=forced[i],
-                         answer_forced=cut[i], answer_tokens=int(n_tok), answer_stopped=stopped, rounds=rounds[i])
-            for i, (text, n_tok, stopped) in enumerate(outs)]
+    outs = generate(
+        [prompts[i] + heads[i] + thinking[i] + tails[i] for i in range(n)], [budget] * n, _answer_stops(stop)
+    )
+    return [
+        BudgetResult(
+            text=heads[i] + thinking[i] + tails[i] + text,
+            thinking=thinking[i],
+            thinking_tokens=count_tokens(thinking[i]),
+            forced_continuations=forced[i],
+            answer_forced=cut[i],
+            answer_tokens=int(n_tok),
+            answer_stopped=stopped,
+            rounds=rounds[i],
+        )
+        for i, (text, n_tok, stopped) in enumerate(outs)
+    ]
 
 
-def budget_forcing_one(prompt: str, generate_one: Callable[[str, int, Sequence[str]], tuple[str, int, str]],
-                       count_tokens: Callable[[str], int], spec: BudgetSpec, stop: Sequence[str] = (),
-                       max_answer_tokens: int = 256) -> BudgetResult:
+def budget_forcing_one(
+    prompt: str,
+    generate_one: Callable[[str, int, Sequence[str]], tuple[str, int, str]],
+    count_tokens: Callable[[str], int],
+    spec: BudgetSpec,
+    stop: Sequence[str] = (),
+    max_answer_tokens: int = 256,
+) -> BudgetResult:
     """:func:`budget_forcing` for one prompt with a one-prompt ``generate(prompt, max_new_tokens, stop)``."""
+
     def batch(prompts, budgets, stops):
         return [generate_one(p, b, stops) for p, b in zip(prompts, budgets)]
 

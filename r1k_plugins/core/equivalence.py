@@ -181,9 +181,7 @@ def compare(pred: str | None, gold: str, answer_type: str, timeout: float = DEFA
     return math_verify_equal(g_clean, p_clean, timeout)
 
 
-def is_equivalent(
-    pred: str | None, gold: str, answer_type: str, timeout: float = DEFAULT_TIMEOUT
-) -> bool:
+def is_equivalent(pred: str | None, gold: str, answer_type: str, timeout: float = DEFAULT_TIMEOUT) -> bool:
     """Whether the extracted answer ``pred`` equals ``gold`` under ``answer_type``'s rules
     (see the module docstring). ``None``/empty never matches. Returns within about
     ``timeout`` seconds (plus a one-off worker start-up); a timeout counts as not equivalent.

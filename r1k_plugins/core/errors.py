@@ -33,6 +33,6 @@ def pydantic_message(err: Mapping[str, Any], prefix: str = "field") -> str:
     """One pydantic error (``e.errors()[0]``) as ``field 'a.b': <what is wrong> (got <type> <value>)``."""
     loc = ".".join(str(x) for x in err["loc"]) or "(row)"
     msg = err["msg"]
-    msg = msg[len("Value error, "):] if msg.startswith("Value error, ") else msg[0].lower() + msg[1:]
+    msg = msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg[0].lower() + msg[1:]
     got = err.get("input")
     return f"{prefix} '{loc}': {msg} (got {type(got).__name__} {short_repr(got)})"

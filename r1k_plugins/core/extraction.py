@@ -30,12 +30,10 @@ MAX_EXTRACT_CHARS = 20_000
 """Only this many trailing characters of the final part are searched for an answer."""
 
 
-
 def check_answer_type(answer_type: str) -> None:
     """Raise ``ValueError`` unless ``answer_type`` is one of :data:`~r1k_plugins.core.vocab.ANSWER_TYPES`."""
     if answer_type not in ANSWER_TYPES:
         raise ValueError(f"answer_type must be one of {ANSWER_TYPES}, got {answer_type!r}")
-
 
 
 _MAX_BOX_TRIES = 16
@@ -134,13 +132,12 @@ _FOREIGN_ANSWER = (
     r"|\b(?:r[ée]ponse\s+est|respuesta\s+es|antwort\s+ist|risposta\s+[èe]|resposta\s+[ée])\b|答案[是为])"
 )
 _ANSWER_MARK = re.compile(
-    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|" + _FOREIGN_ANSWER +
-    r"|(?m:^)[ \t]*####(?=[ \t]*[-+$\\\d.]))[ \t]*",
+    r"(?:\banswer\b(?:\s*\*\*)?\s*(?::|=|\bis\b)(?:\s*\*\*)?(?:\s*:)?|"
+    + _FOREIGN_ANSWER
+    + r"|(?m:^)[ \t]*####(?=[ \t]*[-+$\\\d.]))[ \t]*",
     re.IGNORECASE,
 )
-_MATH_SPAN = re.compile(
-    r"\$\$(.+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL
-)
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<!\\)\$((?:\\.|[^$\\])+)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{3,}")
 _HOPE = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
 
@@ -190,8 +187,9 @@ def _answer_phrase(final: str, after: int = -1, answer_type: str = "expression")
         return re.sub(r"(?:\.{3,}|\u2026|\\[lc]?dots)\s*\.?$", "\\\\ldots", line)
     line = re.sub(r"[.;,]+$" if m else r"[.;,:!?]+$", "", line).strip()  # 'The answer is 42!'
     if not m:  # 'The answer is (42).': a number in brackets, not a tuple
-        line = re.sub(r"^[(\[](-?[\d.,/]{1,40})[)\]]$",
-                      lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line)
+        line = re.sub(
+            r"^[(\[](-?[\d.,/]{1,40})[)\]]$", lambda k: k.group(1) if "," not in k.group(1) else k.group(0), line
+        )
     return line or None
 
 
@@ -216,9 +214,9 @@ def _whole_environment(rest: str, line: str) -> str:
 _CONCLUSION = re.compile(
     r"\b(?:Therefore|Thus|Hence|So|In total|Altogether)\b[^.\n$\\]{0,200}?(?<![\w.])\d[\d,./]*[^.\n$\\]{0,200}"
 )
-_ENV_AT_END = re.compile(
-    r"\\begin\{([pbBvV]?matrix|array)\}[^$]*?\\end\{\1\}(?=[\s.$\\\])]*$)"
-)
+_ENV_AT_END = re.compile(r"\\begin\{([pbBvV]?matrix|array)\}[^$]*?\\end\{\1\}(?=[\s.$\\\])]*$)")
+
+
 def _spans_before(final: str, last: re.Match) -> str | None:
     """'a, b' when the math span ``last`` follows other spans separated only by ', ' / 'and' /
     'or' (no '=' in any of them); None when it stands alone."""
@@ -241,9 +239,39 @@ _IS_ANY = re.compile(r"(?:\b(?:is|are|equals|was|be)\b|=)\s*", re.IGNORECASE)
 _SPAN_SEP = re.compile(r"\s*(?:,|,?\s*and|,?\s*or)\s*")
 _SENTENCE_END = re.compile(r"[.!?]\s+(?=[A-Z])")
 _MATH_WORDS = frozenset(
-    ["sqrt", "cbrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "sinh",
-     "cosh", "tanh", "frac", "dfrac", "tfrac", "binom", "infty", "inf", "pmatrix", "bmatrix", "matrix", "begin",
-     "end", "text", "cdot", "times", "div"]
+    [
+        "sqrt",
+        "cbrt",
+        "sin",
+        "cos",
+        "tan",
+        "cot",
+        "sec",
+        "csc",
+        "log",
+        "exp",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "frac",
+        "dfrac",
+        "tfrac",
+        "binom",
+        "infty",
+        "inf",
+        "pmatrix",
+        "bmatrix",
+        "matrix",
+        "begin",
+        "end",
+        "text",
+        "cdot",
+        "times",
+        "div",
+    ]
 )
 
 
@@ -295,9 +323,7 @@ def _last_number(s: str) -> str | None:
 
 # punctuation and whole words of two or more letters (each run of letters taken whole, so the
 # match is linear: no way to split a word differently)
-_FILLER = re.compile(
-    r"(?:[\s:;,.!?()\[\]'\"*~-]|(?<![^\W\d_])(?:(?![\u0370-\u03ff])[^\W\d_]){2,}(?![^\W\d_]))*"
-)
+_FILLER = re.compile(r"(?:[\s:;,.!?()\[\]'\"*~-]|(?<![^\W\d_])(?:(?![\u0370-\u03ff])[^\W\d_]){2,}(?![^\W\d_]))*")
 
 
 def _lone_number(s: str) -> str | None:

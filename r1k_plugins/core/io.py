@@ -39,8 +39,10 @@ def check_not_input(out: str | os.PathLike, inputs: Iterable[str | os.PathLike |
     """Refuse an output path that is also one of the inputs (writing it would replace the input)."""
     for inp in inputs:
         if inp is not None and same_path(out, inp):
-            raise R1KError(f"{flag} {out}: is also the input file {inp}; writing it would replace the input "
-                           "(give another output path)")
+            raise R1KError(
+                f"{flag} {out}: is also the input file {inp}; writing it would replace the input "
+                "(give another output path)"
+            )
 
 
 def read_whole_lines(path: str | os.PathLike, take) -> int:
@@ -166,10 +168,16 @@ def check_out_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike |
 def os_error(path: str | os.PathLike, e: OSError, doing: str = "cannot write") -> R1KOSError:
     """One line naming the path and what the OS said (disk full, read-only, permission denied)."""
     reason = e.strerror or type(e).__name__
-    hint = {28: "free some disk space", 27: "the file size limit was reached", 30: "the file system is read-only",
-            13: "check the folder's permissions", 1: "check the folder's permissions"}.get(e.errno or 0, "")
-    return R1KOSError(f"{path}: {doing} ({reason})" + (f"; {hint} and rerun" if hint else "")
-                      + "; nothing was replaced")
+    hint = {
+        28: "free some disk space",
+        27: "the file size limit was reached",
+        30: "the file system is read-only",
+        13: "check the folder's permissions",
+        1: "check the folder's permissions",
+    }.get(e.errno or 0, "")
+    return R1KOSError(
+        f"{path}: {doing} ({reason})" + (f"; {hint} and rerun" if hint else "") + "; nothing was replaced"
+    )
 
 
 _UMASK: int | None = None
@@ -201,8 +209,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     except OSError as e:
         raise os_error(p.parent or Path("."), e, "cannot create a file in this folder") from None
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding,
-                       newline=None if "b" in mode else "\n") as fh:
+        with os.fdopen(
+            fd, mode, encoding=None if "b" in mode else encoding, newline=None if "b" in mode else "\n"
+        ) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -214,8 +223,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         if isinstance(e, OSError) and not isinstance(e, (BrokenPipeError,)):
             raise os_error(p, e) from None
         if isinstance(e, UnicodeEncodeError):
-            raise R1KError(f"{p}: text cannot be written as UTF-8 ({e.reason}: "
-                           f"{e.object[e.start:e.end]!a}); fix the input that holds it") from None
+            raise R1KError(
+                f"{p}: text cannot be written as UTF-8 ({e.reason}: "
+                f"{e.object[e.start : e.end]!a}); fix the input that holds it"
+            ) from None
         raise
 
 

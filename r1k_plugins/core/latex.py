@@ -37,7 +37,6 @@ WRAPPERS = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)
 """Text-style wrappers ``\\text{...}``, ``\\mathrm{...}`` ... (no nested braces); group 1 is the content."""
 
 
-
 def balanced(s: str, k: int) -> str | None:
     """Content of the brace group opening at ``s[k] == '{'``; None if it never closes."""
     depth = 0
@@ -55,7 +54,6 @@ def balanced(s: str, k: int) -> str | None:
                 return s[k + 1 : i]
         i += 1
     return None
-
 
 
 _UNIT_WORDS = (
@@ -124,19 +122,62 @@ def to_fraction(key: str) -> Fraction | None:
     return -v if sign == "-" else v
 
 
-_VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5",
-           "⅘": "4/5", "⅙": "1/6", "⅚": "5/6", "⅐": "1/7", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8", "⅞": "7/8",
-           "⅑": "1/9", "⅒": "1/10"}
+_VULGAR = {
+    "½": "1/2",
+    "⅓": "1/3",
+    "⅔": "2/3",
+    "¼": "1/4",
+    "¾": "3/4",
+    "⅕": "1/5",
+    "⅖": "2/5",
+    "⅗": "3/5",
+    "⅘": "4/5",
+    "⅙": "1/6",
+    "⅚": "5/6",
+    "⅐": "1/7",
+    "⅛": "1/8",
+    "⅜": "3/8",
+    "⅝": "5/8",
+    "⅞": "7/8",
+    "⅑": "1/9",
+    "⅒": "1/10",
+}
 _VULGAR_RE = re.compile(r"(?:(\d)\s*)?([" + "".join(_VULGAR) + "])")
 _SUPERSCRIPTS = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+")
 _SUPER_MAP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_SYMBOLS = {"−": "-", "⁄": "/", "×": "\\times ", "÷": "\\div ", "·": "\\cdot ", "⋅": "\\cdot ", "π": "\\pi ",
-            "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "…": "\\ldots ", "∪": "\\cup ",
-            "∩": "\\cap ", "±": "\\pm "}
+_SYMBOLS = {
+    "−": "-",
+    "⁄": "/",
+    "×": "\\times ",
+    "÷": "\\div ",
+    "·": "\\cdot ",
+    "⋅": "\\cdot ",
+    "π": "\\pi ",
+    "∞": "\\infty ",
+    "≤": "\\le ",
+    "≥": "\\ge ",
+    "≠": "\\ne ",
+    "…": "\\ldots ",
+    "∪": "\\cup ",
+    "∩": "\\cap ",
+    "±": "\\pm ",
+}
 _SYMBOLS_RE = re.compile("[" + "".join(_SYMBOLS) + "]")
 _ROOT = re.compile(r"√\s*(\d+(?:\.\d+)?|[A-Za-z]|\{)")
-_CJK_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-               "八": 8, "九": 9}
+_CJK_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CJK_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CJK_BIG = {"万": 10**4, "亿": 10**8}
 CJK_NUMBER = re.compile("[负負-]?[" + "".join(_CJK_DIGITS) + "".join(_CJK_UNITS) + "".join(_CJK_BIG) + "]+")
@@ -180,9 +221,7 @@ def unicode_math(s: str, superscripts: bool = True) -> str:
 
 
 _ELLIPSIS = re.compile(r"\\(?:[lc]?dots[cbomi]?)(?![a-zA-Z])|(?<=,)\s*\.{3,}|\.{3,}(?=\s*,)|^\s*\.{3,}")
-_PCT_TAIL = re.compile(
-    r"(?<=[\d}.])\s*(?:\\%|%|percent(?:age)?(?:\s+points?)?|per\s*cent|pct\.?)$", re.IGNORECASE
-)
+_PCT_TAIL = re.compile(r"(?<=[\d}.])\s*(?:\\%|%|percent(?:age)?(?:\s+points?)?|per\s*cent|pct\.?)$", re.IGNORECASE)
 _MIXED = re.compile(
     r"([+-]?)\s*(\d{1,3}(?:[ ,]\d{3})+|\d+)\s*(?:\s(\d+)\s*/\s*(\d+)|\\frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}"
     r"|\\frac(\d)(\d))"
@@ -190,9 +229,7 @@ _MIXED = re.compile(
 _SCIENTIFIC = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d{1,3}")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _REV_ASSIGN = re.compile(r"^([^=<>]+?)\s*=\s*([A-Za-z](?:_\{?\w+\}?)?)$")
-_MATRIX = re.compile(
-    r"^[(\[]?\s*\\begin\{([pbB]?matrix|array)\}(?:\{[^{}]*\})?(.*?)\\end\{\1\}\s*[)\]]?$", re.DOTALL
-)
+_MATRIX = re.compile(r"^[(\[]?\s*\\begin\{([pbB]?matrix|array)\}(?:\{[^{}]*\})?(.*?)\\end\{\1\}\s*[)\]]?$", re.DOTALL)
 INVALID = "\x00invalid"
 """Key of an answer that is no number at all (a mixed number over zero): equals nothing."""
 
@@ -200,8 +237,13 @@ INVALID = "\x00invalid"
 def plain_to_latex(s: str) -> str:
     r"""Plain-text / Python-style math to LaTeX for the parser (never evaluated): ``**`` -> ``^``,
     ``^(a)`` -> ``^{a}``, ``sqrt(a)`` -> ``\sqrt{a}``, ``cbrt(a)`` -> ``\sqrt[3]{a}``, ``pi`` -> ``\pi``."""
-    if ("**" not in s and "sqrt(" not in s and "cbrt(" not in s and "^(" not in s
-            and not re.search(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", s)):
+    if (
+        "**" not in s
+        and "sqrt(" not in s
+        and "cbrt(" not in s
+        and "^(" not in s
+        and not re.search(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", s)
+    ):
         return s
     s = s.replace("**", "^")
     s = re.sub(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])", r"\\pi ", s)
@@ -216,8 +258,13 @@ def plain_to_latex(s: str) -> str:
             if depth == 0:
                 inner = plain_to_latex(s[m.end() : j - 1])
                 head = m.group(1)
-                out.append(f"\\sqrt{{{inner}}}" if head == "sqrt" else f"\\sqrt[3]{{{inner}}}" if head == "cbrt"
-                           else f"^{{{inner}}}")
+                out.append(
+                    f"\\sqrt{{{inner}}}"
+                    if head == "sqrt"
+                    else f"\\sqrt[3]{{{inner}}}"
+                    if head == "cbrt"
+                    else f"^{{{inner}}}"
+                )
                 i = j
                 continue
         out.append(s[i])
@@ -313,8 +360,11 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
         s = f"{m.group(2)}={m.group(1)}"
     if _ASSIGN.match(s):
         rhs = _ASSIGN.sub("", s)
-        if to_fraction(re.sub(r"\s+", "", rhs).replace(",", "")) is not None or answer_type == "numeric" \
-                or _MIXED.fullmatch(rhs):
+        if (
+            to_fraction(re.sub(r"\s+", "", rhs).replace(",", "")) is not None
+            or answer_type == "numeric"
+            or _MIXED.fullmatch(rhs)
+        ):
             s = rhs
     s = re.sub(r"^\+\s*(?=[\d.\\])", "", s)
     if answer_type == "numeric" and _SCIENTIFIC.fullmatch(s):  # a numeric '1e3' is 1000
@@ -340,8 +390,11 @@ def normalize_math(s: str, answer_type: str) -> tuple[str, str, Fraction | None,
         s = canonical_number(_repeating_value(*rep.groups()))
     mat = _MATRIX.match(s)
     if mat:
-        rows = [[_canonical_entry(e, answer_type) for e in row.split("&")] for row in mat.group(2).split("\\\\")
-                if row.strip()]
+        rows = [
+            [_canonical_entry(e, answer_type) for e in row.split("&")]
+            for row in mat.group(2).split("\\\\")
+            if row.strip()
+        ]
         s = "\\begin{pmatrix}" + "\\\\".join("&".join(r) for r in rows) + "\\end{pmatrix}"
     else:
         items = _split_list(s)
@@ -371,5 +424,3 @@ def _canonical_entry(e: str, answer_type: str) -> str:
     if value is not None:
         return canonical_number(value) + ("\\%" if pct else "")
     return normalize_math(e, answer_type)[0]
-
-

@@ -97,8 +97,7 @@ class _Worker:
         """Raises TimeoutError (worker must be killed) or _WorkerDied."""
         deadline = time.monotonic() + timeout
         self.seq += 1
-        msg = {"id": self.seq, "gold": gold, "pred": pred, "soft": max(0.05, 0.85 * timeout - 0.02),
-               "cpu": timeout}
+        msg = {"id": self.seq, "gold": gold, "pred": pred, "soft": max(0.05, 0.85 * timeout - 0.02), "cpu": timeout}
         if debug:
             msg["debug"] = debug
         assert self.proc.stdin is not None  # Popen(stdin=PIPE)
@@ -255,9 +254,7 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def math_verify_equal(
-    gold: str, pred: str, timeout: float, _debug: str | None = None
-) -> tuple[bool, str]:
+def math_verify_equal(gold: str, pred: str, timeout: float, _debug: str | None = None) -> tuple[bool, str]:
     """math_verify's verdict on two LaTeX answers, from a pool worker under a hard time bound:
     ``(equal, how)`` with how ``'math_verify'``, ``'timeout'`` (not answered within ``timeout``
     seconds; the worker is replaced) or ``'error'`` (the worker died twice). Memoised; thread-safe."""

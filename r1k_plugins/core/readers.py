@@ -57,8 +57,10 @@ def _decode(raw: bytes, where: str) -> str:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise R1KError(f"{where}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {col}); "
-                       "is it a binary file? save it as UTF-8") from None
+        raise R1KError(
+            f"{where}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {col}); "
+            "is it a binary file? save it as UTF-8"
+        ) from None
     return text[1:] if text.startswith(_BOM) else text
 
 
@@ -77,8 +79,10 @@ def check_tree(obj: Any, where: str) -> Any:
                 o.encode("utf-8")
             except UnicodeEncodeError:
                 bad = next(ord(c) for c in o if 0xD800 <= ord(c) <= 0xDFFF)
-                raise R1KError(f"{where}: text holds a lone surrogate (\\u{bad:04x}) that cannot be written "
-                               "as UTF-8; fix that escape") from None
+                raise R1KError(
+                    f"{where}: text holds a lone surrogate (\\u{bad:04x}) that cannot be written "
+                    "as UTF-8; fix that escape"
+                ) from None
             continue
         if isinstance(o, (dict, list, tuple)):
             if d > MAX_DEPTH:
@@ -102,8 +106,9 @@ def _json_loads(text: str, where: str, lineno: int | None = None) -> Any:
         raise R1KError(f"{where}:{line}: malformed JSON ({e.msg} at column {e.colno}); {tail}") from None
     except RecursionError:
         at = "" if lineno is None else f":{lineno}"
-        raise R1KError(f"{where}{at}: JSON nested too deeply (more than {MAX_DEPTH} levels); "
-                       "not an r1k input") from None
+        raise R1KError(
+            f"{where}{at}: JSON nested too deeply (more than {MAX_DEPTH} levels); not an r1k input"
+        ) from None
     if _needs_tree_check(text):
         check_tree(obj, where if lineno is None else f"{where}:{lineno}")
     return obj
@@ -139,8 +144,10 @@ def iter_jsonl(path: str | os.PathLike, what: str = "JSONL file") -> Iterator[tu
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise R1KError(f"{p}:{lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}); "
-                               "is it a binary file? save it as UTF-8") from None
+                raise R1KError(
+                    f"{p}:{lineno}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}); "
+                    "is it a binary file? save it as UTF-8"
+                ) from None
             if lineno == 1 and line.startswith(_BOM):
                 line = line[1:]
             if not line.strip():
@@ -180,8 +187,9 @@ def read_parquet_rows(path: str | os.PathLike, what: str = "parquet file") -> li
             raise R1KError(f"{p}: cannot read the {what} ({_os_reason(e)})") from None
         raise R1KError(f"{p}: not a readable parquet file ({str(e).splitlines()[0][:120]})") from None
     except Exception as e:  # noqa: BLE001 - pyarrow raises many types for a bad file
-        raise R1KError(f"{p}: not a readable parquet file "
-                       f"({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        raise R1KError(
+            f"{p}: not a readable parquet file ({type(e).__name__}: {str(e).splitlines()[0][:120]})"
+        ) from None
     try:
         rows = table.to_pylist()
     except Exception as e:  # noqa: BLE001

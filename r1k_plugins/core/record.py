@@ -99,9 +99,18 @@ class Record(BaseModel):
         return v
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "pair_id": self.pair_id, "direction": self.direction, "question": self.question,
-                "answer": self.answer, "answer_type": self.answer_type, "source": self.source,
-                "reasoning": self.reasoning, "response": self.response, "meta": self.meta}
+        return {
+            "id": self.id,
+            "pair_id": self.pair_id,
+            "direction": self.direction,
+            "question": self.question,
+            "answer": self.answer,
+            "answer_type": self.answer_type,
+            "source": self.source,
+            "reasoning": self.reasoning,
+            "response": self.response,
+            "meta": self.meta,
+        }
 
     @classmethod
     def from_dict(cls, obj: dict, where: str = "<record>") -> Record:
@@ -123,13 +132,14 @@ def record_error(e: ValidationError, where: str) -> str:
     errors = e.errors(include_url=False)
     missing = [str(err["loc"][0]) for err in errors if err["type"] == "missing"]
     if missing:
-        return (f"{where}: record is missing required field(s) {', '.join(missing)} "
-                f"(an r1k record needs {', '.join(REQUIRED)}; see docs/data.md)")
+        return (
+            f"{where}: record is missing required field(s) {', '.join(missing)} "
+            f"(an r1k record needs {', '.join(REQUIRED)}; see docs/data.md)"
+        )
     unknown = [str(err["loc"][0]) for err in errors if err["type"] == "extra_forbidden"]
     if unknown:
         return f"{where}: unknown field(s) {', '.join(unknown)}; put extra columns under 'meta'"
-    errors.sort(key=lambda err: FIELDS.index(err["loc"][0]) if err["loc"] and err["loc"][0] in FIELDS
-                else len(FIELDS))
+    errors.sort(key=lambda err: FIELDS.index(err["loc"][0]) if err["loc"] and err["loc"][0] in FIELDS else len(FIELDS))
     err = errors[0]
     field = str(err["loc"][0]) if err["loc"] else ""
     got = err.get("input")
@@ -161,8 +171,7 @@ def read_records(path: str | os.PathLike, *, allow_empty: bool = False) -> list[
         except RecursionError:
             raise R1KError(f"{p}:{lineno}: nested too deeply") from None
         if rec.id in seen:
-            raise R1KError(f"{p}:{lineno}: duplicate id {rec.id!r} (first on line {seen[rec.id]}); "
-                           "ids must be unique")
+            raise R1KError(f"{p}:{lineno}: duplicate id {rec.id!r} (first on line {seen[rec.id]}); ids must be unique")
         seen[rec.id] = lineno
         records.append(rec)
     if not records and not allow_empty:

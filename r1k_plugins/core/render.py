@@ -25,8 +25,14 @@ FORMAT_HINTS = {
 }
 
 
-def user_prompt(question: str, *, answer_type: str = "expression", direction: str | None = None,
-                direction_tags: bool = False, trace_format: str | None = None) -> str:
+def user_prompt(
+    question: str,
+    *,
+    answer_type: str = "expression",
+    direction: str | None = None,
+    direction_tags: bool = False,
+    trace_format: str | None = None,
+) -> str:
     """The user turn: the question, then the s1-style think/answer instruction.
 
     ``trace_format`` (optional) appends a hint naming the reasoning markup to use.
@@ -76,5 +82,6 @@ def completion_text(rec: Record, trace_format: str = "s1") -> str:
 
 
 def prompt_messages(rec: Record, direction_tags: bool = False) -> list[dict]:
-    return chat_messages(rec.question, answer_type=rec.answer_type, direction=rec.direction,
-                         direction_tags=direction_tags)
+    return chat_messages(
+        rec.question, answer_type=rec.answer_type, direction=rec.direction, direction_tags=direction_tags
+    )

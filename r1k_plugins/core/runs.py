@@ -222,7 +222,7 @@ class ModelArm:
 
     arm: str
     manifest: RunManifest | None = None
-    path: Path | None = None   # the manifest file read
+    path: Path | None = None  # the manifest file read
     problem: str | None = None  # why it could not be read
 
     @property
@@ -239,5 +239,5 @@ def model_arm(model: str | Path) -> ModelArm:
         m = RunManifest.read(mf)
     except R1KError as e:
         msg = str(e)
-        return ModelArm("unknown", None, mf, msg[len(f"{mf}: "):] if msg.startswith(f"{mf}: ") else msg)
+        return ModelArm("unknown", None, mf, msg[len(f"{mf}: ") :] if msg.startswith(f"{mf}: ") else msg)
     return ModelArm(arm_name(m), m, mf)

@@ -24,8 +24,18 @@ from typing import Any
 
 from r1k_plugins.core.errors import R1KError
 
-__all__ = ["check_k", "pass_at_k", "avg_at_k", "majority_index", "maj_correct", "mean_stderr",
-           "item_metrics", "summarize", "paired_proportion_test", "same_answer"]
+__all__ = [
+    "check_k",
+    "pass_at_k",
+    "avg_at_k",
+    "majority_index",
+    "maj_correct",
+    "mean_stderr",
+    "item_metrics",
+    "summarize",
+    "paired_proportion_test",
+    "same_answer",
+]
 
 
 def check_k(k, n: int | None = None, what: str = "k") -> int:
@@ -39,8 +49,10 @@ def check_k(k, n: int | None = None, what: str = "k") -> int:
     if kk < 1:
         raise R1KError(f"{what}={k!r}: expected a whole number >= 1")
     if n is not None and kk > n:
-        raise R1KError(f"{what}={kk}: pass@{kk} needs at least {kk} samples per item, got {n}; "
-                       f"sample more (k >= {kk}) or lower {what}")
+        raise R1KError(
+            f"{what}={kk}: pass@{kk} needs at least {kk} samples per item, got {n}; "
+            f"sample more (k >= {kk}) or lower {what}"
+        )
     return kk
 
 
@@ -85,8 +97,9 @@ def majority_index(answers: Sequence[str | None], same: Callable[[str, str], boo
     return best[0]
 
 
-def maj_correct(answers: Sequence[str | None], verdicts: Sequence[bool | float],
-                same: Callable[[str, str], bool]) -> float:
+def maj_correct(
+    answers: Sequence[str | None], verdicts: Sequence[bool | float], same: Callable[[str, str], bool]
+) -> float:
     """1.0 when the majority answer's representative sample is correct, else 0.0."""
     i = majority_index(answers, same)
     return 0.0 if i is None else float(bool(verdicts[i]))
@@ -104,8 +117,9 @@ def mean_stderr(values: Sequence[float]) -> tuple[float, float | None]:
     return mean, math.sqrt(var / m)
 
 
-def item_metrics(verdicts: Sequence[bool | float], answers: Sequence[str | None], k: int,
-                 same: Callable[[str, str], bool]) -> tuple[float, float, float]:
+def item_metrics(
+    verdicts: Sequence[bool | float], answers: Sequence[str | None], k: int, same: Callable[[str, str], bool]
+) -> tuple[float, float, float]:
     """(avg@k, pass@k, maj@k) of one item's samples."""
     if len(answers) != len(verdicts):
         raise R1KError("each sample needs a verdict and an extracted answer")
@@ -113,8 +127,11 @@ def item_metrics(verdicts: Sequence[bool | float], answers: Sequence[str | None]
     return avg_at_k(verdicts), pass_at_k(len(verdicts), c, k), maj_correct(answers, verdicts, same)
 
 
-def summarize(items: Sequence[tuple[Sequence[bool | float], Sequence[str | None]]], k: int | None,
-              same: Callable[[str, str], bool]) -> dict:
+def summarize(
+    items: Sequence[tuple[Sequence[bool | float], Sequence[str | None]]],
+    k: int | None,
+    same: Callable[[str, str], bool],
+) -> dict:
     """avg@k / pass@k / maj@k over items, each ``{"value", "stderr"}``, plus ``n_items``, ``n`` (samples
     per item: the smallest) and ``k``. ``items``: per item (verdicts, extracted answers), one per sample.
     ``k`` None: k = n (every sample). maj@k votes over all n samples of an item."""
@@ -137,8 +154,9 @@ def summarize(items: Sequence[tuple[Sequence[bool | float], Sequence[str | None]
     return out
 
 
-def paired_proportion_test(a: Sequence[float], b: Sequence[float], exact_up_to: int = 16,
-                           draws: int = 20000, seed: int = 0) -> dict:
+def paired_proportion_test(
+    a: Sequence[float], b: Sequence[float], exact_up_to: int = 16, draws: int = 20000, seed: int = 0
+) -> dict:
     """Paired sign-flip (randomization) test of per-item success proportions ``a[i]`` vs ``b[i]``
     (e.g. c_i/n_i of two harnesses on the same items). Null: within each item the two labels are
     exchangeable. Statistic: |mean(a - b)|. Exact over all 2^m flips of the m non-zero differences
@@ -167,8 +185,7 @@ def paired_proportion_test(a: Sequence[float], b: Sequence[float], exact_up_to: 
     for _ in range(draws):
         s = sum(x if rng.random() < 0.5 else -x for x in nz)
         hits += abs(s) >= obs - eps
-    return {"n_items": len(d), "mean_diff": mean, "stderr": se, "p_value": (hits + 1) / (draws + 1),
-            "exact": False}
+    return {"n_items": len(d), "mean_diff": mean, "stderr": se, "p_value": (hits + 1) / (draws + 1), "exact": False}
 
 
 def same_answer(answer_type: str) -> Callable[[str, str], bool]:

@@ -70,7 +70,9 @@ class DPORow(_Row):
 
 
 ROW_MODELS: dict[str, type[BaseModel]] = {
-    "sft-prompt-completion": PromptCompletionRow, "sft-messages": MessagesRow, "sft-text": TextRow,
+    "sft-prompt-completion": PromptCompletionRow,
+    "sft-messages": MessagesRow,
+    "sft-text": TextRow,
     "dpo": DPORow,
 }
 
@@ -87,12 +89,22 @@ def check_row(kind: str, row: dict, where: str) -> None:
 # preset -> {column: "text" (a non-empty string) | "answer" (string or number)}
 SOURCE_COLUMNS: dict[str, dict[str, str]] = {
     "s1k": {"question": "text", "solution": "answer"},
-    "r1k-published": {"question": "text", "solution": "answer", "text": "text", "sample_type": "text",
-                      "relevant-question": "text"},
+    "r1k-published": {
+        "question": "text",
+        "solution": "answer",
+        "text": "text",
+        "sample_type": "text",
+        "relevant-question": "text",
+    },
     "math500": {"problem": "text", "answer": "answer"},
     "aime": {"problem": "text", "Problem": "text", "answer": "answer", "Answer": "answer"},
-    "gpqa": {"Question": "text", "Correct Answer": "answer", "Incorrect Answer 1": "answer",
-             "Incorrect Answer 2": "answer", "Incorrect Answer 3": "answer"},
+    "gpqa": {
+        "Question": "text",
+        "Correct Answer": "answer",
+        "Incorrect Answer 1": "answer",
+        "Incorrect Answer 2": "answer",
+        "Incorrect Answer 3": "answer",
+    },
 }
 
 
@@ -106,11 +118,9 @@ def check_source_row(preset: str, row: Any, where: str) -> None:
         if kind == "text" and not (isinstance(v, str) and v.strip()):
             raise R1KError(f"{where}: column '{col}' must be non-empty text, got {type(v).__name__} {_short(v)}")
         if kind == "answer":
-            ok = isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool)
-                                        and math.isfinite(v))
+            ok = isinstance(v, str) or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
             if not ok:
-                raise R1KError(f"{where}: column '{col}' must be text or a number, got {type(v).__name__} "
-                               f"{_short(v)}")
+                raise R1KError(f"{where}: column '{col}' must be text or a number, got {type(v).__name__} {_short(v)}")
             if not isinstance(v, str):
                 row[col] = str(v)  # 42 -> "42": answers are text in r1k records
 
@@ -120,12 +130,16 @@ def check_metadata(metadata: dict, keys: tuple[str, ...]) -> None:
     for key in keys:
         v = metadata.get(key)
         if v is not None and not isinstance(v, str):
-            raise R1KError(f"--metadata {key}: expected a file path string, got {type(v).__name__} {_short(v)} "
-                           f"(e.g. --metadata '{{\"{key}\": \"my_r1k.jsonl\"}}')")
+            raise R1KError(
+                f"--metadata {key}: expected a file path string, got {type(v).__name__} {_short(v)} "
+                f'(e.g. --metadata \'{{"{key}": "my_r1k.jsonl"}}\')'
+            )
     tf = metadata.get("r1k_trace_format")
     if tf is not None and tf not in ("s1", "think-tags"):
         raise R1KError(f"--metadata r1k_trace_format: {_short(tf)} is not one of s1, think-tags")
     tags = metadata.get("r1k_direction_tags")
     if tags is not None and not isinstance(tags, bool):
-        raise R1KError(f"--metadata r1k_direction_tags: {_short(tags)} is not true or false "
-                       "(e.g. --metadata '{\"r1k_direction_tags\": true}')")
+        raise R1KError(
+            f"--metadata r1k_direction_tags: {_short(tags)} is not true or false "
+            "(e.g. --metadata '{\"r1k_direction_tags\": true}')"
+        )

@@ -31,9 +31,7 @@ __all__ = [
 ]
 
 
-def score_response(
-    response: str, gold: str, answer_type: str, timeout: float = DEFAULT_TIMEOUT
-) -> dict:
+def score_response(response: str, gold: str, answer_type: str, timeout: float = DEFAULT_TIMEOUT) -> dict:
     """Score one raw model response against ``gold``.
 
     Returns ``{"correct": bool, "extracted": str | None, "finished": bool, "reason": str}`` where

@@ -23,7 +23,6 @@ S1_THINK = "<|im_start|>think"
 S1_ANSWER = "<|im_start|>answer"
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
-END_TOKENS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<｜end▁of▁sentence｜>",
-              "<|end|>", "</s>")
+END_TOKENS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<｜end▁of▁sentence｜>", "<|end|>", "</s>")
 """End-of-turn tokens: the final part of a response stops at the first of them (a chat marker
 such as ``<|im_start|>`` opening a new turn counts too, unless it opens the text)."""

@@ -33,11 +33,17 @@ TRACE_SOURCES = ("deepseek", "gemini")
 def load_rows(source: str, split: str | None = None, config: str | None = None) -> list[dict]:
     """Rows of a local file (parquet/jsonl/json) or a hub dataset, as plain dicts."""
     p = Path(source)
-    if (p.exists() or p.suffix.lower() in (".parquet", ".jsonl", ".json") or "/" not in source
-            or source.startswith((".", "/"))):
+    if (
+        p.exists()
+        or p.suffix.lower() in (".parquet", ".jsonl", ".json")
+        or "/" not in source
+        or source.startswith((".", "/"))
+    ):
         if not p.exists():
-            raise R1KError(f"{source}: file not found (give a local .parquet/.jsonl/.json file or a hub name like "
-                           "simplescaling/s1K-1.1)")
+            raise R1KError(
+                f"{source}: file not found (give a local .parquet/.jsonl/.json file or a hub name like "
+                "simplescaling/s1K-1.1)"
+            )
         return _load_local(p)
     return _load_hub(source, split, config)
 
@@ -71,13 +77,15 @@ def _json_rows(p: Path, data) -> list[dict]:
             lengths = {k: len(v) for k, v in data.items()}
             if len(set(lengths.values())) > 1:
                 short = min(lengths, key=lambda k: lengths[k])
-                raise R1KError(f"{p}: ragged columns (column '{short}' has {lengths[short]} values, others up to "
-                               f"{max(lengths.values())}); every column needs one value per row")
+                raise R1KError(
+                    f"{p}: ragged columns (column '{short}' has {lengths[short]} values, others up to "
+                    f"{max(lengths.values())}); every column needs one value per row"
+                )
             n = len(next(iter(data.values())))
             return [{k: v[i] for k, v in data.items()} for i in range(n)]
     if isinstance(data, list) and all(isinstance(x, dict) for x in data):
         return data
-    raise R1KError(f"{p}: expected a JSON list of objects (or {{\"data\": [...]}})")
+    raise R1KError(f'{p}: expected a JSON list of objects (or {{"data": [...]}})')
 
 
 def _load_hub(name: str, split: str | None, config: str | None) -> list[dict]:
@@ -153,13 +161,13 @@ def split_s1_text(text: str) -> tuple[str | None, str | None]:
     if not text:
         return None, None
     a = text.rfind("<|im_start|>assistant")
-    body = text[a + len("<|im_start|>assistant"):] if a >= 0 else text
+    body = text[a + len("<|im_start|>assistant") :] if a >= 0 else text
     t = body.find(S1_THINK)
     s = body.find(S1_ANSWER)
     if t < 0 or s < 0:
         return None, None
-    reasoning = body[t + len(S1_THINK):s].strip()
-    final = body[s + len(S1_ANSWER):]
+    reasoning = body[t + len(S1_THINK) : s].strip()
+    final = body[s + len(S1_ANSWER) :]
     final = final.split("<|im_end|>")[0].strip()
     return reasoning or None, final or None
 
@@ -211,8 +219,9 @@ def _s1k(rows: list[dict], trace: str | None = None, **_) -> list[Record]:
         t = trace or ("deepseek" if "deepseek_thinking_trajectory" in row else "gemini")
         if t == "deepseek":
             if "deepseek_thinking_trajectory" not in row:
-                raise R1KError(f"row {i}: --trace deepseek needs s1K-1.1's deepseek_* columns; "
-                               "use --trace gemini for s1K")
+                raise R1KError(
+                    f"row {i}: --trace deepseek needs s1K-1.1's deepseek_* columns; use --trace gemini for s1K"
+                )
             reasoning, response = row.get("deepseek_thinking_trajectory"), row.get("deepseek_attempt")
         else:
             if "gemini_thinking_trajectory" in row:
@@ -225,12 +234,24 @@ def _s1k(rows: list[dict], trace: str | None = None, **_) -> list[Record]:
         gold = extract_gold(row.get("solution"))
         answer, atype = _answer_fields(gold, row.get("solution"))
         pid = pair_id_for(q)
-        out.append(Record(
-            id=f"{pid}-f", pair_id=pid, direction="forward", question=q, answer=answer, answer_type=atype,
-            source="s1k", reasoning=reasoning or None, response=response or None,
-            meta={"trace": t, "solution": row.get("solution"),
-                  **_keep(row, ("cot_type", "source_type", f"{t}_grade"))},
-        ))
+        out.append(
+            Record(
+                id=f"{pid}-f",
+                pair_id=pid,
+                direction="forward",
+                question=q,
+                answer=answer,
+                answer_type=atype,
+                source="s1k",
+                reasoning=reasoning or None,
+                response=response or None,
+                meta={
+                    "trace": t,
+                    "solution": row.get("solution"),
+                    **_keep(row, ("cot_type", "source_type", f"{t}_grade")),
+                },
+            )
+        )
     return out
 
 
@@ -247,19 +268,37 @@ def _r1k_published(rows: list[dict], **_) -> list[Record]:
         if kind == "original":
             gold = extract_gold(row["solution"])
             answer, atype = _answer_fields(gold, row["solution"])
-            out.append(Record(
-                id=f"{pid}-f", pair_id=pid, direction="forward", question=row["question"], answer=answer,
-                answer_type=atype, source="r1k-published", reasoning=reasoning, response=final,
-                meta={"solution": row["solution"], **keep},
-            ))
+            out.append(
+                Record(
+                    id=f"{pid}-f",
+                    pair_id=pid,
+                    direction="forward",
+                    question=row["question"],
+                    answer=answer,
+                    answer_type=atype,
+                    source="r1k-published",
+                    reasoning=reasoning,
+                    response=final,
+                    meta={"solution": row["solution"], **keep},
+                )
+            )
         else:
             gold = extract_gold(final) if final else None
             answer, atype = _answer_fields(gold, final)
-            out.append(Record(
-                id=f"{pid}-r", pair_id=pid, direction="reverse", question=row["relevant-question"],
-                answer=answer, answer_type=atype, source="r1k-published", reasoning=reasoning, response=final,
-                meta={"inversion": {"strategy": "published", "from_question": row["question"]}, **keep},
-            ))
+            out.append(
+                Record(
+                    id=f"{pid}-r",
+                    pair_id=pid,
+                    direction="reverse",
+                    question=row["relevant-question"],
+                    answer=answer,
+                    answer_type=atype,
+                    source="r1k-published",
+                    reasoning=reasoning,
+                    response=final,
+                    meta={"inversion": {"strategy": "published", "from_question": row["question"]}, **keep},
+                )
+            )
     return out
 
 
@@ -269,11 +308,20 @@ def _math500(rows: list[dict], **_) -> list[Record]:
         _req(row, ("problem", "answer"), "math500", i)
         rid = str(row.get("unique_id") or pair_id_for(row["problem"], "math500"))
         answer = str(row["answer"]).strip()
-        out.append(Record(
-            id=rid, pair_id=rid, direction="forward", question=row["problem"], answer=answer,
-            answer_type=classify_answer(answer), source="math500", reasoning=None, response=row.get("solution"),
-            meta=_keep(row, ("subject", "level")),
-        ))
+        out.append(
+            Record(
+                id=rid,
+                pair_id=rid,
+                direction="forward",
+                question=row["problem"],
+                answer=answer,
+                answer_type=classify_answer(answer),
+                source="math500",
+                reasoning=None,
+                response=row.get("solution"),
+                meta=_keep(row, ("subject", "level")),
+            )
+        )
     return out
 
 
@@ -286,11 +334,20 @@ def _aime(rows: list[dict], **_) -> list[Record]:
         rid = str(row.get("id") or row.get("ID") or pair_id_for(row[pcol], "aime"))
         pid = rid if rid.startswith("aime") else f"aime-{rid}"
         answer = str(row[acol]).strip()
-        out.append(Record(
-            id=pid, pair_id=pid, direction="forward", question=row[pcol], answer=answer,
-            answer_type=classify_answer(answer), source="aime", reasoning=None, response=row.get("solution"),
-            meta=_keep(row, ("year", "url")),
-        ))
+        out.append(
+            Record(
+                id=pid,
+                pair_id=pid,
+                direction="forward",
+                question=row[pcol],
+                answer=answer,
+                answer_type=classify_answer(answer),
+                source="aime",
+                reasoning=None,
+                response=row.get("solution"),
+                meta=_keep(row, ("year", "url")),
+            )
+        )
     return out
 
 
@@ -307,29 +364,58 @@ def _gpqa(rows: list[dict], seed: int = 0, **_) -> list[Record]:
         shuffled = [options[j] for j in order]
         gold = letters[order.index(0)]
         q = row["Question"].strip() + "\n\n" + "\n".join(f"{letters[k]}) {o}" for k, o in enumerate(shuffled))
-        out.append(Record(
-            id=f"gpqa-{rid}", pair_id=f"gpqa-{rid}", direction="forward", question=q, answer=gold,
-            answer_type="choice", source="gpqa", reasoning=None, response=None,
-            meta={"options": shuffled, "correct": options[0], "shuffle_seed": seed,
-                  **_keep(row, ("Subdomain", "High-level domain"))},
-        ))
+        out.append(
+            Record(
+                id=f"gpqa-{rid}",
+                pair_id=f"gpqa-{rid}",
+                direction="forward",
+                question=q,
+                answer=gold,
+                answer_type="choice",
+                source="gpqa",
+                reasoning=None,
+                response=None,
+                meta={
+                    "options": shuffled,
+                    "correct": options[0],
+                    "shuffle_seed": seed,
+                    **_keep(row, ("Subdomain", "High-level domain")),
+                },
+            )
+        )
     return out
 
 
 PRESETS: dict[str, Preset] = {
     "s1k": Preset("s1k", ("question", "solution"), _s1k, doc="simplescaling/s1K, simplescaling/s1K-1.1"),
-    "r1k-published": Preset("r1k-published", ("question", "text", "sample_type", "relevant-question"),
-                            _r1k_published, doc="the published r1k parquet"),
-    "math500": Preset("math500", ("problem", "answer"), _math500, default_split="test",
-                      doc="HuggingFaceH4/MATH-500"),
+    "r1k-published": Preset(
+        "r1k-published",
+        ("question", "text", "sample_type", "relevant-question"),
+        _r1k_published,
+        doc="the published r1k parquet",
+    ),
+    "math500": Preset("math500", ("problem", "answer"), _math500, default_split="test", doc="HuggingFaceH4/MATH-500"),
     "aime": Preset("aime", ("problem", "answer"), _aime, doc="HuggingFaceH4/aime_2024"),
-    "gpqa": Preset("gpqa", ("Question", "Correct Answer"), _gpqa, default_config="gpqa_diamond",
-                   doc="Idavidrein/gpqa (gpqa_diamond)"),
+    "gpqa": Preset(
+        "gpqa",
+        ("Question", "Correct Answer"),
+        _gpqa,
+        default_config="gpqa_diamond",
+        doc="Idavidrein/gpqa (gpqa_diamond)",
+    ),
 }
 
 
-def import_records(source: str, preset: str, *, trace: str | None = None, split: str | None = None,
-                   config: str | None = None, seed: int = 0, rows: list[dict] | None = None) -> list[Record]:
+def import_records(
+    source: str,
+    preset: str,
+    *,
+    trace: str | None = None,
+    split: str | None = None,
+    config: str | None = None,
+    seed: int = 0,
+    rows: list[dict] | None = None,
+) -> list[Record]:
     if preset not in PRESETS:
         raise R1KError(f"unknown preset {preset!r}; known presets: {', '.join(PRESETS)}")
     if trace is not None and trace not in TRACE_SOURCES:

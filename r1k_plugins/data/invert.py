@@ -88,15 +88,32 @@ class MaskStrategy:
         var = next((u for u in _UNKNOWNS if u not in used), None)
         if var is None:
             raise Skip("no free letter for the unknown")
-        masked = rec.question[:m.start()] + var + rec.question[m.end():]
-        q = (f"{masked.rstrip()}\n\nIf we know the answer to the above question is {gold}, "
-             f"what is the value of the unknown variable {var}?")
+        masked = rec.question[: m.start()] + var + rec.question[m.end() :]
+        q = (
+            f"{masked.rstrip()}\n\nIf we know the answer to the above question is {gold}, "
+            f"what is the value of the unknown variable {var}?"
+        )
         return Record(
-            id=f"{rec.pair_id}-r", pair_id=rec.pair_id, direction="reverse", question=q, answer=hidden,
-            answer_type="numeric", source=rec.source, reasoning=None, response=None,
-            meta={"inversion": {"strategy": "mask", "hidden_value": hidden, "variable": var,
-                                "span": [m.start(), m.end()], "given_answer": gold, "from_id": rec.id,
-                                "seed": self.seed}},
+            id=f"{rec.pair_id}-r",
+            pair_id=rec.pair_id,
+            direction="reverse",
+            question=q,
+            answer=hidden,
+            answer_type="numeric",
+            source=rec.source,
+            reasoning=None,
+            response=None,
+            meta={
+                "inversion": {
+                    "strategy": "mask",
+                    "hidden_value": hidden,
+                    "variable": var,
+                    "span": [m.start(), m.end()],
+                    "given_answer": gold,
+                    "from_id": rec.id,
+                    "seed": self.seed,
+                }
+            },
         )
 
 
@@ -167,10 +184,17 @@ class TeacherStrategy:
     name: str = "teacher"
 
     def config(self) -> dict:
-        return {"teacher": self.spec, "prompt_version": self.prompt_version, "temperature": self.temperature,
-                "max_tokens": self.max_tokens, "max_connections": self.max_connections,
-                "max_retries": self.max_retries, "timeout": self.timeout, "api_key_env": self.api_key_env,
-                "cache_dir": self.cache_dir}
+        return {
+            "teacher": self.spec,
+            "prompt_version": self.prompt_version,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "max_connections": self.max_connections,
+            "max_retries": self.max_retries,
+            "timeout": self.timeout,
+            "api_key_env": self.api_key_env,
+            "cache_dir": self.cache_dir,
+        }
 
 
 def load_partial(path: Path) -> dict[str, Record]:
@@ -190,8 +214,9 @@ def load_partial(path: Path) -> dict[str, Record]:
     return done
 
 
-def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path, progress: bool = True,
-                   stats=None) -> tuple[list[Record], dict]:
+def invert_teacher(
+    records: list[Record], strat: TeacherStrategy, partial: Path, progress: bool = True, stats=None
+) -> tuple[list[Record], dict]:
     """Invert every forward record with the teacher; returns (forward + reverse records, summary).
 
     Every forward record ends as inverted (new, from the response cache, or resumed from
@@ -236,15 +261,31 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
         obj = parse_teacher_reply(comp.text)
         rec = job.payload
         ra = obj["reverse_answer"]
-        meta = {"inversion": {"strategy": "teacher", "teacher": spec.label, "model": spec.model,
-                              "prompt_version": prompt.version, "from_id": rec.id, "given_answer": rec.answer}}
+        meta = {
+            "inversion": {
+                "strategy": "teacher",
+                "teacher": spec.label,
+                "model": spec.model,
+                "prompt_version": prompt.version,
+                "from_id": rec.id,
+                "given_answer": rec.answer,
+            }
+        }
         for k in ("cot_type", "source_type"):
             if k in rec.meta:
                 meta[k] = rec.meta[k]
-        return Record(id=f"{rec.pair_id}-r", pair_id=rec.pair_id, direction="reverse",
-                      question=obj["reverse_question"], answer=ra, answer_type=classify_answer(ra),
-                      source=rec.source, reasoning=obj["reasoning"], response=f"Answer: \\boxed{{{ra}}}",
-                      meta=meta)
+        return Record(
+            id=f"{rec.pair_id}-r",
+            pair_id=rec.pair_id,
+            direction="reverse",
+            question=obj["reverse_question"],
+            answer=ra,
+            answer_type=classify_answer(ra),
+            source=rec.source,
+            reasoning=obj["reasoning"],
+            response=f"Answer: \\boxed{{{ra}}}",
+            meta=meta,
+        )
 
     cache = ResponseCache(strat.cache_dir, spec.label)
     partial.parent.mkdir(parents=True, exist_ok=True)
@@ -261,19 +302,41 @@ def invert_teacher(records: list[Record], strat: TeacherStrategy, partial: Path,
 
     try:
         if jobs:
-            backend = make_backend(spec, gen, api_key_env=strat.api_key_env, timeout=strat.timeout,
-                                   max_connections=strat.max_connections)
-            run_jobs(backend, jobs, accept, on_success=on_success, on_failure=on_failure, cache=cache,
-                     stats=stats, max_connections=strat.max_connections, max_retries=strat.max_retries,
-                     progress=progress, desc=f"invert ({spec.kind}:{spec.model})")
+            backend = make_backend(
+                spec, gen, api_key_env=strat.api_key_env, timeout=strat.timeout, max_connections=strat.max_connections
+            )
+            run_jobs(
+                backend,
+                jobs,
+                accept,
+                on_success=on_success,
+                on_failure=on_failure,
+                cache=cache,
+                stats=stats,
+                max_connections=strat.max_connections,
+                max_retries=strat.max_retries,
+                progress=progress,
+                desc=f"invert ({spec.kind}:{spec.model})",
+            )
     finally:
         sink.close()
         cache.close()
 
     out: list[Record] = []
-    summary: dict[str, Any] = {"forward": len(fwd), "inverted": 0, "new": 0, "from_cache": 0, "resumed": 0,
-               "skipped": 0, "skip_reasons": {}, "failed": 0, "fail_reasons": {}, "skipped_items": [],
-               "failed_items": [], "reverse_in_input": len(records) - len(fwd)}
+    summary: dict[str, Any] = {
+        "forward": len(fwd),
+        "inverted": 0,
+        "new": 0,
+        "from_cache": 0,
+        "resumed": 0,
+        "skipped": 0,
+        "skip_reasons": {},
+        "failed": 0,
+        "fail_reasons": {},
+        "skipped_items": [],
+        "failed_items": [],
+        "reverse_in_input": len(records) - len(fwd),
+    }
     for rec in fwd:
         out.append(rec)
         status, reason = outcome[rec.id]
@@ -295,16 +358,23 @@ def _check_unique_pairs(forward: list[Record]) -> None:
     seen: dict[str, str] = {}
     for r in forward:
         if r.pair_id in seen:
-            raise R1KError(f"forward records {seen[r.pair_id]!r} and {r.id!r} share pair_id {r.pair_id!r}; "
-                           "each forward item needs its own pair_id (fix the input, then rerun)")
+            raise R1KError(
+                f"forward records {seen[r.pair_id]!r} and {r.id!r} share pair_id {r.pair_id!r}; "
+                "each forward item needs its own pair_id (fix the input, then rerun)"
+            )
         seen[r.pair_id] = r.id
 
 
 STRATEGIES = {"mask": MaskStrategy}
 
 
-def invert_records(records: list[Record], strategy: InversionStrategy, done: dict[str, Record] | None = None,
-                   progress: bool = False, on_result=None) -> tuple[list[Record], dict]:
+def invert_records(
+    records: list[Record],
+    strategy: InversionStrategy,
+    done: dict[str, Record] | None = None,
+    progress: bool = False,
+    on_result=None,
+) -> tuple[list[Record], dict]:
     """Invert every forward record; returns (forward + reverse records, summary counts).
 
     ``done`` maps pair_id -> an already-made reverse record (resume); those are not asked again.
@@ -315,8 +385,14 @@ def invert_records(records: list[Record], strategy: InversionStrategy, done: dic
     have_reverse = {r.pair_id for r in records if r.direction == "reverse"}
     done = dict(done or {})
     out: list[Record] = []
-    summary: dict[str, Any] = {"forward": 0, "inverted": 0, "resumed": 0, "already_reverse": 0, "skipped": 0,
-                               "skip_reasons": {}}
+    summary: dict[str, Any] = {
+        "forward": 0,
+        "inverted": 0,
+        "resumed": 0,
+        "already_reverse": 0,
+        "skipped": 0,
+        "skip_reasons": {},
+    }
     fwd = [r for r in records if r.direction == "forward"]
     _check_unique_pairs(fwd)
     ids = {r.id for r in records}
@@ -337,8 +413,10 @@ def invert_records(records: list[Record], strategy: InversionStrategy, done: dic
             summary["skip_reasons"][str(e)] = summary["skip_reasons"].get(str(e), 0) + 1
             continue
         if rev.id in ids:
-            raise R1KError(f"the reverse item of {rec.id} would get id {rev.id!r}, which the input already uses; "
-                           f"rename that record (ids must be unique; reverse ids are <pair_id>-r)")
+            raise R1KError(
+                f"the reverse item of {rec.id} would get id {rev.id!r}, which the input already uses; "
+                f"rename that record (ids must be unique; reverse ids are <pair_id>-r)"
+            )
         ids.add(rev.id)
         out.append(rev)
         summary["inverted"] += 1

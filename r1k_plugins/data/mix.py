@@ -16,8 +16,7 @@ def _check_trace_format(trace_format: str) -> None:
         raise R1KError(f"unknown trace format {trace_format!r}; use one of {', '.join(TRACE_FORMATS)}")
 
 
-def select_for_mode(records: Iterable[Record], mode: str, ratio: float | None = None,
-                    seed: int = 0) -> list[Record]:
+def select_for_mode(records: Iterable[Record], mode: str, ratio: float | None = None, seed: int = 0) -> list[Record]:
     """Records for an SFT arm.
 
     forward / reverse: the records of that direction. mixed without ``ratio``: both directions.
@@ -45,9 +44,15 @@ def select_for_mode(records: Iterable[Record], mode: str, ratio: float | None = 
     return [r for r in records if take.get(r.pair_id) == r.direction]
 
 
-def build_sft_rows(records: Iterable[Record], mode: str = "mixed", ratio: float | None = None,
-                   direction_tags: bool = False, trace_format: str = "s1", seed: int = 0,
-                   stats: dict | None = None) -> list[dict]:
+def build_sft_rows(
+    records: Iterable[Record],
+    mode: str = "mixed",
+    ratio: float | None = None,
+    direction_tags: bool = False,
+    trace_format: str = "s1",
+    seed: int = 0,
+    stats: dict | None = None,
+) -> list[dict]:
     """SFT rows in TRL's conversational prompt/completion format (plus id/pair_id/direction).
 
     Records without a reasoning trace are skipped (counted in ``stats['skipped_no_reasoning']``).
@@ -59,18 +64,23 @@ def build_sft_rows(records: Iterable[Record], mode: str = "mixed", ratio: float 
         if not r.reasoning:
             skipped += 1
             continue
-        rows.append({
-            "id": r.id, "pair_id": r.pair_id, "direction": r.direction,
-            "prompt": prompt_messages(r, direction_tags),
-            "completion": [{"role": "assistant", "content": completion_text(r, trace_format)}],
-        })
+        rows.append(
+            {
+                "id": r.id,
+                "pair_id": r.pair_id,
+                "direction": r.direction,
+                "prompt": prompt_messages(r, direction_tags),
+                "completion": [{"role": "assistant", "content": completion_text(r, trace_format)}],
+            }
+        )
     if stats is not None:
         stats.update(selected=len(chosen), written=len(rows), skipped_no_reasoning=skipped)
     return rows
 
 
-def build_dpo_rows(records: Iterable[Record], trace_format: str = "s1", direction_tags: bool = False,
-                   stats: dict | None = None) -> list[dict]:
+def build_dpo_rows(
+    records: Iterable[Record], trace_format: str = "s1", direction_tags: bool = False, stats: dict | None = None
+) -> list[dict]:
     """DPO rows (prompt/chosen/rejected, conversational) built as the paper did.
 
     For every pair with both traces: under the forward question, chosen = forward trace and
@@ -86,12 +96,16 @@ def build_dpo_rows(records: Iterable[Record], trace_format: str = "s1", directio
             continue
         ft, rt = completion_text(f, trace_format), completion_text(r, trace_format)
         for rec, chosen, rejected in ((f, ft, rt), (r, rt, ft)):
-            rows.append({
-                "id": rec.id, "pair_id": pid, "direction": rec.direction,
-                "prompt": prompt_messages(rec, direction_tags),
-                "chosen": [{"role": "assistant", "content": chosen}],
-                "rejected": [{"role": "assistant", "content": rejected}],
-            })
+            rows.append(
+                {
+                    "id": rec.id,
+                    "pair_id": pid,
+                    "direction": rec.direction,
+                    "prompt": prompt_messages(rec, direction_tags),
+                    "chosen": [{"role": "assistant", "content": chosen}],
+                    "rejected": [{"role": "assistant", "content": rejected}],
+                }
+            )
     if stats is not None:
         stats.update(pairs=len(rows) // 2, written=len(rows), skipped_incomplete_pairs=incomplete)
     return rows

@@ -25,8 +25,10 @@ def verify_records(records: list[Record]) -> tuple[list[str], list[str]]:
         if n > 1:
             problems.append(f"pair {pid} has {n} {d} records")
     complete = sum(1 for d in pairs.values() if len(d) == 2)
-    facts = [f"{len(pairs)} pairs, {complete} with both directions",
-             f"{sum(1 for r in records if r.reasoning)} records with a reasoning trace"]
+    facts = [
+        f"{len(pairs)} pairs, {complete} with both directions",
+        f"{sum(1 for r in records if r.reasoning)} records with a reasoning trace",
+    ]
     for r in records:
         if not r.answer.strip():
             problems.append(f"{r.id}: empty answer")
@@ -139,10 +141,16 @@ def verify_quality(records: list[Record], solver=None, progress: bool = True) ->
             table[key][0] += 1
             table[key][1] += not fl
     passed = sum(1 for r in rev if not flags[r.id])
-    return {"reverse": len(rev), "passed": passed, "pass_rate": round(passed / len(rev), 4) if rev else 0.0,
-            "flags": dict(sorted(counts.items())), "flag_meanings": FLAG_HELP,
-            "by_source": {k: _rate(*v) for k, v in sorted(by_source.items())},
-            "by_cot_type": {k: _rate(*v) for k, v in sorted(by_cot.items())}, "solver": solver_report}
+    return {
+        "reverse": len(rev),
+        "passed": passed,
+        "pass_rate": round(passed / len(rev), 4) if rev else 0.0,
+        "flags": dict(sorted(counts.items())),
+        "flag_meanings": FLAG_HELP,
+        "by_source": {k: _rate(*v) for k, v in sorted(by_source.items())},
+        "by_cot_type": {k: _rate(*v) for k, v in sorted(by_cot.items())},
+        "solver": solver_report,
+    }
 
 
 SOLVE_PROMPT_VERSION = "solve-v1 (r1k_plugins.core.render.user_prompt)"
@@ -156,24 +164,43 @@ def _solve(rev: list[Record], cfg: dict, solved: dict, progress: bool) -> dict:
 
     spec = parse_spec(cfg["spec"], "--solver")
     gen = GenParams(temperature=cfg.get("temperature", 0.0), max_tokens=cfg.get("max_tokens", 8192))
-    backend = make_backend(spec, gen, api_key_env=cfg.get("api_key_env", "OPENAI_API_KEY"),
-                           timeout=cfg.get("timeout", 600.0), max_connections=cfg.get("max_connections", 32),
-                           option="--solver")
+    backend = make_backend(
+        spec,
+        gen,
+        api_key_env=cfg.get("api_key_env", "OPENAI_API_KEY"),
+        timeout=cfg.get("timeout", 600.0),
+        max_connections=cfg.get("max_connections", 32),
+        option="--solver",
+    )
     jobs = []
     for r in rev:
         msgs = chat_messages(r.question, answer_type=r.answer_type)
-        jobs.append(Job(r.id, msgs, cache_key(prompt_version=SOLVE_PROMPT_VERSION, teacher=spec.label,
-                                              params=gen.to_dict(), messages=msgs), r))
+        jobs.append(
+            Job(
+                r.id,
+                msgs,
+                cache_key(prompt_version=SOLVE_PROMPT_VERSION, teacher=spec.label, params=gen.to_dict(), messages=msgs),
+                r,
+            )
+        )
     texts: dict[str, str] = {}
     reasons: dict[str, str] = {}
     stats = RunStats()
     cache = ResponseCache(cfg.get("cache_dir"), spec.label)
     try:
-        run_jobs(backend, jobs, lambda job, comp: comp.text,
-                 on_success=lambda job, text, cached: texts.__setitem__(job.id, str(text)),  # comp.text: a str
-                 on_failure=lambda job, reason: reasons.__setitem__(job.id, reason), cache=cache, stats=stats,
-                 max_connections=cfg.get("max_connections", 32), max_retries=cfg.get("max_retries", 5),
-                 progress=progress, desc=f"solve ({spec.kind}:{spec.model})")
+        run_jobs(
+            backend,
+            jobs,
+            lambda job, comp: comp.text,
+            on_success=lambda job, text, cached: texts.__setitem__(job.id, str(text)),  # comp.text: a str
+            on_failure=lambda job, reason: reasons.__setitem__(job.id, reason),
+            cache=cache,
+            stats=stats,
+            max_connections=cfg.get("max_connections", 32),
+            max_retries=cfg.get("max_retries", 5),
+            progress=progress,
+            desc=f"solve ({spec.kind}:{spec.model})",
+        )
     finally:
         cache.close()
     for r in rev:
@@ -181,7 +208,16 @@ def _solve(rev: list[Record], cfg: dict, solved: dict, progress: bool) -> dict:
             s = score_response(texts[r.id], r.answer, r.answer_type)
             solved[r.id] = {"correct": s["correct"], "extracted": s["extracted"], "reason": s["reason"]}
         else:
-            solved[r.id] = {"correct": False, "extracted": None, "reason": "request failed",
-                            "error": reasons.get(r.id, "unknown")}
-    return {"spec": spec.label, "answered": len(texts), "failed": len(reasons),
-            "correct": sum(1 for s in solved.values() if s["correct"]), "stats": stats.to_dict()}
+            solved[r.id] = {
+                "correct": False,
+                "extracted": None,
+                "reason": "request failed",
+                "error": reasons.get(r.id, "unknown"),
+            }
+    return {
+        "spec": spec.label,
+        "answered": len(texts),
+        "failed": len(reasons),
+        "correct": sum(1 for s in solved.values() if s["correct"]),
+        "stats": stats.to_dict(),
+    }

@@ -41,8 +41,16 @@ def _models(pairs: tuple[str, ...]) -> list[tuple[str, Path]]:
     return out
 
 
-def run_lm_eval(models: list[tuple[str, Path]], data: Path, limit: int, max_new_tokens: int, out: Path,
-                done: Path | None, batch_size: int = 8, direction_tags: bool = False) -> list[str]:
+def run_lm_eval(
+    models: list[tuple[str, Path]],
+    data: Path,
+    limit: int,
+    max_new_tokens: int,
+    out: Path,
+    done: Path | None,
+    batch_size: int = 8,
+    direction_tags: bool = False,
+) -> list[str]:
     """lm-eval on every model in this process; returns the names that failed."""
     import torch
     from lm_eval import simple_evaluate
@@ -60,10 +68,19 @@ def run_lm_eval(models: list[tuple[str, Path]], data: Path, limit: int, max_new_
         try:
             tracker = EvaluationTracker(output_path=str(out))
             results = simple_evaluate(
-                model="hf", model_args={"pretrained": str(path), "dtype": "float32"}, tasks=list(LMEVAL_TASKS),
-                limit=limit, batch_size=batch_size, device=device, apply_chat_template=True,
-                gen_kwargs={"max_gen_toks": max_new_tokens}, log_samples=True, evaluation_tracker=tracker,
-                task_manager=task_manager, metadata=metadata)
+                model="hf",
+                model_args={"pretrained": str(path), "dtype": "float32"},
+                tasks=list(LMEVAL_TASKS),
+                limit=limit,
+                batch_size=batch_size,
+                device=device,
+                apply_chat_template=True,
+                gen_kwargs={"max_gen_toks": max_new_tokens},
+                log_samples=True,
+                evaluation_tracker=tracker,
+                task_manager=task_manager,
+                metadata=metadata,
+            )
             samples = results.pop("samples")
             tracker.save_results_aggregated(results=results, samples=samples)
             for task_name in results["configs"]:
@@ -78,8 +95,15 @@ def run_lm_eval(models: list[tuple[str, Path]], data: Path, limit: int, max_new_
     return failed
 
 
-def run_inspect(models: list[tuple[str, Path]], data: Path, limit: int, max_new_tokens: int, out: Path,
-                done: Path | None, direction_tags: bool = False) -> list[str]:
+def run_inspect(
+    models: list[tuple[str, Path]],
+    data: Path,
+    limit: int,
+    max_new_tokens: int,
+    out: Path,
+    done: Path | None,
+    direction_tags: bool = False,
+) -> list[str]:
     """Inspect on every model in one ``inspect_ai.eval`` call; returns the names that failed."""
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import get_model
@@ -87,10 +111,19 @@ def run_inspect(models: list[tuple[str, Path]], data: Path, limit: int, max_new_
     handles = {name: get_model("hf/local", model_path=str(path), do_sample=False) for name, path in models}
     by_model = {id(m): name for name, m in handles.items()}
     t0 = time.time()
-    logs = inspect_eval(list(INSPECT_TASKS), model=list(handles.values()),
-                        task_args={"data": str(data.resolve()), "limit": limit, "max_tokens": max_new_tokens,
-                                   **({"direction_tags": True} if direction_tags else {})},
-                        log_dir=str(out), display="none", max_tasks=len(INSPECT_TASKS) * len(handles))
+    logs = inspect_eval(
+        list(INSPECT_TASKS),
+        model=list(handles.values()),
+        task_args={
+            "data": str(data.resolve()),
+            "limit": limit,
+            "max_tokens": max_new_tokens,
+            **({"direction_tags": True} if direction_tags else {}),
+        },
+        log_dir=str(out),
+        display="none",
+        max_tasks=len(INSPECT_TASKS) * len(handles),
+    )
     status: dict[str, list[str]] = {name: [] for name, _ in models}
     paths = {str(path): name for name, path in models}
     for log in logs:
@@ -112,17 +145,30 @@ def run_inspect(models: list[tuple[str, Path]], data: Path, limit: int, max_new_
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("harness", type=click.Choice(sorted(MARKER_PREFIX)))
-@click.option("--model", "model_pairs", multiple=True, required=True,
-              help="NAME=PATH of a local model folder; repeat for several models.")
+@click.option(
+    "--model",
+    "model_pairs",
+    multiple=True,
+    required=True,
+    help="NAME=PATH of a local model folder; repeat for several models.",
+)
 @click.option("--data", type=click.Path(exists=True, dir_okay=False), required=True, help="r1k JSONL test file.")
 @click.option("--limit", type=click.IntRange(min=1), required=True, help="Items per task.")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), required=True, help="Generation budget per answer.")
-@click.option("--out", type=click.Path(file_okay=False), required=True,
-              help="lm-eval's --output_path / Inspect's --log-dir.")
-@click.option("--done", type=click.Path(file_okay=False), default=None,
-              help="Folder of success markers (<harness>-<NAME>); marked models are skipped.")
-@click.option("--direction-tags", is_flag=True,
-              help="Ask with direction tags ([forward] / [reverse]): for models trained with data.direction_tags.")
+@click.option(
+    "--out", type=click.Path(file_okay=False), required=True, help="lm-eval's --output_path / Inspect's --log-dir."
+)
+@click.option(
+    "--done",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder of success markers (<harness>-<NAME>); marked models are skipped.",
+)
+@click.option(
+    "--direction-tags",
+    is_flag=True,
+    help="Ask with direction tags ([forward] / [reverse]): for models trained with data.direction_tags.",
+)
 def main(harness, model_pairs, data, limit, max_new_tokens, out, done, direction_tags):
     """Evaluate several models with one harness in one process (see the module docstring)."""
     models = _models(model_pairs)

@@ -24,6 +24,7 @@ def model_lock(model) -> threading.Lock:
 
 def token_counter(tokenizer):
     """``count(text) -> int``: tokens of ``text`` alone (no special tokens added)."""
+
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
 
@@ -36,8 +37,15 @@ def cut_at_stops(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     return (text[: min(hits)], True) if hits else (text, False)
 
 
-def hf_generate(model, tokenizer, *, do_sample: bool = False, temperature: float | None = None,
-                top_p: float | None = None, top_k: int | None = None):
+def hf_generate(
+    model,
+    tokenizer,
+    *,
+    do_sample: bool = False,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+):
     """A one-prompt ``generate(prompt, max_new_tokens, stop) -> (text, n_tokens, "stop" | "length")``
     over ``model.generate`` (prompt tokenized as is: no special tokens added)."""
     import torch
@@ -52,18 +60,23 @@ def hf_generate(model, tokenizer, *, do_sample: bool = False, temperature: float
     def generate(prompt: str, max_new_tokens: int, stop: Sequence[str]) -> tuple[str, int, str]:
         enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         ids = enc["input_ids"].to(model.device)
-        kw = dict(max_new_tokens=int(max_new_tokens), do_sample=bool(do_sample), pad_token_id=pad,
-                  attention_mask=torch.ones_like(ids))
+        kw = dict(
+            max_new_tokens=int(max_new_tokens),
+            do_sample=bool(do_sample),
+            pad_token_id=pad,
+            attention_mask=torch.ones_like(ids),
+        )
         if do_sample:
-            kw.update({k: v for k, v in (("temperature", temperature), ("top_p", top_p), ("top_k", top_k))
-                       if v is not None})
+            kw.update(
+                {k: v for k, v in (("temperature", temperature), ("top_p", top_p), ("top_k", top_k)) if v is not None}
+            )
         else:
             kw.update(temperature=None, top_p=None, top_k=None)
         if stop:
             kw.update(stop_strings=list(stop), tokenizer=tokenizer)
         with lock, torch.no_grad():
             out = model.generate(ids, **kw)
-        new = out[0, ids.shape[1]:].tolist()
+        new = out[0, ids.shape[1] :].tolist()
         text, hit = cut_at_stops(tokenizer.decode(new, skip_special_tokens=False), stop)
         if hit:
             return text, len(new), "stop"

@@ -12,6 +12,8 @@ the sample's metadata (``r1k_budget``) and in the score's metadata.
 
 from __future__ import annotations
 
+from typing import Any
+
 from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.solver import Generate, TaskState, solver
 
@@ -29,16 +31,27 @@ def budget_forcing_generate(spec: BudgetSpec, max_tokens: int):
         from inspect_ai._util.error import PrerequisiteError
 
         model = get_model()
-        api = model.api
-        if not (hasattr(api, "hf_chat") and getattr(api, "model", None) is not None
-                and getattr(api, "tokenizer", None) is not None):
-            raise PrerequisiteError(f"error: -T max_thinking_tokens (budget forcing) runs on Inspect's local hf "
-                                    f"provider (--model hf/NAME or hf/local -M model_path=...); {model} is not one. "
-                                    f"For vLLM use lm_eval --model r1k-vllm")
+        api: Any = model.api  # the hf provider (HuggingFaceAPI), checked just below
+        if not (
+            hasattr(api, "hf_chat")
+            and getattr(api, "model", None) is not None
+            and getattr(api, "tokenizer", None) is not None
+        ):
+            raise PrerequisiteError(
+                f"error: -T max_thinking_tokens (budget forcing) runs on Inspect's local hf "
+                f"provider (--model hf/NAME or hf/local -M model_path=...); {model} is not one. "
+                f"For vLLM use lm_eval --model r1k-vllm"
+            )
         prompt = api.hf_chat(state.messages, [])
         cfg = model.config
-        gen = hf_generate(api.model, api.tokenizer, do_sample=bool(api.do_sample), temperature=cfg.temperature,
-                          top_p=cfg.top_p, top_k=cfg.top_k)
+        gen = hf_generate(
+            api.model,
+            api.tokenizer,
+            do_sample=bool(api.do_sample),
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            top_k=cfg.top_k,
+        )
         count = token_counter(api.tokenizer)
         stops = list(cfg.stop_seqs or [])
         answer_budget = int(max_tokens)
@@ -47,8 +60,9 @@ def budget_forcing_generate(spec: BudgetSpec, max_tokens: int):
             return budget_forcing_one(prompt, gen, count, spec, stops, answer_budget)
 
         res = await anyio.to_thread.run_sync(run)
-        state.output = ModelOutput.from_content(model=str(model), content=res.text,
-                                                stop_reason="max_tokens" if res.answer_stopped == "length" else "stop")
+        state.output = ModelOutput.from_content(
+            model=str(model), content=res.text, stop_reason="max_tokens" if res.answer_stopped == "length" else "stop"
+        )
         state.messages.append(state.output.message)
         state.metadata["r1k_budget"] = res.log()
         return state

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from typing import NoReturn
 
 from lm_eval.api.model import LM
 from lm_eval.models.huggingface import HFLM
@@ -30,7 +31,7 @@ from r1k_plugins.eval.budget_hf import hf_generate, token_counter
 from r1k_plugins.eval.lmeval_hook import MODEL_TYPES  # noqa: F401  (the registered names)
 
 
-def _fail(e: Exception):
+def _fail(e: Exception) -> NoReturn:
     """Under the lm_eval command: one line, exit 2 (lm-eval would wrap the error in a traceback).
     Called from Python (simple_evaluate): raise it."""
     if os.path.basename(sys.argv[0] or "") in ("lm_eval", "lm-eval", "__main__.py"):
@@ -84,8 +85,14 @@ class R1KHFLM(HFLM):
             kw = normalize_gen_kwargs(gen_kwargs, self.max_gen_toks)
             until = handle_stop_sequences(kw.pop("until", None), eos=eos)
             max_gen = int(kw.pop("max_gen_toks"))
-            gen = hf_generate(self.model, self.tokenizer, do_sample=bool(kw.get("do_sample")),
-                              temperature=kw.get("temperature"), top_p=kw.get("top_p"), top_k=kw.get("top_k"))
+            gen = hf_generate(
+                self.model,
+                self.tokenizer,
+                do_sample=bool(kw.get("do_sample")),
+                temperature=kw.get("temperature"),
+                top_p=kw.get("top_p"),
+                top_k=kw.get("top_k"),
+            )
 
             def batch(prompts, budgets, stops, gen=gen):
                 return [gen(p, b, stops) for p, b in zip(prompts, budgets)]
@@ -115,8 +122,12 @@ class R1KVLLM(_VLLMBase):
 
     def __new__(cls, *args, **kwargs):  # before the (abstract, without vLLM) base class is instantiated
         if not _vllm_available():
-            _fail(R1KError("--model r1k-vllm needs vLLM, which is not installed here: pip install vllm "
-                           "(a CUDA machine), or use --model r1k-hf"))
+            _fail(
+                R1KError(
+                    "--model r1k-vllm needs vLLM, which is not installed here: pip install vllm "
+                    "(a CUDA machine), or use --model r1k-hf"
+                )
+            )
         return super().__new__(cls)
 
     def __init__(self, **kwargs):
@@ -127,13 +138,28 @@ class R1KVLLM(_VLLMBase):
         from vllm import SamplingParams, TokensPrompt
 
         def batch(prompts, budgets, stops):
-            params = [SamplingParams(max_tokens=int(b), stop=list(stops), skip_special_tokens=False,
-                                     spaces_between_special_tokens=False, **sampling) for b in budgets]
-            reqs = [TokensPrompt(prompt_token_ids=self.tokenizer(p, add_special_tokens=False)["input_ids"])
-                    for p in prompts]
+            params = [
+                SamplingParams(
+                    max_tokens=int(b),
+                    stop=list(stops),
+                    skip_special_tokens=False,
+                    spaces_between_special_tokens=False,
+                    **sampling,
+                )
+                for b in budgets
+            ]
+            reqs = [
+                TokensPrompt(prompt_token_ids=self.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts
+            ]
             outs = self.model.generate(reqs, sampling_params=params, use_tqdm=False)
-            return [(o.outputs[0].text, len(o.outputs[0].token_ids),
-                     "length" if o.outputs[0].finish_reason == "length" else "stop") for o in outs]
+            return [
+                (
+                    o.outputs[0].text,
+                    len(o.outputs[0].token_ids),
+                    "length" if o.outputs[0].finish_reason == "length" else "stop",
+                )
+                for o in outs
+            ]
 
         return batch
 
@@ -143,11 +169,14 @@ class R1KVLLM(_VLLMBase):
         out: list[str | None] = [None] * len(requests)
         for idx in _requests_by_kwargs(requests):
             gen_kwargs = {k: v for k, v in requests[idx[0]].args[1].items() if k != "r1k_budget"}
-            sampling, until, max_gen = self.modify_gen_kwargs(gen_kwargs, eos=eos, default_max_gen_toks=self.max_gen_toks)
+            sampling, until, max_gen = self.modify_gen_kwargs(
+                gen_kwargs, eos=eos, default_max_gen_toks=self.max_gen_toks
+            )
             for k in ("skip_special_tokens", "spaces_between_special_tokens"):
                 sampling.pop(k, None)
-            results = budget_forcing([requests[i].args[0] for i in idx], self._budget_generate(sampling), count,
-                                     self.budget, until, max_gen)
+            results = budget_forcing(
+                [requests[i].args[0] for i in idx], self._budget_generate(sampling), count, self.budget, until, max_gen
+            )
             for i, res in zip(idx, results):
                 _outcome(requests[i], res)
                 out[i] = res.text

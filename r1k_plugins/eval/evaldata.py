@@ -18,9 +18,9 @@ from r1k_plugins.core.render import completion_text, user_prompt
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
-    direction: str | None          # forward / reverse / None (both)
-    preset: str | None = None      # importer preset for a benchmark
-    hub: str | None = None         # pinned hub dataset
+    direction: str | None  # forward / reverse / None (both)
+    preset: str | None = None  # importer preset for a benchmark
+    hub: str | None = None  # pinned hub dataset
     hub_config: str | None = None
     hub_split: str | None = None
     metadata_key: str = "r1k_data"  # lm-eval --metadata key that selects the data
@@ -31,10 +31,12 @@ TASKS: dict[str, TaskSpec] = {
     "r1k_reverse": TaskSpec("r1k_reverse", "reverse"),
     "r1k_direction": TaskSpec("r1k_direction", None),
     "r1k_aime24": TaskSpec("r1k_aime24", "forward", "aime", "HuggingFaceH4/aime_2024", None, "train", "aime24_data"),
-    "r1k_math500": TaskSpec("r1k_math500", "forward", "math500", "HuggingFaceH4/MATH-500", None, "test",
-                            "math500_data"),
-    "r1k_gpqa_diamond": TaskSpec("r1k_gpqa_diamond", "forward", "gpqa", "Idavidrein/gpqa", "gpqa_diamond", "train",
-                                 "gpqa_data"),
+    "r1k_math500": TaskSpec(
+        "r1k_math500", "forward", "math500", "HuggingFaceH4/MATH-500", None, "test", "math500_data"
+    ),
+    "r1k_gpqa_diamond": TaskSpec(
+        "r1k_gpqa_diamond", "forward", "gpqa", "Idavidrein/gpqa", "gpqa_diamond", "train", "gpqa_data"
+    ),
 }
 
 
@@ -53,8 +55,9 @@ def _read_any(path: str, spec: TaskSpec) -> list[Record]:
         if first is not None and looks_like_record(first):
             return read_records(p)
     if spec.preset is None:
-        raise R1KError(f"{p}: {spec.name} reads r1k JSONL records (see docs/data.md); "
-                       f"convert the file with `r1k data import`")
+        raise R1KError(
+            f"{p}: {spec.name} reads r1k JSONL records (see docs/data.md); convert the file with `r1k data import`"
+        )
     return import_records(str(p), spec.preset, rows=load_rows(str(p)))
 
 
@@ -77,13 +80,19 @@ def load_task_records(task: str, data: str | None = None, limit: int | None = No
     if task == "r1k_direction":
         from r1k_plugins.core.record import pair_index
 
-        complete = {pid for pid, d in pair_index(records).items()
-                    if len(d) == 2 and all(x.reasoning for x in d.values())}
+        complete = {
+            pid for pid, d in pair_index(records).items() if len(d) == 2 and all(x.reasoning for x in d.values())
+        }
         records = [r for r in records if r.pair_id in complete]
     if not records:
-        raise R1KError(f"{data or spec.hub or 'embedded default'}: no usable records for {task}"
-                       + (" (r1k_direction needs forward/reverse pairs with reasoning traces)"
-                          if task == "r1k_direction" else f" (needs {spec.direction} records)"))
+        raise R1KError(
+            f"{data or spec.hub or 'embedded default'}: no usable records for {task}"
+            + (
+                " (r1k_direction needs forward/reverse pairs with reasoning traces)"
+                if task == "r1k_direction"
+                else f" (needs {spec.direction} records)"
+            )
+        )
     if limit:
         records = records[: int(limit)]
     return records
@@ -92,10 +101,21 @@ def load_task_records(task: str, data: str | None = None, limit: int | None = No
 def generation_doc(r: Record, trace_format: str | None = None, direction_tags: bool = False) -> dict:
     """Flat doc for a generation task (Arrow-friendly: no nested meta). ``direction_tags``: the
     prompt starts with the record's direction tag, as for a model trained with ``data.direction_tags``."""
-    return {"id": r.id, "pair_id": r.pair_id, "direction": r.direction, "question": r.question,
-            "answer": r.answer, "answer_type": r.answer_type,
-            "prompt": user_prompt(r.question, answer_type=r.answer_type, trace_format=trace_format,
-                                  direction=r.direction, direction_tags=direction_tags)}
+    return {
+        "id": r.id,
+        "pair_id": r.pair_id,
+        "direction": r.direction,
+        "question": r.question,
+        "answer": r.answer,
+        "answer_type": r.answer_type,
+        "prompt": user_prompt(
+            r.question,
+            answer_type=r.answer_type,
+            trace_format=trace_format,
+            direction=r.direction,
+            direction_tags=direction_tags,
+        ),
+    }
 
 
 def direction_docs(records: list[Record], trace_format: str = "s1", direction_tags: bool = False) -> list[dict]:
@@ -106,8 +126,16 @@ def direction_docs(records: list[Record], trace_format: str = "s1", direction_ta
     docs = []
     for r in records:
         other = pairs[r.pair_id]["reverse" if r.direction == "forward" else "forward"]
-        docs.append({"id": r.id, "pair_id": r.pair_id, "direction": r.direction,
-                     "prompt": user_prompt(r.question, answer_type=r.answer_type, direction=r.direction,
-                                           direction_tags=direction_tags),
-                     "matching": completion_text(r, trace_format), "other": completion_text(other, trace_format)})
+        docs.append(
+            {
+                "id": r.id,
+                "pair_id": r.pair_id,
+                "direction": r.direction,
+                "prompt": user_prompt(
+                    r.question, answer_type=r.answer_type, direction=r.direction, direction_tags=direction_tags
+                ),
+                "matching": completion_text(r, trace_format),
+                "other": completion_text(other, trace_format),
+            }
+        )
     return docs

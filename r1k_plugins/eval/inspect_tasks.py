@@ -59,9 +59,13 @@ def r1k_scorer():
             value=CORRECT if res["correct"] else INCORRECT,
             answer=res["extracted"],
             explanation=res["reason"],
-            metadata={"extracted": res["extracted"], "finished": res["finished"], "reason": res["reason"],
-                      "answer_type": answer_type,
-                      **({"budget": state.metadata["r1k_budget"]} if "r1k_budget" in state.metadata else {})},
+            metadata={
+                "extracted": res["extracted"],
+                "finished": res["finished"],
+                "reason": res["reason"],
+                "answer_type": answer_type,
+                **({"budget": state.metadata["r1k_budget"]} if "r1k_budget" in state.metadata else {}),
+            },
         )
 
     return score
@@ -134,10 +138,13 @@ def maj_at_k_reducer():
     from r1k_plugins.core.sampling_metrics import maj_correct, same_answer
 
     def reduce(scores: list[Score]) -> Score:
-        answer_type = next(((s.metadata or {}).get("answer_type") for s in scores
-                            if (s.metadata or {}).get("answer_type")), "expression")
-        return Score(value=maj_correct([s.answer for s in scores], [_correct(s) for s in scores],
-                                       same_answer(str(answer_type))))
+        answer_type = next(
+            ((s.metadata or {}).get("answer_type") for s in scores if (s.metadata or {}).get("answer_type")),
+            "expression",
+        )
+        return Score(
+            value=maj_correct([s.answer for s in scores], [_correct(s) for s in scores], same_answer(str(answer_type)))
+        )
 
     return reduce
 
@@ -153,8 +160,10 @@ def sampling_plan(k, pass_k, temperature, top_p) -> tuple[Epochs | None, dict]:
         kk = check_k(k, what="-T k") if k not in (None, "") else None
         pk = check_k(pass_k, kk, what="-T pass_k") if pass_k not in (None, "") and kk else kk
         vals = {}
-        for key, v, default, lo, hi in (("temperature", temperature, 0.6, 0.0, 100.0),
-                                        ("top_p", top_p, 0.95, 0.0, 1.0)):
+        for key, v, default, lo, hi in (
+            ("temperature", temperature, 0.6, 0.0, 100.0),
+            ("top_p", top_p, 0.95, 0.0, 1.0),
+        ):
             if v in (None, ""):
                 if kk is None:
                     continue
@@ -193,9 +202,19 @@ def _budget_solver(budget: dict, trace_format: str | None, max_tokens: int):
     return budget_forcing_generate(spec, int(max_tokens))
 
 
-def _generation_task(name: str, data: str | None, limit: int | None, trace_format: str | None,
-                     max_tokens: int, k=None, pass_k=None, temperature=None, top_p=None,
-                     direction_tags=False, **budget) -> Task:
+def _generation_task(
+    name: str,
+    data: str | None,
+    limit: int | None,
+    trace_format: str | None,
+    max_tokens: int,
+    k=None,
+    pass_k=None,
+    temperature=None,
+    top_p=None,
+    direction_tags=False,
+    **budget,
+) -> Task:
     epochs, sampling = sampling_plan(k, pass_k, temperature, top_p)
     tags = _tags_flag(direction_tags)
     solver = _budget_solver(budget, trace_format, max_tokens)
@@ -203,9 +222,14 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
     samples = []
     for r in records:
         doc = generation_doc(r, trace_format, direction_tags=tags)
-        samples.append(Sample(input=doc["prompt"], target=r.answer, id=r.id,
-                              metadata={"answer_type": r.answer_type, "direction": r.direction,
-                                        "pair_id": r.pair_id}))
+        samples.append(
+            Sample(
+                input=doc["prompt"],
+                target=r.answer,
+                id=r.id,
+                metadata={"answer_type": r.answer_type, "direction": r.direction, "pair_id": r.pair_id},
+            )
+        )
     return Task(
         dataset=MemoryDataset(samples, name=name),
         solver=solver,
@@ -220,63 +244,173 @@ def _generation_task(name: str, data: str | None, limit: int | None, trace_forma
 
 
 @task
-def r1k_forward(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
-                direction_tags: bool = False,
-                max_thinking_tokens: int | None = None, num_ignore: int | None = None,
-                ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+def r1k_forward(
+    data: str | None = None,
+    limit: int | None = None,
+    trace_format: str | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    k: int | None = None,
+    pass_k: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    direction_tags: bool = False,
+    max_thinking_tokens: int | None = None,
+    num_ignore: int | None = None,
+    ignore_str: str | None = None,
+    max_answer_tokens: int | None = None,
+) -> Task:
     """Forward r1k questions (question -> answer). ``direction_tags``: prompts start with [forward] / [reverse]."""
-    return _generation_task("r1k_forward", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
-                            direction_tags, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
-                            max_answer_tokens=max_answer_tokens)
+    return _generation_task(
+        "r1k_forward",
+        data,
+        limit,
+        trace_format,
+        max_tokens,
+        k,
+        pass_k,
+        temperature,
+        top_p,
+        direction_tags,
+        max_thinking_tokens=max_thinking_tokens,
+        num_ignore=num_ignore,
+        ignore_str=ignore_str,
+        max_answer_tokens=max_answer_tokens,
+    )
 
 
 @task
-def r1k_reverse(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
-                direction_tags: bool = False,
-                max_thinking_tokens: int | None = None, num_ignore: int | None = None,
-                ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+def r1k_reverse(
+    data: str | None = None,
+    limit: int | None = None,
+    trace_format: str | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    k: int | None = None,
+    pass_k: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    direction_tags: bool = False,
+    max_thinking_tokens: int | None = None,
+    num_ignore: int | None = None,
+    ignore_str: str | None = None,
+    max_answer_tokens: int | None = None,
+) -> Task:
     """Reverse r1k questions (given the answer, recover the hidden premise). ``direction_tags``: prompts
     start with [forward] / [reverse]."""
-    return _generation_task("r1k_reverse", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
-                            direction_tags, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
-                            max_answer_tokens=max_answer_tokens)
+    return _generation_task(
+        "r1k_reverse",
+        data,
+        limit,
+        trace_format,
+        max_tokens,
+        k,
+        pass_k,
+        temperature,
+        top_p,
+        direction_tags,
+        max_thinking_tokens=max_thinking_tokens,
+        num_ignore=num_ignore,
+        ignore_str=ignore_str,
+        max_answer_tokens=max_answer_tokens,
+    )
 
 
 @task
-def r1k_aime24(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-               max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-               pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
-               max_thinking_tokens: int | None = None, num_ignore: int | None = None,
-               ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+def r1k_aime24(
+    data: str | None = None,
+    limit: int | None = None,
+    trace_format: str | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    k: int | None = None,
+    pass_k: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_thinking_tokens: int | None = None,
+    num_ignore: int | None = None,
+    ignore_str: str | None = None,
+    max_answer_tokens: int | None = None,
+) -> Task:
     """AIME 2024 (HuggingFaceH4/aime_2024) with the r1k prompt and scorer."""
-    return _generation_task("r1k_aime24", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
-                            False, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
-                            max_answer_tokens=max_answer_tokens)
+    return _generation_task(
+        "r1k_aime24",
+        data,
+        limit,
+        trace_format,
+        max_tokens,
+        k,
+        pass_k,
+        temperature,
+        top_p,
+        False,
+        max_thinking_tokens=max_thinking_tokens,
+        num_ignore=num_ignore,
+        ignore_str=ignore_str,
+        max_answer_tokens=max_answer_tokens,
+    )
 
 
 @task
-def r1k_math500(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
-                max_thinking_tokens: int | None = None, num_ignore: int | None = None,
-                ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+def r1k_math500(
+    data: str | None = None,
+    limit: int | None = None,
+    trace_format: str | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    k: int | None = None,
+    pass_k: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_thinking_tokens: int | None = None,
+    num_ignore: int | None = None,
+    ignore_str: str | None = None,
+    max_answer_tokens: int | None = None,
+) -> Task:
     """MATH-500 (HuggingFaceH4/MATH-500) with the r1k prompt and scorer."""
-    return _generation_task("r1k_math500", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
-                            False, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
-                            max_answer_tokens=max_answer_tokens)
+    return _generation_task(
+        "r1k_math500",
+        data,
+        limit,
+        trace_format,
+        max_tokens,
+        k,
+        pass_k,
+        temperature,
+        top_p,
+        False,
+        max_thinking_tokens=max_thinking_tokens,
+        num_ignore=num_ignore,
+        ignore_str=ignore_str,
+        max_answer_tokens=max_answer_tokens,
+    )
 
 
 @task
-def r1k_gpqa_diamond(data: str | None = None, limit: int | None = None, trace_format: str | None = None,
-                     max_tokens: int = DEFAULT_MAX_TOKENS, k: int | None = None,
-                     pass_k: int | None = None, temperature: float | None = None, top_p: float | None = None,
-                     max_thinking_tokens: int | None = None, num_ignore: int | None = None,
-                     ignore_str: str | None = None, max_answer_tokens: int | None = None) -> Task:
+def r1k_gpqa_diamond(
+    data: str | None = None,
+    limit: int | None = None,
+    trace_format: str | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    k: int | None = None,
+    pass_k: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    max_thinking_tokens: int | None = None,
+    num_ignore: int | None = None,
+    ignore_str: str | None = None,
+    max_answer_tokens: int | None = None,
+) -> Task:
     """GPQA diamond (Idavidrein/gpqa, options shuffled with a fixed seed) with the r1k prompt and scorer."""
-    return _generation_task("r1k_gpqa_diamond", data, limit, trace_format, max_tokens, k, pass_k, temperature, top_p,
-                            False, max_thinking_tokens=max_thinking_tokens, num_ignore=num_ignore, ignore_str=ignore_str,
-                            max_answer_tokens=max_answer_tokens)
+    return _generation_task(
+        "r1k_gpqa_diamond",
+        data,
+        limit,
+        trace_format,
+        max_tokens,
+        k,
+        pass_k,
+        temperature,
+        top_p,
+        False,
+        max_thinking_tokens=max_thinking_tokens,
+        num_ignore=num_ignore,
+        ignore_str=ignore_str,
+        max_answer_tokens=max_answer_tokens,
+    )

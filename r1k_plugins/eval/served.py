@@ -49,11 +49,14 @@ def chat_choice_text(choice: dict, where: str = "the endpoint") -> str:
         reasoning = msg.get("reasoning")
     truncated = choice.get("finish_reason") == "length"
     if content is None and not reasoning and not truncated:
-        raise R1KError(f"{where}: the server returned no text (message.content is null and there is no "
-                       f"reasoning_content; finish_reason={choice.get('finish_reason')!r}); check that the "
-                       "endpoint serves a text-generation model")
-    return join_reasoning(reasoning if isinstance(reasoning, str) else None,
-                          content if isinstance(content, str) else "", truncated)
+        raise R1KError(
+            f"{where}: the server returned no text (message.content is null and there is no "
+            f"reasoning_content; finish_reason={choice.get('finish_reason')!r}); check that the "
+            "endpoint serves a text-generation model"
+        )
+    return join_reasoning(
+        reasoning if isinstance(reasoning, str) else None, content if isinstance(content, str) else "", truncated
+    )
 
 
 def patch_openai_completions(module) -> None:
@@ -82,9 +85,11 @@ def patch_openai_completions(module) -> None:
 
     def loglikelihood(self, requests, **kwargs):
         tasks = sorted({getattr(r, "task_name", None) or "?" for r in requests})
-        _stop(f"{', '.join(tasks)}: log-likelihood tasks cannot run over a chat-completions endpoint (it returns "
-              "no log-probabilities of given text); use --model local-completions with a /v1/completions "
-              "endpoint that returns prompt logprobs (vLLM), or --model hf / vllm")
+        _stop(
+            f"{', '.join(tasks)}: log-likelihood tasks cannot run over a chat-completions endpoint (it returns "
+            "no log-probabilities of given text); use --model local-completions with a /v1/completions "
+            "endpoint that returns prompt logprobs (vLLM), or --model hf / vllm"
+        )
 
     cls.parse_generations = parse_generations
     cls.loglikelihood = loglikelihood
@@ -111,5 +116,7 @@ def inspect_response_text(output) -> str:
         return output.completion
     parts = [c.reasoning or "" for c in content if getattr(c, "type", None) == "reasoning"]
     text = "".join(c.text for c in content if getattr(c, "type", None) == "text")
-    truncated = getattr(output, "stop_reason", None) == "max_tokens" or getattr(choice, "stop_reason", None) == "max_tokens"
+    truncated = (
+        getattr(output, "stop_reason", None) == "max_tokens" or getattr(choice, "stop_reason", None) == "max_tokens"
+    )
     return join_reasoning("\n".join(parts) if parts else None, text, truncated)

@@ -48,16 +48,20 @@ def arm_for(key: str) -> ArmInfo:
     info = model_arm(key)
     if info.path is None:
         if not os.path.exists(key):
-            return ArmInfo("base", None, f"{key}: model folder not found here, so no {RUN_MANIFEST} could be read; "
-                                         "arm shown as 'base'")
+            return ArmInfo(
+                "base",
+                None,
+                f"{key}: model folder not found here, so no {RUN_MANIFEST} could be read; arm shown as 'base'",
+            )
         return ArmInfo("base", None)
     from r1k_plugins.leaderboard.ingest import display_path
 
     shown = display_path(info.path)
     m = info.manifest
     if m is None:
-        return ArmInfo("unknown", {"path": shown}, f"{shown}: unreadable run manifest ({info.problem}); "
-                                                   "arm shown as 'unknown'")
+        return ArmInfo(
+            "unknown", {"path": shown}, f"{shown}: unreadable run manifest ({info.problem}); arm shown as 'unknown'"
+        )
     warning = None
     if m.schema_id != RUN_SCHEMA:
         warning = f"{shown}: manifest schema {m.schema_id!r}, expected {RUN_SCHEMA!r}; arm may be wrong"

@@ -18,12 +18,14 @@ ACC_TASKS = ("r1k_forward", "r1k_reverse")
 HARNESS_PREF = ("lm-eval", "inspect")
 Z95 = 1.96
 
-EXPLAIN = ("One row per arm: the probe's directional distinction Δ under forward and under reverse prompts, "
-           "the mean log-prob per token of the matching trace (y+) and of the other direction's (y−), last "
-           "checkpoint, 95% CIs over items; and exact-answer accuracy on the test items (greedy; lm-eval, else "
-           "Inspect) ± 1.96·stderr. Mitigation arms: +SFT = DPO loss [sigmoid, sft]; -norm = length-normalised "
-           "DPO (sigmoid_norm); [tags] = direction tags in the SFT and DPO prompts (and at evaluation); [CHES] = "
-           "DPO on CHES-filtered pairs.")
+EXPLAIN = (
+    "One row per arm: the probe's directional distinction Δ under forward and under reverse prompts, "
+    "the mean log-prob per token of the matching trace (y+) and of the other direction's (y−), last "
+    "checkpoint, 95% CIs over items; and exact-answer accuracy on the test items (greedy; lm-eval, else "
+    "Inspect) ± 1.96·stderr. Mitigation arms: +SFT = DPO loss [sigmoid, sft]; -norm = length-normalised "
+    "DPO (sigmoid_norm); [tags] = direction tags in the SFT and DPO prompts (and at evaluation); [CHES] = "
+    "DPO on CHES-filtered pairs."
+)
 
 
 def _stat(s: Any) -> dict | None:
@@ -56,17 +58,21 @@ def compare(rows: list[dict], probe: dict | None) -> list[dict]:
         c: dict[str, Any] | None = last.get(arm)
         r: dict[str, Any] | None = by_arm.get(arm)
         summ = (c or {}).get("summary") or {}
-        out.append({
-            "arm": arm,
-            "mitigation": is_mitigation_arm(arm),
-            "model": (r or {}).get("name") or (c or {}).get("model"),
-            "checkpoint": None if c is None else {"label": c.get("label"), "step": c.get("step"), "epoch": c.get("epoch")},
-            "delta_forward": _stat((summ.get("forward") or {}).get("delta")),
-            "delta_reverse": _stat((summ.get("reverse") or {}).get("delta")),
-            "y_plus": _stat((summ.get("all") or {}).get("y_plus")),
-            "y_minus": _stat((summ.get("all") or {}).get("y_minus")),
-            "acc": {t: _acc(r, t) for t in ACC_TASKS} if r is not None else {t: None for t in ACC_TASKS},
-        })
+        out.append(
+            {
+                "arm": arm,
+                "mitigation": is_mitigation_arm(arm),
+                "model": (r or {}).get("name") or (c or {}).get("model"),
+                "checkpoint": None
+                if c is None
+                else {"label": c.get("label"), "step": c.get("step"), "epoch": c.get("epoch")},
+                "delta_forward": _stat((summ.get("forward") or {}).get("delta")),
+                "delta_reverse": _stat((summ.get("reverse") or {}).get("delta")),
+                "y_plus": _stat((summ.get("all") or {}).get("y_plus")),
+                "y_minus": _stat((summ.get("all") or {}).get("y_minus")),
+                "acc": {t: _acc(r, t) for t in ACC_TASKS} if r is not None else {t: None for t in ACC_TASKS},
+            }
+        )
     return out
 
 
@@ -85,11 +91,29 @@ def _acc_text(a: dict | None) -> str:
     return f"{_ci(a, signed=False)} (n={a['n']})" if a.get("n") else _ci(a, signed=False)
 
 
-HEAD = ["Arm", "Model", "Δ forward prompts [95% CI]", "Δ reverse prompts [95% CI]", "y+ [95% CI]",
-        "y− [95% CI]", "r1k_forward acc [95% CI]", "r1k_reverse acc [95% CI]"]
+HEAD = [
+    "Arm",
+    "Model",
+    "Δ forward prompts [95% CI]",
+    "Δ reverse prompts [95% CI]",
+    "y+ [95% CI]",
+    "y− [95% CI]",
+    "r1k_forward acc [95% CI]",
+    "r1k_reverse acc [95% CI]",
+]
 
 
 def table_cells(rows: list[dict]) -> list[list[str]]:
-    return [[r["arm"], r["model"] or "–", _ci(r["delta_forward"]), _ci(r["delta_reverse"]), _ci(r["y_plus"]),
-             _ci(r["y_minus"]), _acc_text(r["acc"]["r1k_forward"]), _acc_text(r["acc"]["r1k_reverse"])]
-            for r in rows]
+    return [
+        [
+            r["arm"],
+            r["model"] or "–",
+            _ci(r["delta_forward"]),
+            _ci(r["delta_reverse"]),
+            _ci(r["y_plus"]),
+            _ci(r["y_minus"]),
+            _acc_text(r["acc"]["r1k_forward"]),
+            _acc_text(r["acc"]["r1k_reverse"]),
+        ]
+        for r in rows
+    ]

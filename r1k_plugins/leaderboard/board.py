@@ -35,8 +35,16 @@ from r1k_plugins.leaderboard.ingest import (
 
 SCHEMA = "r1k_leaderboard/1"
 # Known r1k columns first, in this order; any other task follows alphabetically.
-TASK_ORDER = ("r1k", "r1k_forward", "r1k_reverse", "r1k_direction",
-              "r1k_bench", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond")
+TASK_ORDER = (
+    "r1k",
+    "r1k_forward",
+    "r1k_reverse",
+    "r1k_direction",
+    "r1k_bench",
+    "r1k_aime24",
+    "r1k_math500",
+    "r1k_gpqa_diamond",
+)
 DIRECTION_TASK = "r1k_direction"
 AGREE_SIGMAS = 2.0  # cross-harness without per-sample logs: flag |a-b| > 2*sqrt(se_a^2 + se_b^2)
 AGREE_ALPHA = 0.05  # cross-harness with per-sample logs: flag when the exact McNemar p < 0.05
@@ -56,7 +64,7 @@ def _short_names(keys: list[str]) -> dict[str, str]:
     local = [k for k in keys if k.startswith("/")]
     depth = {k: 2 if Path(k).name.startswith("checkpoint-") else 1 for k in local}
     while True:
-        cur = {k: "/".join(Path(k).parts[1:][-depth[k]:]) or k for k in local}
+        cur = {k: "/".join(Path(k).parts[1:][-depth[k] :]) or k for k in local}
         counts = Counter(list(cur.values()) + list(names.values()))
         clash = [k for k in local if counts[cur[k]] > 1 and depth[k] < len(Path(k).parts) - 1]
         if not clash:
@@ -89,8 +97,9 @@ def _figure_doc(fig: Figure) -> dict:
         "stderr": _fnum(fig.stderr),
         "n": fig.n,
         "metric": fig.metric,
-        "metrics": {k: {"value": _fnum(v["value"]), "stderr": _fnum(v["stderr"])}
-                    for k, v in sorted(fig.metrics.items())},
+        "metrics": {
+            k: {"value": _fnum(v["value"]), "stderr": _fnum(v["stderr"])} for k, v in sorted(fig.metrics.items())
+        },
         "group": fig.is_group,
         "source": display_path(fig.source.path) if fig.source else None,
         "samples": display_path(ref[1]) if ref else None,
@@ -99,8 +108,9 @@ def _figure_doc(fig: Figure) -> dict:
     }
 
 
-def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False,
-          exclude: Path | None = None) -> dict[str, Any]:
+def build(
+    inputs: list[str], baseline: str | None = None, keep_all: bool = False, exclude: Path | None = None
+) -> dict[str, Any]:
     """Read ``inputs`` (files / folders) and return the leaderboard document."""
     if not inputs:
         raise R1KError("no results given: pass lm-eval --output_path folders, results_*.json files or Inspect logs")
@@ -120,8 +130,15 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
             skipped.append(Skipped(display_path(f), str(e)))
         except Exception as e:  # noqa: BLE001 - a bug in one reader must not sink the export
             skipped.append(Skipped(display_path(f), f"unreadable: {type(e).__name__}: {str(e)[:160]}"))
-    read.sort(key=lambda s: (s.dedupe_key, -len(s.samples_files), not s.path.name.startswith("results_"),
-                             s.path.suffix != ".eval", s.path.as_posix()))
+    read.sort(
+        key=lambda s: (
+            s.dedupe_key,
+            -len(s.samples_files),
+            not s.path.name.startswith("results_"),
+            s.path.suffix != ".eval",
+            s.path.as_posix(),
+        )
+    )
     sources: list[Source] = []
     by_key: dict[str, Source] = {}
     for src in read:
@@ -174,8 +191,12 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
                 assert newer_src is not None  # ingest gives every figure its source
                 newer_paths.add(display_path(newer_src.path))
             newer = sorted(newer_paths)
-            skipped.append(Skipped(display_path(src.path), f"superseded: newer run of the same model and task(s) "
-                                                           f"in {', '.join(newer)} (use --all to keep it)"))
+            skipped.append(
+                Skipped(
+                    display_path(src.path),
+                    f"superseded: newer run of the same model and task(s) in {', '.join(newer)} (use --all to keep it)",
+                )
+            )
     used_samples = {sf for src in sources if id(src) in used for sf in src.samples_files}
     used_samples |= {sf for src in emptied for sf in src.samples_files}  # read by the sampled section
     for sp in sorted(disc.samples - used_samples, key=lambda p: p.as_posix()):
@@ -189,12 +210,16 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
     if not rows and probe is None and sampled_runs:
         pass  # only sampled runs: the board is their section
     elif not rows and probe is None and not skipped:
-        raise R1KError(f"no result files found in {', '.join(inputs)} (expected lm-eval results_*.json files "
-                       "or Inspect .eval / .json logs)")
+        raise R1KError(
+            f"no result files found in {', '.join(inputs)} (expected lm-eval results_*.json files "
+            "or Inspect .eval / .json logs)"
+        )
     elif not rows and probe is None:
         n = len(skipped)
-        raise R1KError(f"nothing usable in {len(inputs)} input(s): {n} file(s) skipped "
-                       f"({'; '.join(f'{s.path}: {s.reason}' for s in skipped[:3])}{'; ...' if n > 3 else ''})")
+        raise R1KError(
+            f"nothing usable in {len(inputs)} input(s): {n} file(s) skipped "
+            f"({'; '.join(f'{s.path}: {s.reason}' for s in skipped[:3])}{'; ...' if n > 3 else ''})"
+        )
 
     # 3. names, arms, order
     keys = sorted({r.key for r in rows.values()})
@@ -227,14 +252,16 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         results: dict[str, dict] = {}
         for (t, h), fig in sorted(r.figures.items()):
             results.setdefault(t, {})[h] = _figure_doc(fig)
-        row_docs.append({
-            "name": name,
-            "arm": info.arm,
-            "model": _model_display(r.key),
-            "run": r.run,
-            "manifest": info.manifest,
-            "results": {t: results[t] for t in sorted(results, key=_task_sort_key)},
-        })
+        row_docs.append(
+            {
+                "name": name,
+                "arm": info.arm,
+                "model": _model_display(r.key),
+                "run": r.run,
+                "manifest": info.manifest,
+                "results": {t: results[t] for t in sorted(results, key=_task_sort_key)},
+            }
+        )
 
     # 4. baseline deltas
     base_doc = None
@@ -269,11 +296,13 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
                     f"{doc['name']} / {t}: lm-eval and Inspect verdicts differ on {len(c['first_differing'])}"
                     f"{'+' if c['identical'] is not None and c['lmeval_better'] + c['inspect_better'] > 5 else ''} "
                     f"of {c['n_common']} common items (identical {c['identical']:.1%}, exact McNemar "
-                    f"p={c['p_value']:.3g}; first: {', '.join(map(str, c['first_differing']))})")
+                    f"p={c['p_value']:.3g}; first: {', '.join(map(str, c['first_differing']))})"
+                )
             elif c["agree"] is False:
                 warnings.append(
                     f"{doc['name']} / {t}: lm-eval {a.score:.4f} vs Inspect {b.score:.4f} differ by "
-                    f"{c['diff']:.4f} > {AGREE_SIGMAS:g}σ ({c['threshold']:.4f})")
+                    f"{c['diff']:.4f} > {AGREE_SIGMAS:g}σ ({c['threshold']:.4f})"
+                )
             elif c.get("note", "").startswith("not comparable: lm-eval decoded"):
                 warnings.append(f"{doc['name']} / {t}: {c['note']}")
 
@@ -282,15 +311,17 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
     for src in sources:
         if id(src) not in used:
             continue
-        srcs.append({
-            "path": display_path(src.path),
-            "harness": src.harness,
-            "model": _model_display(model_key(src.model_id)),
-            "run": src.run,
-            "tasks": sorted(used[id(src)], key=_task_sort_key),
-            "superseded_tasks": sorted(superseded.get(id(src), []), key=_task_sort_key),
-            "samples": sorted(display_path(p) for p in src.samples_files),
-        })
+        srcs.append(
+            {
+                "path": display_path(src.path),
+                "harness": src.harness,
+                "model": _model_display(model_key(src.model_id)),
+                "run": src.run,
+                "tasks": sorted(used[id(src)], key=_task_sort_key),
+                "superseded_tasks": sorted(superseded.get(id(src), []), key=_task_sort_key),
+                "samples": sorted(display_path(p) for p in src.samples_files),
+            }
+        )
     srcs.sort(key=lambda s: s["path"])
     skipped.sort(key=lambda s: (s.path, s.reason))
     return {
@@ -298,8 +329,15 @@ def build(inputs: list[str], baseline: str | None = None, keep_all: bool = False
         "generator": f"r1k-plugins {__version__}",
         "options": {"all": bool(keep_all), "baseline": baseline},
         "harnesses": list(HARNESSES),
-        "tasks": [{"name": t, "group": task_group[t], "metric": sorted(task_metric[t])[0],
-                   "harnesses": [h for h in HARNESSES if h in tasks[t]]} for t in task_names],
+        "tasks": [
+            {
+                "name": t,
+                "group": task_group[t],
+                "metric": sorted(task_metric[t])[0],
+                "harnesses": [h for h in HARNESSES if h in tasks[t]],
+            }
+            for t in task_names
+        ],
         "rows": row_docs,
         "baseline": base_doc,
         "cross_harness": cross,
@@ -324,6 +362,8 @@ def _sampled_section(runs, warnings: list[str]) -> dict | None:
     except R1KError as e:
         warnings.append(f"sampled runs: {e}")
         return None
+
+
 def _arms_compare(row_docs: list[dict], probe: dict | None) -> list[dict] | None:
     if probe is None:
         return None
@@ -333,17 +373,21 @@ def _arms_compare(row_docs: list[dict], probe: dict | None) -> list[dict] | None
 
 
 def _find_baseline(name: str, rows: list[dict]) -> tuple[int, str]:
-    for how, match in (("name", lambda r: r["name"] == name),
-                       ("arm", lambda r: r["arm"] == name and r["run"] is None),
-                       ("name", lambda r: r["name"].lower() == name.lower()),
-                       ("arm", lambda r: r["arm"].lower() == name.lower() and r["run"] is None),
-                       ("model", lambda r: r["model"] == name and r["run"] is None)):
+    for how, match in (
+        ("name", lambda r: r["name"] == name),
+        ("arm", lambda r: r["arm"] == name and r["run"] is None),
+        ("name", lambda r: r["name"].lower() == name.lower()),
+        ("arm", lambda r: r["arm"].lower() == name.lower() and r["run"] is None),
+        ("model", lambda r: r["model"] == name and r["run"] is None),
+    ):
         hits = [i for i, r in enumerate(rows) if match(r)]
         if len(hits) == 1:
             return hits[0], how
         if len(hits) > 1:
-            raise R1KError(f"--baseline {name!r} matches {len(hits)} rows by {how} "
-                           f"({', '.join(rows[i]['name'] for i in hits[:5])}); give a row name instead")
+            raise R1KError(
+                f"--baseline {name!r} matches {len(hits)} rows by {how} "
+                f"({', '.join(rows[i]['name'] for i in hits[:5])}); give a row name instead"
+            )
     avail = ", ".join(sorted({r["name"] for r in rows} | {r["arm"] for r in rows})[:12])
     raise R1KError(f"--baseline {name!r} matches no row name or arm (available: {avail})")
 
@@ -367,7 +411,7 @@ def _delta(fig: Figure, base: Figure, cache: dict) -> dict:
         if fig.score is not None and base.score is not None:
             out["delta"] = fig.score - base.score
         if fig.stderr is not None and base.stderr is not None:
-            out["stderr"] = math.sqrt(fig.stderr ** 2 + base.stderr ** 2)
+            out["stderr"] = math.sqrt(fig.stderr**2 + base.stderr**2)
         if fig.n is not None and base.n is not None:
             out["n"] = min(fig.n, base.n)
     d, se = out["delta"], out["stderr"]
@@ -391,7 +435,7 @@ def sign_test_p(b: int, c: int) -> float:
     if n == 0:
         return 1.0
     k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
     return min(1.0, 2 * tail)
 
 
@@ -401,8 +445,10 @@ def _decoding_note(a: Figure, b: Figure) -> str | None:
         return None
     if da["greedy"] != db["greedy"]:
         how = {True: "greedy", False: "sampled"}
-        return (f"not comparable: lm-eval decoded {how[da['greedy']]}, Inspect {how[db['greedy']]} "
-                "(pass -M do_sample=false to Inspect's hf provider)")
+        return (
+            f"not comparable: lm-eval decoded {how[da['greedy']]}, Inspect {how[db['greedy']]} "
+            "(pass -M do_sample=false to Inspect's hf provider)"
+        )
     return None
 
 
@@ -412,12 +458,27 @@ def _agreement(row: str, task: str, a: Figure, b: Figure, cache: dict | None = N
     and an exact McNemar test on the discordant items (agree unless p < AGREE_ALPHA). Without them,
     the old rule: |Δ| within AGREE_SIGMAS·√(se₁²+se₂²). Sampled vs greedy decoding is never judged."""
     doc: dict[str, Any] = {
-        "row": row, "task": task, "metric": a.metric,
-        LMEVAL: {"score": _fnum(a.score), "stderr": _fnum(a.stderr), "n": a.n, "metric": a.metric,
-                 "decoding": a.decoding},
-        INSPECT: {"score": _fnum(b.score), "stderr": _fnum(b.stderr), "n": b.n, "metric": b.metric,
-                  "decoding": b.decoding},
-        "diff": None, "threshold": None, "agree": None, "method": None,
+        "row": row,
+        "task": task,
+        "metric": a.metric,
+        LMEVAL: {
+            "score": _fnum(a.score),
+            "stderr": _fnum(a.stderr),
+            "n": a.n,
+            "metric": a.metric,
+            "decoding": a.decoding,
+        },
+        INSPECT: {
+            "score": _fnum(b.score),
+            "stderr": _fnum(b.stderr),
+            "n": b.n,
+            "metric": b.metric,
+            "decoding": b.decoding,
+        },
+        "diff": None,
+        "threshold": None,
+        "agree": None,
+        "method": None,
     }
     if a.metric != b.metric or a.score is None or b.score is None:
         doc["note"] = "not comparable: different metrics" if a.metric != b.metric else "missing score"
@@ -437,18 +498,26 @@ def _agreement(row: str, task: str, a: Figure, b: Figure, cache: dict | None = N
             n_b = sum(1 for k in differ if sa[k] > sb[k])
             n_c = sum(1 for k in differ if sa[k] < sb[k])
             p = sign_test_p(n_b, n_c)
-            doc.update(method="paired", n_common=len(common), n_lmeval=len(sa), n_inspect=len(sb),
-                       identical=_fnum(1 - len(differ) / len(common)), first_differing=differ[:5],
-                       lmeval_better=n_b, inspect_better=n_c, p_value=_fnum(p),
-                       diff=_fnum(sum(sa[k] - sb[k] for k in common) / len(common)),
-                       agree=bool(p >= AGREE_ALPHA))
+            doc.update(
+                method="paired",
+                n_common=len(common),
+                n_lmeval=len(sa),
+                n_inspect=len(sb),
+                identical=_fnum(1 - len(differ) / len(common)),
+                first_differing=differ[:5],
+                lmeval_better=n_b,
+                inspect_better=n_c,
+                p_value=_fnum(p),
+                diff=_fnum(sum(sa[k] - sb[k] for k in common) / len(common)),
+                agree=bool(p >= AGREE_ALPHA),
+            )
             return doc
     doc["method"] = "unpaired"
     diff = doc["diff"]
     if a.stderr is None or b.stderr is None:
         doc["note"] = "no stderr on one side: agreement not judged"
         return doc
-    thr = AGREE_SIGMAS * math.sqrt(a.stderr ** 2 + b.stderr ** 2)
+    thr = AGREE_SIGMAS * math.sqrt(a.stderr**2 + b.stderr**2)
     doc["threshold"] = _fnum(thr)
     doc["agree"] = bool(diff <= thr + 1e-12)
     return doc

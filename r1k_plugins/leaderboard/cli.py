@@ -14,13 +14,26 @@ def leaderboard():
 
 @leaderboard.command("export")
 @click.argument("results", nargs=-1, type=click.Path())
-@click.option("--out", "out", type=click.Path(file_okay=False), required=True,
-              help="Output folder (created if missing): leaderboard.{csv,json,md,html}, scores.png, direction.png; "
-                   "with probe outputs among RESULTS also dynamics.png and dynamics.csv.")
-@click.option("--baseline", default=None, metavar="NAME",
-              help="Row name or arm (e.g. base, forward-SFT) to report deltas against.")
-@click.option("--all", "keep_all", is_flag=True,
-              help="Keep older runs of a model/task as extra rows 'NAME @ RUN' instead of only the newest.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Output folder (created if missing): leaderboard.{csv,json,md,html}, scores.png, direction.png; "
+    "with probe outputs among RESULTS also dynamics.png and dynamics.csv.",
+)
+@click.option(
+    "--baseline",
+    default=None,
+    metavar="NAME",
+    help="Row name or arm (e.g. base, forward-SFT) to report deltas against.",
+)
+@click.option(
+    "--all",
+    "keep_all",
+    is_flag=True,
+    help="Keep older runs of a model/task as extra rows 'NAME @ RUN' instead of only the newest.",
+)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots (and their place in the HTML).")
 def export_cmd(results, out, baseline, keep_all, no_plots):
     """Build a leaderboard from RESULTS: lm-eval --output_path folders or results_*.json files,
@@ -35,8 +48,10 @@ def export_cmd(results, out, baseline, keep_all, no_plots):
     t0 = time.perf_counter()
     doc, written = export(list(results), out, baseline=baseline, keep_all=keep_all, plots=not no_plots)
     used = len(doc["sources"])
-    click.echo(f"{len(doc['rows'])} row(s) x {len(doc['tasks'])} task(s) from {used} result file(s); "
-               f"{len(doc['skipped'])} skipped")
+    click.echo(
+        f"{len(doc['rows'])} row(s) x {len(doc['tasks'])} task(s) from {used} result file(s); "
+        f"{len(doc['skipped'])} skipped"
+    )
     if doc.get("sampled"):
         click.echo(f"{len(doc['sampled']['rows'])} sampled run(s) (k answers per item) in their own section")
     for s in doc["skipped"]:
@@ -51,8 +66,12 @@ def export_cmd(results, out, baseline, keep_all, no_plots):
 @leaderboard.command("compare")
 @click.argument("run_a", type=click.Path(exists=True))
 @click.argument("run_b", type=click.Path(exists=True))
-@click.option("--task", default=None, metavar="NAME",
-              help="The task to compare when a results file holds several (e.g. r1k_reverse).")
+@click.option(
+    "--task",
+    default=None,
+    metavar="NAME",
+    help="The task to compare when a results file holds several (e.g. r1k_reverse).",
+)
 def compare_cmd(run_a, run_b, task):
     """Compare two runs of one task on their common items (e.g. lm-eval against Inspect).
 
@@ -65,7 +84,9 @@ def compare_cmd(run_a, run_b, task):
     a, b = read_run(run_a, task), read_run(run_b, task)
     c = compare(a, b)
     verdict = {True: "agree", False: "differ", None: "not judged"}[c["agree"]]
-    click.echo(f"{c['task']}: {a.harness} ({c['a']['path']}) vs {b.harness} ({c['b']['path']}), "
-               f"k={a.k} vs k={b.k}: mean difference of per-item success proportions "
-               f"{c['mean_diff']:+.4f} over {c['n_common']} common items, {c['method']} "
-               f"p={c['p_value']:.3g}: {verdict}" + (f" ({c['note']})" if c["note"] else ""))
+    click.echo(
+        f"{c['task']}: {a.harness} ({c['a']['path']}) vs {b.harness} ({c['b']['path']}), "
+        f"k={a.k} vs k={b.k}: mean difference of per-item success proportions "
+        f"{c['mean_diff']:+.4f} over {c['n_common']} common items, {c['method']} "
+        f"p={c['p_value']:.3g}: {verdict}" + (f" ({c['note']})" if c["note"] else "")
+    )

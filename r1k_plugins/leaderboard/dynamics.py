@@ -49,13 +49,23 @@ def _checkpoint(c: ProbeCheckpoint, src: str, settings: dict) -> dict:
     summ = {}
     for d in DIRS:
         s = c.summary.get(d)
-        summ[d] = {"n": s.n if s else 0,
-                   **{k: _stat(getattr(s, k) if s else Stat()) for k in ("y_plus", "y_minus", "delta")},
-                   **{k: _stat(getattr(s, k)) for k in FAMILY_STATS if s is not None and getattr(s, k) is not None}}
-    return {"model": display_path(c.model), "run": display_path(c.run) if c.run is not None else None,
-            "label": c.label or "", "arm": c.arm or "base", "step": c.step, "epoch": _finite(c.epoch),
-            "summary": summ, "source": src, "max_tokens": settings.get("max_tokens"),
-            "data": settings.get("data")}
+        summ[d] = {
+            "n": s.n if s else 0,
+            **{k: _stat(getattr(s, k) if s else Stat()) for k in ("y_plus", "y_minus", "delta")},
+            **{k: _stat(getattr(s, k)) for k in FAMILY_STATS if s is not None and getattr(s, k) is not None},
+        }
+    return {
+        "model": display_path(c.model),
+        "run": display_path(c.run) if c.run is not None else None,
+        "label": c.label or "",
+        "arm": c.arm or "base",
+        "step": c.step,
+        "epoch": _finite(c.epoch),
+        "summary": summ,
+        "source": src,
+        "max_tokens": settings.get("max_tokens"),
+        "data": settings.get("data"),
+    }
 
 
 def read_probes(files: list[Path], skipped: list[Skipped], warnings: list[str]) -> dict | None:
@@ -66,8 +76,12 @@ def read_probes(files: list[Path], skipped: list[Skipped], warnings: list[str]) 
             d = ProbeDocument.read(f)
         except R1KError as e:
             msg = str(e)
-            skipped.append(Skipped(display_path(f), "unreadable probe output: "
-                                   + (msg[len(f"{f}: "):] if msg.startswith(f"{f}: ") else msg)))
+            skipped.append(
+                Skipped(
+                    display_path(f),
+                    "unreadable probe output: " + (msg[len(f"{f}: ") :] if msg.startswith(f"{f}: ") else msg),
+                )
+            )
             continue
         docs.append((d.created_utc or "", f, d))
     if not docs:
@@ -77,18 +91,29 @@ def read_probes(files: list[Path], skipped: list[Skipped], warnings: list[str]) 
     settings_seen = set()
     for _, f, d in docs:
         settings = d.settings
-        settings_seen.add((settings.get("max_tokens"), settings.get("data_sha256") or settings.get("data"),
-                           settings.get("trace_format")))
+        settings_seen.add(
+            (
+                settings.get("max_tokens"),
+                settings.get("data_sha256") or settings.get("data"),
+                settings.get("trace_format"),
+            )
+        )
         for c in d.checkpoints:
             ck = _checkpoint(c, display_path(f), settings)
             merged[(ck["run"], ck["model"], ck["label"])] = ck
     if len(settings_seen) > 1:
-        warnings.append("probe outputs were made with different data, max_tokens or trace formats; "
-                        "compare their directional distinctions with care")
+        warnings.append(
+            "probe outputs were made with different data, max_tokens or trace formats; "
+            "compare their directional distinctions with care"
+        )
     cks = list(merged.values())
     cks.sort(key=lambda c: (arm_sort_key(c["arm"]), c["run"] or "", c["step"] if c["step"] is not None else -1))
-    return {"definition": docs[-1][2].definition, "checkpoints": cks, "table": _last_per_arm(cks),
-            "files": [display_path(f) for _, f, _ in docs]}
+    return {
+        "definition": docs[-1][2].definition,
+        "checkpoints": cks,
+        "table": _last_per_arm(cks),
+        "files": [display_path(f) for _, f, _ in docs],
+    }
 
 
 def _last_per_arm(cks: list[dict]) -> list[dict]:
@@ -108,19 +133,50 @@ def to_csv(probe: dict) -> str:
     fams = [k for k in FAMILY_STATS if any(k in c["summary"][d] for c in probe["checkpoints"] for d in DIRS)]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["arm", "run", "model", "label", "step", "epoch", "prompt_direction", "n", "y_plus", "y_plus_ci_low",
-                "y_plus_ci_high", "y_minus", "y_minus_ci_low", "y_minus_ci_high", "delta", "delta_ci_low",
-                "delta_ci_high", "max_tokens"]
-               + [f"{k}{m}" for k in fams for m in ("", "_ci_low", "_ci_high")])  # only the families scored
+    w.writerow(
+        [
+            "arm",
+            "run",
+            "model",
+            "label",
+            "step",
+            "epoch",
+            "prompt_direction",
+            "n",
+            "y_plus",
+            "y_plus_ci_low",
+            "y_plus_ci_high",
+            "y_minus",
+            "y_minus_ci_low",
+            "y_minus_ci_high",
+            "delta",
+            "delta_ci_low",
+            "delta_ci_high",
+            "max_tokens",
+        ]
+        + [f"{k}{m}" for k in fams for m in ("", "_ci_low", "_ci_high")]
+    )  # only the families scored
     for c in probe["checkpoints"]:
         for d in DIRS:
             s = c["summary"][d]
             vals = [s[k][m] for k in ("y_plus", "y_minus", "delta") for m in ("mean", "ci_low", "ci_high")]
-            w.writerow([c["arm"], c["run"] or "", c["model"], c["label"], "" if c["step"] is None else c["step"],
-                        "" if c["epoch"] is None else f"{c['epoch']:.4g}", d, s["n"],
-                        *("" if v is None else f"{v:.6f}" for v in vals),
-                        "" if c["max_tokens"] is None else c["max_tokens"],
-                        *("" if k not in s or s[k][m] is None else f"{s[k][m]:.6f}"
-                          for k in fams for m in ("mean", "ci_low", "ci_high"))])
+            w.writerow(
+                [
+                    c["arm"],
+                    c["run"] or "",
+                    c["model"],
+                    c["label"],
+                    "" if c["step"] is None else c["step"],
+                    "" if c["epoch"] is None else f"{c['epoch']:.4g}",
+                    d,
+                    s["n"],
+                    *("" if v is None else f"{v:.6f}" for v in vals),
+                    "" if c["max_tokens"] is None else c["max_tokens"],
+                    *(
+                        "" if k not in s or s[k][m] is None else f"{s[k][m]:.6f}"
+                        for k in fams
+                        for m in ("mean", "ci_low", "ci_high")
+                    ),
+                ]
+            )
     return buf.getvalue()
-

@@ -15,8 +15,9 @@ from r1k_plugins.leaderboard.sections import board_model
 PLOT_FILES = ("scores.png", "direction.png", "dynamics.png")
 
 
-def export(inputs: list[str], out: str | Path, baseline: str | None = None, keep_all: bool = False,
-           plots: bool = True) -> tuple[dict, list[Path]]:
+def export(
+    inputs: list[str], out: str | Path, baseline: str | None = None, keep_all: bool = False, plots: bool = True
+) -> tuple[dict, list[Path]]:
     """Build the board from ``inputs`` and write it to ``out``; return (document, written paths)."""
     outdir = Path(out)
     if outdir.exists() and not outdir.is_dir():

@@ -163,8 +163,9 @@ def discover(inputs: list[str], exclude: Path | None = None) -> Discovery:
         elif name.endswith(".eval") or name.endswith(".json"):
             files.append(rp)
         else:
-            skipped.append(Skipped(display_path(p),
-                                   "not a result file (expected .json, .eval or lm-eval samples_*.jsonl)"))
+            skipped.append(
+                Skipped(display_path(p), "not a result file (expected .json, .eval or lm-eval samples_*.jsonl)")
+            )
 
     for raw in inputs:
         p = Path(raw).expanduser()
@@ -198,8 +199,9 @@ def discover(inputs: list[str], exclude: Path | None = None) -> Discovery:
                     skipped.append(Skipped(display_path(fp), "hidden file, not read"))
                     continue
                 if fn == RUN_MANIFEST:
-                    skipped.append(Skipped(display_path(fp),
-                                           "r1k run manifest (read through the model path, not as a result)"))
+                    skipped.append(
+                        Skipped(display_path(fp), "r1k run manifest (read through the model path, not as a result)")
+                    )
                     continue
                 if not fp.is_file():
                     skipped.append(Skipped(display_path(fp), "not a regular file"))
@@ -223,8 +225,9 @@ def read_file(path: Path) -> Source:
                 head = fh.read(4096)
             if _looks_inspect(head):
                 return _read_inspect(path)
-            raise Reject(f"foreign: {size} bytes of JSON with no Inspect log header "
-                          "(too large for an lm-eval results file)")
+            raise Reject(
+                f"foreign: {size} bytes of JSON with no Inspect log header (too large for an lm-eval results file)"
+            )
         raw = path.read_bytes()
     except OSError as e:
         raise Reject(f"unreadable: {e.strerror or e}") from None
@@ -291,8 +294,14 @@ def _read_lmeval(path: Path, raw: bytes, data: Any) -> Source:
     m = _LM_RESULTS_RE.match(path.name)
     if not run and m:
         run = m.group("ts")
-    src = Source(path=path, harness=LMEVAL, model_id=model_id, model_args=args, run=run,
-                 dedupe_key="lm-eval:" + hashlib.sha256(raw).hexdigest())
+    src = Source(
+        path=path,
+        harness=LMEVAL,
+        model_id=model_id,
+        model_args=args,
+        run=run,
+        dedupe_key="lm-eval:" + hashlib.sha256(raw).hexdigest(),
+    )
 
     group_subtasks = dict_at(data, "group_subtasks")
     groups = dict_at(data, "groups")
@@ -381,9 +390,16 @@ def _lmeval_figure(task: str, entry: dict, cfg: dict) -> Figure | None:
     metrics = {}
     for (mname, f), v in sorted(values.items()):
         metrics[mname if f == "none" else f"{mname},{f}"] = {"value": v, "stderr": stderrs.get((mname, f))}
-    return Figure(task=task, harness=LMEVAL, metric=CANONICAL_METRIC.get(metric, metric),
-                  score=values[(metric, filt)], stderr=stderrs.get((metric, filt)), n=None,
-                  metrics=metrics, sample_ref=(metric, filt))
+    return Figure(
+        task=task,
+        harness=LMEVAL,
+        metric=CANONICAL_METRIC.get(metric, metric),
+        score=values[(metric, filt)],
+        stderr=stderrs.get((metric, filt)),
+        n=None,
+        metrics=metrics,
+        sample_ref=(metric, filt),
+    )
 
 
 def _lmeval_n(task: str, entry: dict, nsamples: dict, group_subtasks: dict) -> int | None:
@@ -472,9 +488,14 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
     task = str(ev.get("task")).rsplit("/", 1)[-1]
     created = _utc(str(ev.get("created") or ""))
     key = ev.get("eval_id") or f"{ev.get('task_id')}:{created}"
-    src = Source(path=path, harness=INSPECT, model_id=model_id,
-                 model_args={k: v for k, v in args.items() if isinstance(v, (str, int, float, bool))},
-                 run=created, dedupe_key=f"inspect:{key}")
+    src = Source(
+        path=path,
+        harness=INSPECT,
+        model_id=model_id,
+        model_args={k: v for k, v in args.items() if isinstance(v, (str, int, float, bool))},
+        run=created,
+        dedupe_key=f"inspect:{key}",
+    )
 
     def mval(sc: dict, name: str) -> float | None:
         m = (sc.get("metrics") or {}).get(name)
@@ -501,16 +522,28 @@ def _read_inspect(path: Path, data: dict | None = None, fast: bool = True) -> So
     if headline.get("metric") in cands:
         primary = headline["metric"]
     else:
-        primary = min(cands, key=lambda m: (METRIC_PREFERENCE.index(m) if m in METRIC_PREFERENCE
-                                            else len(METRIC_PREFERENCE), cands.index(m)))
+        primary = min(
+            cands,
+            key=lambda m: (
+                METRIC_PREFERENCE.index(m) if m in METRIC_PREFERENCE else len(METRIC_PREFERENCE),
+                cands.index(m),
+            ),
+        )
     n = res.get("completed_samples") or res.get("total_samples") or None
     epochs = (ev.get("config") or {}).get("epochs") or 1
     if isinstance(n, int) and isinstance(epochs, int) and epochs > 1:
         n = n // epochs
-    fig = Figure(task=task, harness=INSPECT, metric=CANONICAL_METRIC.get(primary, primary),
-                 score=metrics[primary]["value"], stderr=metrics[primary]["stderr"],
-                 n=n if isinstance(n, int) else None, metrics=metrics,
-                 sample_ref=(INSPECT, path, str(first.get("name"))), source=src)
+    fig = Figure(
+        task=task,
+        harness=INSPECT,
+        metric=CANONICAL_METRIC.get(primary, primary),
+        score=metrics[primary]["value"],
+        stderr=metrics[primary]["stderr"],
+        n=n if isinstance(n, int) else None,
+        metrics=metrics,
+        sample_ref=(INSPECT, path, str(first.get("name"))),
+        source=src,
+    )
     plan_cfg = (h.get("plan") or {}).get("config") if isinstance(h.get("plan"), dict) else None
     gen_cfg = dict_at(ev, "model_generate_config")
     temperature = gen_cfg.get("temperature")
@@ -580,9 +613,10 @@ def _inspect_summaries_fast(path: Path) -> list[dict] | None:
 def _inspect_summaries_slow(path: Path) -> list[dict]:
     from inspect_ai.log import read_eval_log_sample_summaries
 
-    return [{"id": s.id, "epoch": s.epoch,
-             "scores": {k: {"value": v.value} for k, v in (s.scores or {}).items()}}
-            for s in read_eval_log_sample_summaries(str(path))]
+    return [
+        {"id": s.id, "epoch": s.epoch, "scores": {k: {"value": v.value} for k, v in (s.scores or {}).items()}}
+        for s in read_eval_log_sample_summaries(str(path))
+    ]
 
 
 def load_sample_scores(ref: tuple, fast: bool = True) -> dict[str, float] | None:

@@ -71,7 +71,7 @@ def prose(s: str) -> Text:
     pos = 0
     for m in _MARKUP.finditer(s):
         if m.start() > pos:
-            out.append(Span(s[pos:m.start()]))
+            out.append(Span(s[pos : m.start()]))
         if m.group(1) is not None:
             out.append(code(m.group(1)))
         elif m.group(2) is not None:
@@ -174,13 +174,25 @@ def to_dict(board: Board) -> dict:
         return d
 
     def table(t: Table) -> dict:
-        return {"caption": plain(t.caption) or None,
-                "columns": [{"text": c.text, "numeric": c.numeric} for c in t.columns],
-                "rows": [{"flags": sorted(r.flags), "cells": [cell(c) for c in r.cells]} for r in t.rows]}
+        return {
+            "caption": plain(t.caption) or None,
+            "columns": [{"text": c.text, "numeric": c.numeric} for c in t.columns],
+            "rows": [{"flags": sorted(r.flags), "cells": [cell(c) for c in r.cells]} for r in t.rows],
+        }
 
-    return {"title": board.title,
-            "intro": [plain(p) for p in board.intro],
-            "sections": [{"id": s.id, "level": s.level, "title": plain(s.title),
-                          "intro": [plain(p) for p in s.intro], "tables": [table(t) for t in s.tables],
-                          "images": [{"file": i.file, "alt": i.alt} for i in s.images],
-                          "bullets": [plain(b) for b in s.bullets]} for s in board.sections]}
+    return {
+        "title": board.title,
+        "intro": [plain(p) for p in board.intro],
+        "sections": [
+            {
+                "id": s.id,
+                "level": s.level,
+                "title": plain(s.title),
+                "intro": [plain(p) for p in s.intro],
+                "tables": [table(t) for t in s.tables],
+                "images": [{"file": i.file, "alt": i.alt} for i in s.images],
+                "bullets": [plain(b) for b in s.bullets],
+            }
+            for s in board.sections
+        ],
+    }

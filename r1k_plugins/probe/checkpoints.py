@@ -17,25 +17,32 @@ from typing import Any
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.runs import RunManifest, list_checkpoints, model_arm
 
-WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-           "pytorch_model.bin.index.json")
+WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
 
 @dataclass
 class ModelRef:
-    path: str                 # absolute folder
-    kind: str                 # "model" | "adapter"
-    label: str                # "checkpoint-113", "final", or the folder name
-    run: str | None = None    # the run folder, for --run
+    path: str  # absolute folder
+    kind: str  # "model" | "adapter"
+    label: str  # "checkpoint-113", "final", or the folder name
+    run: str | None = None  # the run folder, for --run
     step: int | None = None
     epoch: float | None = None
     arm: str = "base"
     stage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.path, "kind": self.kind, "label": self.label, "run": self.run,
-                "step": self.step, "epoch": self.epoch, "arm": self.arm, "stage": self.stage}
+        return {
+            "model": self.path,
+            "kind": self.kind,
+            "label": self.label,
+            "run": self.run,
+            "step": self.step,
+            "epoch": self.epoch,
+            "arm": self.arm,
+            "stage": self.stage,
+        }
 
 
 def _read_json(p: Path) -> dict | None:
@@ -47,7 +54,7 @@ def _read_json(p: Path) -> dict | None:
 
 
 def folder_kind(p: Path) -> str | None:
-    """"model", "adapter" or None (no weights)."""
+    """ "model", "adapter" or None (no weights)."""
     if (p / "config.json").is_file() and any((p / w).is_file() for w in WEIGHTS):
         return "model"
     if (p / "adapter_config.json").is_file() and any((p / w).is_file() for w in ADAPTER_WEIGHTS):
@@ -67,12 +74,15 @@ def check_model_folder(spec: str, flag: str = "--model") -> tuple[Path, str]:
     if not p.exists():
         raise R1KError(f"{flag} {spec}: folder not found (check the path)")
     if not p.is_dir():
-        raise R1KError(f"{flag} {spec}: is a file, expected a model folder (config.json + weights) "
-                       "or a LoRA adapter folder")
+        raise R1KError(
+            f"{flag} {spec}: is a file, expected a model folder (config.json + weights) or a LoRA adapter folder"
+        )
     kind = folder_kind(p)
     if kind is None:
-        raise R1KError(f"{flag} {spec}: no model weights there (expected config.json + model.safetensors, "
-                       "or adapter_config.json + adapter_model.safetensors)")
+        raise R1KError(
+            f"{flag} {spec}: no model weights there (expected config.json + model.safetensors, "
+            "or adapter_config.json + adapter_model.safetensors)"
+        )
     return p.resolve(), kind
 
 
@@ -90,8 +100,10 @@ def run_refs(spec: str) -> list[ModelRef]:
     """Every checkpoint of a run in step order, then its final model."""
     root = Path(spec).expanduser()
     if not root.is_dir():
-        raise R1KError(f"--run {spec}: {'is a file' if root.exists() else 'folder not found'}; "
-                       "give a training output folder (r1k-train --output-dir)")
+        raise R1KError(
+            f"--run {spec}: {'is a file' if root.exists() else 'folder not found'}; "
+            "give a training output folder (r1k-train --output-dir)"
+        )
     root = root.resolve()
     arm, stage = _arm(root)
     manifest = RunManifest.read_or_none(root) or RunManifest.model_validate({})
@@ -99,10 +111,13 @@ def run_refs(spec: str) -> list[ModelRef]:
     for step, c, state in list_checkpoints(root):
         kind = folder_kind(c)
         if kind is None:
-            raise R1KError(f"--run {spec}: {c.name} holds no model or adapter weights (an interrupted save? "
-                           "delete that folder or retrain)")
-        refs.append(ModelRef(str(c), kind, c.name, str(root), state.get("global_step", step), state.get("epoch"),
-                             arm, stage))
+            raise R1KError(
+                f"--run {spec}: {c.name} holds no model or adapter weights (an interrupted save? "
+                "delete that folder or retrain)"
+            )
+        refs.append(
+            ModelRef(str(c), kind, c.name, str(root), state.get("global_step", step), state.get("epoch"), arm, stage)
+        )
     final_kind = folder_kind(root)
     if final_kind is not None:
         final_step, final_epoch = manifest.final_step, manifest.final_epoch
@@ -113,8 +128,10 @@ def run_refs(spec: str) -> list[ModelRef]:
             refs.pop()  # the last checkpoint is the final model: score it once
         refs.append(ModelRef(str(root), final_kind, "final", str(root), final_step, final_epoch, arm, stage))
     if not refs:
-        raise R1KError(f"--run {spec}: no checkpoint-* folders and no final model there (save checkpoints with "
-                       "save_strategy=epoch or steps, see docs/training.md)")
+        raise R1KError(
+            f"--run {spec}: no checkpoint-* folders and no final model there (save checkpoints with "
+            "save_strategy=epoch or steps, see docs/training.md)"
+        )
     return refs
 
 
@@ -135,16 +152,19 @@ def adapter_base(path: Path) -> str:
     cfg = _read_json(path / "adapter_config.json") or {}
     base = cfg.get("base_model_name_or_path")
     if not isinstance(base, str) or not base:
-        raise R1KError(f"{path}: adapter_config.json names no base_model_name_or_path; "
-                       "the adapter's base model cannot be found")
+        raise R1KError(
+            f"{path}: adapter_config.json names no base_model_name_or_path; the adapter's base model cannot be found"
+        )
     bp = Path(base).expanduser()
     if bp.is_dir():
         if folder_kind(bp) != "model":
             raise R1KError(f"{path}: the adapter's base {base} holds no model weights")
         return str(bp)
     if base.startswith(("/", ".", "~")):
-        raise R1KError(f"{path}: the adapter's base model {base} was not found (move it back or edit "
-                       "base_model_name_or_path in adapter_config.json)")
+        raise R1KError(
+            f"{path}: the adapter's base model {base} was not found (move it back or edit "
+            "base_model_name_or_path in adapter_config.json)"
+        )
     return base  # a hub id: loaded from the local cache (HF_HUB_OFFLINE) or the hub
 
 
@@ -181,8 +201,7 @@ def load(ref: ModelRef, *, dtype: str = "auto", device: str = "cpu", trust_remot
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
-        tok_src = str(path) if any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")) \
-            else src
+        tok_src = str(path) if any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json")) else src
         tokenizer = AutoTokenizer.from_pretrained(tok_src, trust_remote_code=trust_remote_code)
     except R1KError:
         raise

@@ -44,11 +44,15 @@ def read_pairs(path: str) -> list[dict]:
         p = row.get("prompt")
         ok_p = isinstance(p, str) or (isinstance(p, list) and p and all(isinstance(m, dict) for m in p))
         if not ok_p or _text(row.get("chosen")) is None or _text(row.get("rejected")) is None:
-            raise R1KError(f"{path}:{lineno}: not a DPO pair (needs prompt, chosen and rejected, as "
-                           "`r1k data pairs` writes them); build pairs with `r1k data pairs`")
+            raise R1KError(
+                f"{path}:{lineno}: not a DPO pair (needs prompt, chosen and rejected, as "
+                "`r1k data pairs` writes them); build pairs with `r1k data pairs`"
+            )
         if row.get("metadata") is not None and not isinstance(row["metadata"], dict):
-            raise R1KError(f"{path}:{lineno}: metadata is a {type(row['metadata']).__name__}; it must be an object "
-                           "(CHES is written into it)")
+            raise R1KError(
+                f"{path}:{lineno}: metadata is a {type(row['metadata']).__name__}; it must be an object "
+                "(CHES is written into it)"
+            )
         rows.append(row)
     if not rows:
         raise R1KError(f"{path}: no DPO pairs in the file; build them with `r1k data pairs`")
@@ -62,8 +66,10 @@ def hidden_model(model):
         get = getattr(model, "get_decoder", None)
         base = get() if callable(get) else None
     if base is None or base is model:
-        raise R1KError(f"{type(model).__name__} exposes no hidden states (no decoder before its output head); "
-                       "CHES needs a causal LM with one (e.g. Llama, Qwen2, SmolLM2)")
+        raise R1KError(
+            f"{type(model).__name__} exposes no hidden states (no decoder before its output head); "
+            "CHES needs a causal LM with one (e.g. Llama, Qwen2, SmolLM2)"
+        )
     return base
 
 
@@ -77,8 +83,9 @@ def encode_pairs(tokenizer, rows: Sequence[dict], max_tokens: int | None = None)
         c = list(tokenizer(_text(r["chosen"]), add_special_tokens=False)["input_ids"])[:max_tokens]
         j = list(tokenizer(_text(r["rejected"]), add_special_tokens=False)["input_ids"])[:max_tokens]
         if not pid or not c or not j:
-            raise R1KError(f"pair {r.get('id', i + 1)}: the prompt or a response tokenizes to nothing; "
-                           "CHES needs both responses")
+            raise R1KError(
+                f"pair {r.get('id', i + 1)}: the prompt or a response tokenizes to nothing; CHES needs both responses"
+            )
         out.append((pid, c, j))
     return out
 
@@ -94,23 +101,25 @@ def response_sums(model, seqs: Sequence[tuple[list[int], list[int]]], batch_size
     sums = None
     with torch.inference_mode():
         for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
+            idx = order[s : s + batch_size]
             T = max(len(seqs[i][0]) + len(seqs[i][1]) for i in idx)
             ids = torch.zeros((len(idx), T), dtype=torch.long)
             mask = torch.zeros((len(idx), T), dtype=torch.long)
             rb, rt, owner = [], [], []
             for b, i in enumerate(idx):
                 p, c = seqs[i]
-                ids[b, :len(p) + len(c)] = torch.tensor(p + c)
-                mask[b, :len(p) + len(c)] = 1
+                ids[b, : len(p) + len(c)] = torch.tensor(p + c)
+                mask[b, : len(p) + len(c)] = 1
                 rb += [b] * len(c)
                 rt += list(range(len(p) - 1, len(p) + len(c) - 1))
                 owner += [i] * len(c)
             res = dec(input_ids=ids.to(dev), attention_mask=mask.to(dev), use_cache=False)
             hidden = getattr(res, "last_hidden_state", None)
             if hidden is None:
-                raise R1KError(f"{type(model).__name__}'s decoder returns no last_hidden_state; CHES needs the "
-                               "hidden states before the output head")
+                raise R1KError(
+                    f"{type(model).__name__}'s decoder returns no last_hidden_state; CHES needs the "
+                    "hidden states before the output head"
+                )
             sel = hidden[torch.tensor(rb, device=dev), torch.tensor(rt, device=dev)].double()
             if sums is None:
                 sums = torch.zeros((len(seqs), sel.shape[1]), dtype=torch.float64, device=dev)
@@ -121,8 +130,9 @@ def response_sums(model, seqs: Sequence[tuple[list[int], list[int]]], batch_size
     return sums
 
 
-def ches_scores(model, tokenizer, rows: Sequence[dict], *, batch_size: int = 8, max_tokens: int | None = None,
-                progress=None) -> list[dict]:
+def ches_scores(
+    model, tokenizer, rows: Sequence[dict], *, batch_size: int = 8, max_tokens: int | None = None, progress=None
+) -> list[dict]:
     """Per row: ``ches``, ``ches_normalized``, ``ches_n_chosen``, ``ches_n_rejected`` (tokens used)."""
     enc = encode_pairs(tokenizer, rows, max_tokens)
     seqs = []
@@ -133,16 +143,23 @@ def ches_scores(model, tokenizer, rows: Sequence[dict], *, batch_size: int = 8, 
     for k, (_, c, j) in enumerate(enc):
         sp, sm = sums[2 * k], sums[2 * k + 1]
         cross, own = float(sp @ sm), float(sp @ sp)
-        out.append({"ches": cross - own,
-                    "ches_normalized": cross / (len(c) * len(j)) - own / (len(c) ** 2),
-                    "ches_n_chosen": len(c), "ches_n_rejected": len(j)})
+        out.append(
+            {
+                "ches": cross - own,
+                "ches_normalized": cross / (len(c) * len(j)) - own / (len(c) ** 2),
+                "ches_n_chosen": len(c),
+                "ches_n_rejected": len(j),
+            }
+        )
     return out
 
 
 def check_fraction(f: float | None) -> None:
     if f is not None and not (0.0 < f < 1.0 and math.isfinite(f)):
-        raise R1KError(f"--ches-filter {f}: give the fraction of pairs to drop, strictly between 0 and 1 "
-                       "(e.g. 0.1 drops the 10% with the highest CHES)")
+        raise R1KError(
+            f"--ches-filter {f}: give the fraction of pairs to drop, strictly between 0 and 1 "
+            "(e.g. 0.1 drops the 10% with the highest CHES)"
+        )
 
 
 def top_fraction(scores: Sequence[float], fraction: float) -> set[int]:

@@ -49,8 +49,9 @@ class ProbeItem:
     y_minus_text: str
 
 
-def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: bool = False,
-                limit: int | None = None) -> tuple[list[ProbeItem], dict]:
+def build_items(
+    records: Iterable, *, trace_format: str = "s1", direction_tags: bool = False, limit: int | None = None
+) -> tuple[list[ProbeItem], dict]:
     """One item per record of a complete pair with reasoning in both directions.
 
     ``limit`` keeps the first ``limit`` complete pairs (both of their records), in file order.
@@ -61,8 +62,13 @@ def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: 
 
     records = list(records)
     pairs = pair_index(records)
-    counts = {"records": len(records), "pairs": len(pairs), "pairs_used": 0,
-              "pairs_incomplete": 0, "pairs_without_reasoning": 0}
+    counts = {
+        "records": len(records),
+        "pairs": len(pairs),
+        "pairs_used": 0,
+        "pairs_incomplete": 0,
+        "pairs_without_reasoning": 0,
+    }
     usable: list[str] = []
     for pid, d in pairs.items():
         if len(d) != 2:
@@ -80,8 +86,16 @@ def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: 
         if r.pair_id not in keep:
             continue
         other = pairs[r.pair_id]["reverse" if r.direction == "forward" else "forward"]
-        items.append(ProbeItem(r.id, r.pair_id, r.direction, prompt_messages(r, direction_tags),
-                               completion_text(r, trace_format), completion_text(other, trace_format)))
+        items.append(
+            ProbeItem(
+                r.id,
+                r.pair_id,
+                r.direction,
+                prompt_messages(r, direction_tags),
+                completion_text(r, trace_format),
+                completion_text(other, trace_format),
+            )
+        )
     counts["items"] = len(items)
     return items, counts
 
@@ -89,9 +103,9 @@ def build_items(records: Iterable, *, trace_format: str = "s1", direction_tags: 
 # ---- tokenization --------------------------------------------------------------------------------
 @dataclass
 class Encoded:
-    prompt: str                 # the exact string scored as context
+    prompt: str  # the exact string scored as context
     prompt_ids: list[int]
-    plus_ids: list[int]         # the first N tokens of y+
+    plus_ids: list[int]  # the first N tokens of y+
     minus_ids: list[int]
 
 
@@ -129,8 +143,11 @@ def _head_scale(config) -> tuple[float | None, float, float]:
     softcap = getattr(config, "final_logit_softcapping", None)
     mul = getattr(config, "logit_scale", None)
     div = getattr(config, "logits_scaling", None)
-    return softcap, float(mul) if isinstance(mul, (int, float)) else 1.0, \
-        float(div) if isinstance(div, (int, float)) and div else 1.0
+    return (
+        softcap,
+        float(mul) if isinstance(mul, (int, float)) else 1.0,
+        float(div) if isinstance(div, (int, float)) and div else 1.0,
+    )
 
 
 def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
@@ -146,8 +163,8 @@ def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
         # float32 head: one reused logits buffer, everything in place (no per-chunk allocations)
         buf = torch.empty((min(chunk_rows, hidden.shape[0]), w.shape[0]), dtype=torch.float32, device=hidden.device)
         for s in range(0, hidden.shape[0], chunk_rows):
-            h = hidden[s:s + chunk_rows]
-            lg = buf[:h.shape[0]]
+            h = hidden[s : s + chunk_rows]
+            lg = buf[: h.shape[0]]
             torch.matmul(h, w.t(), out=lg)
             if head.bias is not None:
                 lg.add_(head.bias)
@@ -157,24 +174,24 @@ def _token_logprobs(head, hidden, targets, config, chunk_rows: int):
                 lg.div_(div)
             if softcap:
                 lg.div_(softcap).tanh_().mul_(softcap)
-            t = targets[s:s + chunk_rows]
+            t = targets[s : s + chunk_rows]
             tgt = lg.gather(1, t[:, None])[:, 0]
             m, top = lg.max(dim=1)
-            hit[s:s + chunk_rows] = top == t
+            hit[s : s + chunk_rows] = top == t
             lg.sub_(m[:, None]).exp_()
-            out[s:s + chunk_rows] = tgt - m - lg.sum(dim=1).log()
+            out[s : s + chunk_rows] = tgt - m - lg.sum(dim=1).log()
         return out, hit
     for s in range(0, hidden.shape[0], chunk_rows):
-        logits = head(hidden[s:s + chunk_rows]).float()
+        logits = head(hidden[s : s + chunk_rows]).float()
         if mul != 1.0:
             logits = logits * mul
         if div != 1.0:
             logits = logits / div
         if softcap:
             logits = torch.tanh(logits / softcap) * softcap
-        tgt = targets[s:s + chunk_rows]
-        out[s:s + chunk_rows] = logits.gather(1, tgt[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
-        hit[s:s + chunk_rows] = logits.argmax(dim=-1) == tgt
+        tgt = targets[s : s + chunk_rows]
+        out[s : s + chunk_rows] = logits.gather(1, tgt[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
+        hit[s : s + chunk_rows] = logits.argmax(dim=-1) == tgt
         del logits
     return out, hit
 
@@ -212,8 +229,10 @@ class Scorer:
         dtype = str(next(self.model.parameters()).dtype).replace("torch.", "")
         tol = SELF_CHECK_TOL.get(dtype, 2e-2)
         if not math.isclose(fast, ref, abs_tol=tol):
-            note(f"the model's decoder + output head do not reproduce its logits ({fast:.6f} vs {ref:.6f}); "
-                 "scoring through the full forward pass instead (slower)")
+            note(
+                f"the model's decoder + output head do not reproduce its logits ({fast:.6f} vs {ref:.6f}); "
+                "scoring through the full forward pass instead (slower)"
+            )
             self.mode = "full"
 
     def _batch(self, seqs: list[tuple[list[int], list[int]]]) -> list[tuple[float, float]]:
@@ -227,8 +246,8 @@ class Scorer:
         rows_b, rows_t, targets, owner = [], [], [], []
         for b, (p, c) in enumerate(seqs):
             full = p + c
-            ids[b, :len(full)] = torch.tensor(full)
-            mask[b, :len(full)] = 1
+            ids[b, : len(full)] = torch.tensor(full)
+            mask[b, : len(full)] = 1
             # positions len(p)-1 .. len(full)-2 predict the continuation tokens
             rows_b += [b] * len(c)
             rows_t += list(range(len(p) - 1, len(full) - 1))
@@ -239,8 +258,13 @@ class Scorer:
         hidden = dec(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
         sel = hidden[torch.tensor(rows_b, device=dev), torch.tensor(rows_t, device=dev)]
         del hidden
-        lp, hit = _token_logprobs(self.model.get_output_embeddings(), sel,
-                                  torch.tensor(targets, device=dev), self.model.config, self.chunk_rows)
+        lp, hit = _token_logprobs(
+            self.model.get_output_embeddings(),
+            sel,
+            torch.tensor(targets, device=dev),
+            self.model.config,
+            self.chunk_rows,
+        )
         own = torch.tensor(owner, device=dev)
         sums = torch.zeros(len(seqs), dtype=torch.float64, device=dev)
         sums.index_add_(0, own, lp.double())
@@ -272,7 +296,7 @@ class Scorer:
             order = sorted(range(len(seqs)), key=lambda i: -(len(seqs[i][0]) + len(seqs[i][1])))
             out: list[tuple[float, float]] = [(0.0, 0.0)] * len(seqs)
             for s in range(0, len(order), self.batch_size):
-                idx = order[s:s + self.batch_size]
+                idx = order[s : s + self.batch_size]
                 for i, v in zip(idx, self._batch([seqs[i] for i in idx])):
                     out[i] = v
                 if progress is not None:
@@ -338,8 +362,12 @@ def summarize(rows: Sequence[dict]) -> dict[str, dict]:
         sel = [r for r in rows if d == "all" or r["prompt_direction"] == d]
         plus = [r["y_plus"] for r in sel]
         minus = [r["y_minus"] for r in sel]
-        out[d] = {"n": len(sel), "y_plus": mean_ci(plus), "y_minus": mean_ci(minus),
-                  "delta": mean_ci([a - b for a, b in zip(plus, minus)])}
+        out[d] = {
+            "n": len(sel),
+            "y_plus": mean_ci(plus),
+            "y_minus": mean_ci(minus),
+            "delta": mean_ci([a - b for a, b in zip(plus, minus)]),
+        }
         for k in fam_keys:
             out[d][k] = mean_ci([r[k] for r in sel if r.get(k) is not None])
     return out
@@ -361,8 +389,10 @@ def parse_families(spec: str | None) -> tuple[str, ...]:
         return ()
     bad = [x for x in names if x not in FAMILIES]
     if bad or not names:
-        raise R1KError(f"--families {spec}: unknown family {bad[0] if bad else '(empty)'!r}; give a comma-separated "
-                       f"subset of {', '.join(FAMILIES)}, or none")
+        raise R1KError(
+            f"--families {spec}: unknown family {bad[0] if bad else '(empty)'!r}; give a comma-separated "
+            f"subset of {', '.join(FAMILIES)}, or none"
+        )
     return tuple(f for f in FAMILIES if f in names)
 
 
@@ -402,16 +432,19 @@ def can_generate(model) -> bool:
 def eos_ids(model, tokenizer) -> list[int]:
     """Token ids that end a greedy continuation: the generation config's and the tokenizer's EOS."""
     ids: list[int] = []
-    for src in (getattr(getattr(model, "generation_config", None), "eos_token_id", None),
-                getattr(tokenizer, "eos_token_id", None)):
-        for x in (src if isinstance(src, (list, tuple)) else [src]):
+    for src in (
+        getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+        getattr(tokenizer, "eos_token_id", None),
+    ):
+        for x in src if isinstance(src, (list, tuple)) else [src]:
             if isinstance(x, int) and x not in ids:
                 ids.append(x)
     return ids
 
 
-def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int, batch_size: int,
-                         progress=None) -> list[list[int]]:
+def greedy_continuations(
+    model, tokenizer, prompts: Sequence[list[int]], max_new_tokens: int, batch_size: int, progress=None
+) -> list[list[int]]:
     """The model's own greedy continuation of each prompt: the argmax token at every step (no
     sampling, no repetition penalty or other logits processors, whatever the model's
     generation_config says), up to ``max_new_tokens`` tokens, ending after the first EOS token (kept:
@@ -422,8 +455,9 @@ def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new
     import torch
 
     if not can_generate(model):
-        raise R1KError(f"{type(model).__name__} cannot generate, so it has no greedy continuation; "
-                       "drop greedy from --families")
+        raise R1KError(
+            f"{type(model).__name__} cannot generate, so it has no greedy continuation; drop greedy from --families"
+        )
     eos = set(eos_ids(model, tokenizer))
     pad = getattr(tokenizer, "pad_token_id", None)
     pad = pad if isinstance(pad, int) else 0
@@ -439,14 +473,14 @@ def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new
     out: list[list[int]] = [[] for _ in prompts]
     with torch.inference_mode():
         for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
+            idx = order[s : s + batch_size]
             T = max(len(prompts[i]) for i in idx)
             ids = torch.full((len(idx), T), pad, dtype=torch.long)
             mask = torch.zeros((len(idx), T), dtype=torch.long)
             for b, i in enumerate(idx):
                 p = prompts[i]
-                ids[b, T - len(p):] = torch.tensor(p)
-                mask[b, T - len(p):] = 1
+                ids[b, T - len(p) :] = torch.tensor(p)
+                mask[b, T - len(p) :] = 1
             ids, mask = ids.to(dev), mask.to(dev)
             pos = (mask.cumsum(-1) - 1).clamp(min=0)
             res = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **extra)
@@ -464,8 +498,14 @@ def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new
                 pos = pos[:, -1:] + 1
                 past = getattr(res, "cache", None)
                 past = res.past_key_values if past is None else past
-                res = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos,
-                            use_cache=True, **{cache_kw: past}, **extra)
+                res = model(
+                    input_ids=nxt[:, None],
+                    attention_mask=mask,
+                    position_ids=pos,
+                    use_cache=True,
+                    **{cache_kw: past},
+                    **extra,
+                )
             for b, i in enumerate(idx):
                 out[i] = new[b]
             if progress is not None:
@@ -473,9 +513,18 @@ def greedy_continuations(model, tokenizer, prompts: Sequence[list[int]], max_new
     return out
 
 
-def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int, batch_size: int,
-                progress=None, families: Sequence[str] = (), greedy_tokens: int = 256,
-                partners: Sequence[int | None] | None = None) -> list[dict]:
+def probe_model(
+    model,
+    tokenizer,
+    items: Sequence[ProbeItem],
+    *,
+    max_tokens: int,
+    batch_size: int,
+    progress=None,
+    families: Sequence[str] = (),
+    greedy_tokens: int = 256,
+    partners: Sequence[int | None] | None = None,
+) -> list[dict]:
     """Per-item rows (without checkpoint fields) for one loaded model.
 
     Always y+ and y-; with ``families``: ``greedy`` (the model's greedy continuation, at most
@@ -483,11 +532,15 @@ def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int
     prompt; ``partners`` from :func:`irrelevant_partners`), ``argmax`` (share of y+ positions whose
     top token is y+'s token)."""
     if "greedy" in families and not can_generate(model):
-        raise R1KError(f"{type(model).__name__} cannot generate, so it has no greedy continuation; "
-                       "drop greedy from --families")
+        raise R1KError(
+            f"{type(model).__name__} cannot generate, so it has no greedy continuation; drop greedy from --families"
+        )
     enc = encode_items(tokenizer, items, max_tokens)
-    greedy = greedy_continuations(model, tokenizer, [e.prompt_ids for e in enc], greedy_tokens, batch_size,
-                                  progress) if "greedy" in families else None
+    greedy = (
+        greedy_continuations(model, tokenizer, [e.prompt_ids for e in enc], greedy_tokens, batch_size, progress)
+        if "greedy" in families
+        else None
+    )
     if "irrelevant" in families and partners is None:
         partners = irrelevant_partners(items)
     partner_of: Sequence[int | None] = partners if partners is not None else []  # read with "irrelevant" only
@@ -510,22 +563,35 @@ def probe_model(model, tokenizer, items: Sequence[ProbeItem], *, max_tokens: int
     rows = []
     for k, (it, e) in enumerate(zip(items, enc)):
         w = where[k]
-        row = {"id": it.id, "pair_id": it.pair_id, "prompt_direction": it.prompt_direction,
-               "prompt": e.prompt, "y_plus_text": it.y_plus_text, "y_minus_text": it.y_minus_text,
-               "n_plus": len(e.plus_ids), "n_minus": len(e.minus_ids),
-               "y_plus": scores[w["plus"]][0], "y_minus": scores[w["minus"]][0]}
+        row = {
+            "id": it.id,
+            "pair_id": it.pair_id,
+            "prompt_direction": it.prompt_direction,
+            "prompt": e.prompt,
+            "y_plus_text": it.y_plus_text,
+            "y_minus_text": it.y_minus_text,
+            "n_plus": len(e.plus_ids),
+            "n_minus": len(e.minus_ids),
+            "y_plus": scores[w["plus"]][0],
+            "y_minus": scores[w["minus"]][0],
+        }
         if "greedy" in families:
             assert greedy is not None  # made above whenever "greedy" is in families
             g = greedy[k]
-            row.update(greedy_text=tokenizer.decode(g), greedy_token_ids=g, n_greedy=len(g),
-                       y_greedy=scores[w["greedy"]][0] if "greedy" in w else None)
+            row.update(
+                greedy_text=tokenizer.decode(g),
+                greedy_token_ids=g,
+                n_greedy=len(g),
+                y_greedy=scores[w["greedy"]][0] if "greedy" in w else None,
+            )
         if "irrelevant" in families:
             j = partner_of[k]
-            row.update(irrelevant_id=None if j is None else items[j].id,
-                       n_irrelevant=None if j is None else len(enc[j].plus_ids),
-                       y_irrelevant=scores[w["irrelevant"]][0] if "irrelevant" in w else None)
+            row.update(
+                irrelevant_id=None if j is None else items[j].id,
+                n_irrelevant=None if j is None else len(enc[j].plus_ids),
+                y_irrelevant=scores[w["irrelevant"]][0] if "irrelevant" in w else None,
+            )
         if "argmax" in families:
             row["argmax_share"] = scores[w["plus"]][1]
         rows.append(row)
     return rows
-

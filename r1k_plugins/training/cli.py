@@ -14,29 +14,44 @@ from r1k_plugins.cli import R1KGroup, run_cli
 from r1k_plugins.core.errors import R1KError
 from r1k_plugins.core.runs import RUN_MANIFEST
 
-_SET_HELP = ("Override a recipe key, KEY=VALUE, repeatable. Any TRL SFTConfig/DPOConfig (TrainingArguments) "
-             "key, any TRL ModelConfig key (use_peft, lora_r, lora_alpha, lora_dropout, lora_target_modules, "
-             "dtype, ...), model_name_or_path, or data.{path,mode,ratio,trace_format,direction_tags,seed}. "
-             "VALUE is typed as a YAML scalar (1e-4, true, null, [q_proj,v_proj]).")
-_CONFIG_HELP = ("Recipe YAML: a path, or the name of a bundled recipe (tiny-sft, tiny-dpo, qwen2.5-7b-sft, "
-                "qwen2.5-7b-dpo, qwen2.5-7b-sft-lora). Keys at the top level: model_name_or_path, data: {...}, "
-                "TRL config keys, effective_batch_size (gradient accumulation derived from the process count), "
-                "max_prompt_length.")
+_SET_HELP = (
+    "Override a recipe key, KEY=VALUE, repeatable. Any TRL SFTConfig/DPOConfig (TrainingArguments) "
+    "key, any TRL ModelConfig key (use_peft, lora_r, lora_alpha, lora_dropout, lora_target_modules, "
+    "dtype, ...), model_name_or_path, or data.{path,mode,ratio,trace_format,direction_tags,seed}. "
+    "VALUE is typed as a YAML scalar (1e-4, true, null, [q_proj,v_proj])."
+)
+_CONFIG_HELP = (
+    "Recipe YAML: a path, or the name of a bundled recipe (tiny-sft, tiny-dpo, qwen2.5-7b-sft, "
+    "qwen2.5-7b-dpo, qwen2.5-7b-sft-lora). Keys at the top level: model_name_or_path, data: {...}, "
+    "TRL config keys, effective_batch_size (gradient accumulation derived from the process count), "
+    "max_prompt_length."
+)
 _OUT_HELP = "Output folder (default: the recipe's output_dir). Must be empty unless --overwrite or --resume."
 
 
 def _common(f):
-    f = click.option("--overwrite", is_flag=True,
-                     help="Train into a non-empty output folder; its old checkpoint-* folders, r1k_run.json "
-                          "and log_history.jsonl are replaced only once the new run has finished (other files "
-                          "are left alone; a failed run keeps the old one).")(f)
-    f = click.option("--resume", is_flag=True,
-                     help="Continue from the last checkpoint-* folder in the output folder (same recipe; "
-                          "raise max_steps / num_train_epochs with --set to train further).")(f)
-    f = click.option("--use-peft", "use_peft", is_flag=True, default=None,
-                     help="Train a LoRA adapter (lora_r, lora_alpha, lora_dropout, lora_target_modules via "
-                          "--set; target modules default to all-linear). The adapter is saved in "
-                          "OUTPUT/adapter and a merged full model in OUTPUT.")(f)
+    f = click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Train into a non-empty output folder; its old checkpoint-* folders, r1k_run.json "
+        "and log_history.jsonl are replaced only once the new run has finished (other files "
+        "are left alone; a failed run keeps the old one).",
+    )(f)
+    f = click.option(
+        "--resume",
+        is_flag=True,
+        help="Continue from the last checkpoint-* folder in the output folder (same recipe; "
+        "raise max_steps / num_train_epochs with --set to train further).",
+    )(f)
+    f = click.option(
+        "--use-peft",
+        "use_peft",
+        is_flag=True,
+        default=None,
+        help="Train a LoRA adapter (lora_r, lora_alpha, lora_dropout, lora_target_modules via "
+        "--set; target modules default to all-linear). The adapter is saved in "
+        "OUTPUT/adapter and a merged full model in OUTPUT.",
+    )(f)
     f = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)(f)
     f = click.option("--output-dir", "output_dir", type=str, default=None, help=_OUT_HELP)(f)
     return f
@@ -55,13 +70,21 @@ def _run(stage: str, config, model, data, mode, output_dir, sets, use_peft, resu
         rec.model_args["use_peft"] = True
     from r1k_plugins.training.run import run
 
-    manifest = run(rec, data_path=data, output_dir=output_dir, resume=resume, overwrite=overwrite,
-                   argv=["r1k-train", *sys.argv[1:]] if sys.argv else None)
+    manifest = run(
+        rec,
+        data_path=data,
+        output_dir=output_dir,
+        resume=resume,
+        overwrite=overwrite,
+        argv=["r1k-train", *sys.argv[1:]] if sys.argv else None,
+    )
     if manifest is not None:  # None: not the main process
         loss = manifest.final_metrics.get("train_loss")
-        click.echo(f"saved {manifest.output_dir} ({stage}, {manifest.final_step} steps, "
-                   f"train_loss {loss:.4f}, {RUN_MANIFEST})" if isinstance(loss, float) else
-                   f"saved {manifest.output_dir} ({stage}, {RUN_MANIFEST})")
+        click.echo(
+            f"saved {manifest.output_dir} ({stage}, {manifest.final_step} steps, train_loss {loss:.4f}, {RUN_MANIFEST})"
+            if isinstance(loss, float)
+            else f"saved {manifest.output_dir} ({stage}, {RUN_MANIFEST})"
+        )
 
 
 @click.group(cls=R1KGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,10 +104,19 @@ def train():
 
 @train.command("tiny-model", short_help="Write the tiny default model: random Llama, BPE tokenizer, chat template.")
 @click.option("--out", "out", required=True, type=str, help="Folder to write the model + tokenizer into.")
-@click.option("--data", "data", type=str, default=None,
-              help="r1k record file to train the tokenizer on (default: the embedded synth data, all splits).")
-@click.option("--vocab-size", type=click.IntRange(300, 65536), default=None,
-              help="BPE vocabulary size cap (default 1536; the synth data yields ~600 tokens).")
+@click.option(
+    "--data",
+    "data",
+    type=str,
+    default=None,
+    help="r1k record file to train the tokenizer on (default: the embedded synth data, all splits).",
+)
+@click.option(
+    "--vocab-size",
+    type=click.IntRange(300, 65536),
+    default=None,
+    help="BPE vocabulary size cap (default 1536; the synth data yields ~600 tokens).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random initialisation.")
 @click.option("--overwrite", is_flag=True, help="Write into a non-empty --out folder.")
 def tiny_model(out, data, vocab_size, seed, overwrite):
@@ -124,24 +156,42 @@ def tiny_model(out, data, vocab_size, seed, overwrite):
                 raise
             from r1k_plugins.core.errors import R1KOSError
 
-            raise R1KOSError(f"--out {out}: cannot write the model ({msg[:200]}); free some disk space and rerun; "
-                             "nothing was replaced") from None
+            raise R1KOSError(
+                f"--out {out}: cannot write the model ({msg[:200]}); free some disk space and rerun; "
+                "nothing was replaced"
+            ) from None
     a = info["arch"]
-    click.echo(f"saved {p} (llama, {info['parameters']:,} parameters, {a['num_hidden_layers']} layers, "
-               f"hidden {a['hidden_size']}, vocab {info['vocab_size']}; tokenizer trained on "
-               f"{info['records']} records)")
+    click.echo(
+        f"saved {p} (llama, {info['parameters']:,} parameters, {a['num_hidden_layers']} layers, "
+        f"hidden {a['hidden_size']}, vocab {info['vocab_size']}; tokenizer trained on "
+        f"{info['records']} records)"
+    )
 
 
 @train.command("sft", short_help="Supervised fine-tuning (TRL SFTTrainer) from a recipe.")
 @click.option("--config", "config", required=True, type=str, help=_CONFIG_HELP)
-@click.option("--model", "model", type=str, default=None,
-              help="Model folder or Hub id to fine-tune (default: the recipe's model_name_or_path).")
-@click.option("--data", "data", type=str, default=None,
-              help="r1k record file (the mix is built on the fly) or prebuilt SFT JSONL (prompt+completion, "
-                   "or messages). Default: the recipe's data.path.")
-@click.option("--mode", type=click.Choice(["forward", "reverse", "mixed"]), default=None,
-              help="Which records to train on (default: the recipe's data.mode, else mixed). Prebuilt rows are "
-                   "filtered by their direction field.")
+@click.option(
+    "--model",
+    "model",
+    type=str,
+    default=None,
+    help="Model folder or Hub id to fine-tune (default: the recipe's model_name_or_path).",
+)
+@click.option(
+    "--data",
+    "data",
+    type=str,
+    default=None,
+    help="r1k record file (the mix is built on the fly) or prebuilt SFT JSONL (prompt+completion, "
+    "or messages). Default: the recipe's data.path.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["forward", "reverse", "mixed"]),
+    default=None,
+    help="Which records to train on (default: the recipe's data.mode, else mixed). Prebuilt rows are "
+    "filtered by their direction field.",
+)
 @_common
 def sft(config, model, data, mode, output_dir, sets, use_peft, resume, overwrite):
     """Supervised fine-tuning with TRL's SFTTrainer (loss on the completion only by default)."""
@@ -150,12 +200,22 @@ def sft(config, model, data, mode, output_dir, sets, use_peft, resume, overwrite
 
 @train.command("dpo", short_help="DPO (TRL DPOTrainer); reference = the starting policy.")
 @click.option("--config", "config", required=True, type=str, help=_CONFIG_HELP)
-@click.option("--model", "model", type=str, default=None,
-              help="Starting policy (usually an SFT run folder); also loaded, frozen, as the reference model. "
-                   "Default: the recipe's model_name_or_path.")
-@click.option("--data", "data", type=str, default=None,
-              help="r1k record file (forward/reverse preference pairs built on the fly: chosen = the trace in the "
-                   "question's own direction) or prebuilt DPO JSONL (prompt+chosen+rejected).")
+@click.option(
+    "--model",
+    "model",
+    type=str,
+    default=None,
+    help="Starting policy (usually an SFT run folder); also loaded, frozen, as the reference model. "
+    "Default: the recipe's model_name_or_path.",
+)
+@click.option(
+    "--data",
+    "data",
+    type=str,
+    default=None,
+    help="r1k record file (forward/reverse preference pairs built on the fly: chosen = the trace in the "
+    "question's own direction) or prebuilt DPO JSONL (prompt+chosen+rejected).",
+)
 @_common
 def dpo(config, model, data, output_dir, sets, use_peft, resume, overwrite):
     """Direct preference optimisation with TRL's DPOTrainer (reference = the starting policy).

@@ -27,7 +27,7 @@ from r1k_plugins.core.schemas import check_row
 @dataclass
 class TrainData:
     rows: list[dict]
-    kind: str                  # records | sft-prompt-completion | sft-messages | sft-text | dpo
+    kind: str  # records | sft-prompt-completion | sft-messages | sft-text | dpo
     path: str
     sha256: str
     data_mode: str | None
@@ -92,11 +92,15 @@ def load_data(path: str, stage: str, opts: dict) -> TrainData:
     if mode not in ("forward", "reverse", "mixed"):
         raise R1KError(f"mode {mode!r} is not one of forward, reverse, mixed")
     if stage == "sft" and kind == "dpo":
-        raise R1KError(f"{p}: is a DPO preference file (prompt/chosen/rejected); train on it with `r1k-train dpo`, "
-                       "or give r1k records / SFT rows to sft")
+        raise R1KError(
+            f"{p}: is a DPO preference file (prompt/chosen/rejected); train on it with `r1k-train dpo`, "
+            "or give r1k records / SFT rows to sft"
+        )
     if stage == "dpo" and kind.startswith("sft"):
-        raise R1KError(f"{p}: is an SFT file ({kind[4:]} rows); DPO needs r1k records (pairs are built on the fly) "
-                       "or prompt/chosen/rejected rows")
+        raise R1KError(
+            f"{p}: is an SFT file ({kind[4:]} rows); DPO needs r1k records (pairs are built on the fly) "
+            "or prompt/chosen/rejected rows"
+        )
     digest = sha256_file(p)
     if kind == "records":
         return _from_records(p, stage, opts, mode, digest)
@@ -114,12 +118,21 @@ def _from_records(p: Path, stage: str, opts: dict, mode: str, digest: str) -> Tr
     tags = bool(opts.get("direction_tags"))
     stats: dict = {}
     if stage == "sft":
-        rows = build_sft_rows(records, mode=mode, ratio=opts.get("ratio"), direction_tags=tags,
-                              trace_format=trace_format, seed=int(opts.get("seed") or 0), stats=stats)
+        rows = build_sft_rows(
+            records,
+            mode=mode,
+            ratio=opts.get("ratio"),
+            direction_tags=tags,
+            trace_format=trace_format,
+            seed=int(opts.get("seed") or 0),
+            stats=stats,
+        )
         if not rows:
-            why = (f"{stats.get('selected', 0)} {mode} record(s), none with a reasoning trace"
-                   if stats.get("selected") else f"the file has {file_counts['forward']} forward and "
-                   f"{file_counts['reverse']} reverse records")
+            why = (
+                f"{stats.get('selected', 0)} {mode} record(s), none with a reasoning trace"
+                if stats.get("selected")
+                else f"the file has {file_counts['forward']} forward and {file_counts['reverse']} reverse records"
+            )
             raise R1KError(f"{p}: no records for --mode {mode} ({why}); pick another --mode or another file")
     else:
         if opts.get("ratio") is not None:
@@ -134,33 +147,44 @@ def _from_records(p: Path, stage: str, opts: dict, mode: str, digest: str) -> Tr
                 "directions of a pair, each with a reasoning trace"
             )
     by_dir = Counter(r["direction"] for r in rows)
-    counts = {"rows": len(rows), "forward": by_dir.get("forward", 0), "reverse": by_dir.get("reverse", 0),
-              "file_records": file_counts, **{k: v for k, v in stats.items() if k != "written"}}
-    return TrainData(rows=rows, kind="records", path=str(p.resolve()), sha256=digest, data_mode=mode,
-                     counts=counts)
+    counts = {
+        "rows": len(rows),
+        "forward": by_dir.get("forward", 0),
+        "reverse": by_dir.get("reverse", 0),
+        "file_records": file_counts,
+        **{k: v for k, v in stats.items() if k != "written"},
+    }
+    return TrainData(rows=rows, kind="records", path=str(p.resolve()), sha256=digest, data_mode=mode, counts=counts)
 
 
 def _from_prebuilt(p: Path, stage: str, kind: str, mode: str, digest: str) -> TrainData:
-    need = {"dpo": ("chosen", "rejected"), "sft-prompt-completion": ("prompt", "completion"),
-            "sft-messages": ("messages",), "sft-text": ("text",)}[kind]
+    need = {
+        "dpo": ("chosen", "rejected"),
+        "sft-prompt-completion": ("prompt", "completion"),
+        "sft-messages": ("messages",),
+        "sft-text": ("text",),
+    }[kind]
     rows = []
     for lineno, obj in iter_jsonl(p):
         missing = [k for k in need if k not in obj]
         if missing:
-            raise R1KError(f"{p}:{lineno}: row is missing {', '.join(missing)} (the file's first row is a "
-                           f"{kind} row)")
+            raise R1KError(f"{p}:{lineno}: row is missing {', '.join(missing)} (the file's first row is a {kind} row)")
         check_row(kind, obj, f"{p}:{lineno}")  # the declared schema of a prebuilt row
         rows.append(obj)
     dirs = Counter(r.get("direction") for r in rows)
     has_dir = all(r.get("direction") in ("forward", "reverse") for r in rows)
     if mode != "mixed":
         if not has_dir:
-            raise R1KError(f"{p}: rows carry no 'direction' field, so --mode {mode} cannot select them; "
-                           "use --mode mixed (every row) or build the file with r1k data mix")
+            raise R1KError(
+                f"{p}: rows carry no 'direction' field, so --mode {mode} cannot select them; "
+                "use --mode mixed (every row) or build the file with r1k data mix"
+            )
         rows = [r for r in rows if r["direction"] == mode]
         if not rows:
-            raise R1KError(f"{p}: no records for --mode {mode} (the file has {dirs.get('forward', 0)} forward "
-                           f"and {dirs.get('reverse', 0)} reverse rows); pick another --mode or another file")
+            raise R1KError(
+                f"{p}: no records for --mode {mode} (the file has {dirs.get('forward', 0)} forward "
+                f"and {dirs.get('reverse', 0)} reverse rows); pick another --mode or another file"
+            )
     by_dir = Counter(r.get("direction") for r in rows)
     if stage == "dpo":
         data_mode = None
@@ -173,8 +197,7 @@ def _from_prebuilt(p: Path, stage: str, kind: str, mode: str, digest: str) -> Tr
     keep = set(need) | {"prompt", "id", "pair_id", "direction"}
     cols = [c for c in rows[0] if c in keep] + [c for c in ("prompt",) if c not in rows[0] and kind == "dpo"]
     rows = [{c: r.get(c) for c in dict.fromkeys(cols) if c in r or c in need} for r in rows]
-    return TrainData(rows=rows, kind=kind, path=str(p.resolve()), sha256=digest, data_mode=data_mode,
-                     counts=counts)
+    return TrainData(rows=rows, kind=kind, path=str(p.resolve()), sha256=digest, data_mode=data_mode, counts=counts)
 
 
 def prompt_token_ids(tokenizer, prompt) -> list[int]:
@@ -206,8 +229,7 @@ def truncate_prompts(rows: list[dict], tokenizer, max_prompt_length: int) -> int
         keep = max(0, len(ids) - over)
         while True:
             new_text = tokenizer.decode(ids[:keep])
-            new_prompt = new_text if isinstance(prompt, str) else \
-                [*prompt[:-1], {**prompt[-1], "content": new_text}]
+            new_prompt = new_text if isinstance(prompt, str) else [*prompt[:-1], {**prompt[-1], "content": new_text}]
             if keep == 0 or len(prompt_token_ids(tokenizer, new_prompt)) <= max_prompt_length:
                 break
             keep -= 1

@@ -30,9 +30,13 @@ from r1k_plugins.core.vocab import MODES, TRACE_FORMATS
 
 STAGES = ("sft", "dpo")
 # Keys renamed in transformers 5 (and back): accepted under both names.
-ALIASES = {"warmup_ratio": "warmup_steps", "activation_checkpointing": "gradient_checkpointing",
-           "gradient_checkpointing": "activation_checkpointing", "torch_dtype": "dtype"}
-_BIG = 10 ** 9
+ALIASES = {
+    "warmup_ratio": "warmup_steps",
+    "activation_checkpointing": "gradient_checkpointing",
+    "gradient_checkpointing": "activation_checkpointing",
+    "torch_dtype": "dtype",
+}
+_BIG = 10**9
 
 
 @dataclass
@@ -42,57 +46,101 @@ class R1KConfig:
 
     # the choices come from the vocabulary (core.vocab): a runtime Literal, which type checkers cannot follow
     stage: Literal[STAGES] | None = field(  # type: ignore[valid-type]
-        default=None, metadata={"help": "Guard: the recipe refuses to run under the other command (sft | dpo)."})
+        default=None, metadata={"help": "Guard: the recipe refuses to run under the other command (sft | dpo)."}
+    )
     effective_batch_size: int | None = field(
-        default=None, metadata={"help": "per_device_train_batch_size x gradient_accumulation_steps x processes; the "
-                                        "accumulation is derived from the launch's process count unless given."})
+        default=None,
+        metadata={
+            "help": "per_device_train_batch_size x gradient_accumulation_steps x processes; the "
+            "accumulation is derived from the launch's process count unless given."
+        },
+    )
     max_prompt_length: int | None = field(
-        default=None, metadata={"help": "Prompts longer than this many tokens are cut (question end removed) "
-                                        "before training; TRL 1.x has no such option."})
+        default=None,
+        metadata={
+            "help": "Prompts longer than this many tokens are cut (question end removed) "
+            "before training; TRL 1.x has no such option."
+        },
+    )
     data_path: str | None = field(
-        default=None, metadata={"aliases": ["--data.path"], "help": "data.path: r1k records or prebuilt JSONL."})
+        default=None, metadata={"aliases": ["--data.path"], "help": "data.path: r1k records or prebuilt JSONL."}
+    )
     data_mode: Literal[MODES] = field(  # type: ignore[valid-type]
-        default="mixed", metadata={"aliases": ["--data.mode"], "help": "data.mode: which records to train on."})
+        default="mixed", metadata={"aliases": ["--data.mode"], "help": "data.mode: which records to train on."}
+    )
     data_ratio: float | None = field(
-        default=None, metadata={"aliases": ["--data.ratio"],
-                                "help": "data.ratio: mixed only, the reverse share (one item per pair)."})
+        default=None,
+        metadata={
+            "aliases": ["--data.ratio"],
+            "help": "data.ratio: mixed only, the reverse share (one item per pair).",
+        },
+    )
     data_trace_format: Literal[TRACE_FORMATS] = field(  # type: ignore[valid-type]
-        default="s1", metadata={"aliases": ["--data.trace_format"], "help": "data.trace_format: s1 | think-tags."})
+        default="s1", metadata={"aliases": ["--data.trace_format"], "help": "data.trace_format: s1 | think-tags."}
+    )
     data_direction_tags: bool = field(
-        default=False, metadata={"aliases": ["--data.direction_tags"],
-                                 "help": "data.direction_tags: prefix prompts with a direction tag."})
+        default=False,
+        metadata={
+            "aliases": ["--data.direction_tags"],
+            "help": "data.direction_tags: prefix prompts with a direction tag.",
+        },
+    )
     data_mix_seed: int | None = field(
-        default=None, metadata={"aliases": ["--data.seed"],
-                                "help": "data.seed: seed of the ratio mix's pair draw (default: seed)."})
+        default=None,
+        metadata={"aliases": ["--data.seed"], "help": "data.seed: seed of the ratio mix's pair draw (default: seed)."},
+    )
 
     def data(self) -> dict:
         """The ``data.*`` keys as the data step reads them (path, mode, ratio, trace_format, direction_tags, seed)."""
-        return {"path": self.data_path, "mode": self.data_mode, "ratio": self.data_ratio,
-                "trace_format": self.data_trace_format, "direction_tags": self.data_direction_tags,
-                "seed": self.data_mix_seed}
+        return {
+            "path": self.data_path,
+            "mode": self.data_mode,
+            "ratio": self.data_ratio,
+            "trace_format": self.data_trace_format,
+            "direction_tags": self.data_direction_tags,
+            "seed": self.data_mix_seed,
+        }
 
 
-DATA_KEYS = {"path": "data_path", "mode": "data_mode", "ratio": "data_ratio", "trace_format": "data_trace_format",
-             "direction_tags": "data_direction_tags", "seed": "data_mix_seed"}
+DATA_KEYS = {
+    "path": "data_path",
+    "mode": "data_mode",
+    "ratio": "data_ratio",
+    "trace_format": "data_trace_format",
+    "direction_tags": "data_direction_tags",
+    "seed": "data_mix_seed",
+}
 R1K_KEYS = ("stage", "effective_batch_size", "max_prompt_length", *(f"data.{k}" for k in DATA_KEYS))
 
 # Ranges: (low, low excluded, high, integer). Types, choices and null-ness come from the parser.
 RANGES: dict[str, tuple[float, bool, float, bool]] = {
-    "learning_rate": (0, True, _BIG, False), "num_train_epochs": (0, True, _BIG, False),
-    "beta": (0, True, _BIG, False), "weight_decay": (0, False, _BIG, False), "max_grad_norm": (0, False, _BIG, False),
-    "warmup_ratio": (0, False, 1, False), "warmup_steps": (0, False, _BIG, False),
+    "learning_rate": (0, True, _BIG, False),
+    "num_train_epochs": (0, True, _BIG, False),
+    "beta": (0, True, _BIG, False),
+    "weight_decay": (0, False, _BIG, False),
+    "max_grad_norm": (0, False, _BIG, False),
+    "warmup_ratio": (0, False, 1, False),
+    "warmup_steps": (0, False, _BIG, False),
     "max_steps": (-1, False, _BIG, True),
-    "per_device_train_batch_size": (1, False, _BIG, True), "per_device_eval_batch_size": (1, False, _BIG, True),
+    "per_device_train_batch_size": (1, False, _BIG, True),
+    "per_device_eval_batch_size": (1, False, _BIG, True),
     "gradient_accumulation_steps": (1, False, _BIG, True),
-    "logging_steps": (0, True, _BIG, False), "save_steps": (0, True, _BIG, False),
-    "max_length": (1, False, _BIG, True), "max_completion_length": (1, False, _BIG, True),
-    "max_prompt_length": (1, False, _BIG, True), "effective_batch_size": (1, False, _BIG, True),
-    "seed": (0, False, 2 ** 32 - 1, True), "data.seed": (0, False, 2 ** 32 - 1, True),
+    "logging_steps": (0, True, _BIG, False),
+    "save_steps": (0, True, _BIG, False),
+    "max_length": (1, False, _BIG, True),
+    "max_completion_length": (1, False, _BIG, True),
+    "max_prompt_length": (1, False, _BIG, True),
+    "effective_batch_size": (1, False, _BIG, True),
+    "seed": (0, False, 2**32 - 1, True),
+    "data.seed": (0, False, 2**32 - 1, True),
     "data.ratio": (0, False, 1, False),
 }
-_RANGE_TEXT = {"max_steps": f"an integer from 1 to {_BIG} (or -1: use epochs)",
-               "data.ratio": "a number in [0, 1] (reverse share of the mix) or null",
-               "effective_batch_size": "a positive integer or null", "max_prompt_length": "a positive integer or null"}
+_RANGE_TEXT = {
+    "max_steps": f"an integer from 1 to {_BIG} (or -1: use epochs)",
+    "data.ratio": "a number in [0, 1] (reverse share of the mix) or null",
+    "effective_batch_size": "a positive integer or null",
+    "max_prompt_length": "a positive integer or null",
+}
 
 
 @dataclass
@@ -100,18 +148,18 @@ class Recipe:
     """A loaded recipe: the values r1k-train hands to TRL, plus where they came from."""
 
     stage: str
-    source: str                                   # recipe file (or "<none>")
+    source: str  # recipe file (or "<none>")
     model: str | None = None
     data: dict = field(default_factory=lambda: R1KConfig().data())
-    model_args: dict = field(default_factory=dict)    # TRL ModelConfig keys the recipe or --set gave
+    model_args: dict = field(default_factory=dict)  # TRL ModelConfig keys the recipe or --set gave
     trainer_args: dict = field(default_factory=dict)  # SFTConfig / DPOConfig keys the recipe or --set gave
-    explicit: set = field(default_factory=set)        # TRL keys given by the recipe or --set
-    from_set: set = field(default_factory=set)        # keys given by --set (they beat the recipe's)
+    explicit: set = field(default_factory=set)  # TRL keys given by the recipe or --set
+    from_set: set = field(default_factory=set)  # keys given by --set (they beat the recipe's)
     output_dir: str | None = None
-    seed: int = 42                                    # TrainingArguments' default; also the data seed
-    max_prompt_length: int | None = None              # R1KConfig.max_prompt_length
-    effective_batch_size: int | None = None           # R1KConfig.effective_batch_size
-    entries: list = field(default_factory=list)       # (key, value, where) until resolve_keys has checked them
+    seed: int = 42  # TrainingArguments' default; also the data seed
+    max_prompt_length: int | None = None  # R1KConfig.max_prompt_length
+    effective_batch_size: int | None = None  # R1KConfig.effective_batch_size
+    entries: list = field(default_factory=list)  # (key, value, where) until resolve_keys has checked them
 
 
 def config_class(stage: str):
@@ -194,7 +242,9 @@ def yaml_loader():
         Loader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
         Loader.add_implicit_resolver(
             "tag:yaml.org,2002:float",
-            re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+            re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+            list("-+0123456789"),
+        )
         _LOADER = Loader
     return _LOADER
 
@@ -288,7 +338,13 @@ class _ItemAction:
     """One item of a list-valued argparse action: its type and choices, one value, no default."""
 
     def __init__(self, action) -> None:
-        self.type, self.choices, self.dest, self.default, self.nargs = action.type, action.choices, action.dest, None, None
+        self.type, self.choices, self.dest, self.default, self.nargs = (
+            action.type,
+            action.choices,
+            action.dest,
+            None,
+            None,
+        )
 
 
 def check_value(key: str, value: Any, action, hint: Any, where: str) -> Any:
@@ -307,16 +363,17 @@ def check_value(key: str, value: Any, action, hint: Any, where: str) -> Any:
     if value is None:
         if type(None) in args or action.default is None or hint is Any:
             return None
-        expects = "true or false" if is_bool else _range_text(key, rng, integer) \
-            if numeric else "a value"
+        expects = "true or false" if is_bool else _range_text(key, rng, integer) if numeric else "a value"
         raise R1KError(f"{where} '{key}' needs a value (expects {expects}), got an empty one")
     if is_bool:  # strict: bf16: no / yes / 1 would be a silent guess
         if not isinstance(value, bool):
             raise R1KError(f"{where} '{key}' expects a boolean (true or false), got {value!r}")
         return value
     if action.nargs in ("+", "*") and isinstance(value, list):  # a list field (loss_type, loss_weights):
-        return [check_value(f"{key}[{i}]", v, _ItemAction(action), hint, where.removesuffix(": key"))
-                for i, v in enumerate(value)]  # each item checked as the field's items
+        return [
+            check_value(f"{key}[{i}]", v, _ItemAction(action), hint, where.removesuffix(": key"))
+            for i, v in enumerate(value)
+        ]  # each item checked as the field's items
     if numeric:
         what = _range_text(key, rng, integer)
         typed = _number(value, integer, what, where, key)
@@ -353,8 +410,10 @@ def _entries(path: Path | None, sets: list[tuple[str, Any]]) -> list[tuple[str, 
                 raise R1KError(f"{path}: 'data' must be a mapping (path, mode, ratio, trace_format, direction_tags)")
             entries += [(f"data.{dk}", dv, str(path)) for dk, dv in v.items()]
         elif k == "training" and isinstance(v, dict):
-            raise R1KError(f"{path}: put TRL config keys at the top level of the recipe, not under 'training:' "
-                           "(see docs/training.md)")
+            raise R1KError(
+                f"{path}: put TRL config keys at the top level of the recipe, not under 'training:' "
+                "(see docs/training.md)"
+            )
         else:
             entries.append((k, v, str(path)))
     return entries + [(k, v, "--set") for k, v in sets]
@@ -373,12 +432,29 @@ class _Known:
 
 # keys checked before TRL is imported (fail fast): their type, and whether null is allowed
 _EARLY: dict[str, tuple[Any, bool]] = {"model_name_or_path": (str, True), "output_dir": (str, True)}
-_EARLY |= {k: (int if r[3] else float, k in ("max_length", "max_completion_length")) for k, r in RANGES.items()
-           if not k.startswith("data.") and k not in ("max_prompt_length", "effective_batch_size")}
+_EARLY |= {
+    k: (int if r[3] else float, k in ("max_length", "max_completion_length"))
+    for k, r in RANGES.items()
+    if not k.startswith("data.") and k not in ("max_prompt_length", "effective_batch_size")
+}
 # the TRL booleans recipes use: only true / false (``bf16: no`` would be a silent guess)
-_EARLY |= {k: (bool, True) for k in ("bf16", "fp16", "tf32", "use_cpu", "use_peft", "packing", "gradient_checkpointing",
-                                     "activation_checkpointing", "precompute_ref_log_probs", "load_in_4bit",
-                                     "load_in_8bit", "trust_remote_code")}
+_EARLY |= {
+    k: (bool, True)
+    for k in (
+        "bf16",
+        "fp16",
+        "tf32",
+        "use_cpu",
+        "use_peft",
+        "packing",
+        "gradient_checkpointing",
+        "activation_checkpointing",
+        "precompute_ref_log_probs",
+        "load_in_4bit",
+        "load_in_8bit",
+        "trust_remote_code",
+    )
+}
 
 
 def _r1k_parser():
@@ -409,8 +485,9 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
         if key.startswith("data."):
             dk = key[5:]
             if dk not in DATA_KEYS:
-                raise R1KError(f"{where}: unknown data key '{dk}'{_suggest(dk, DATA_KEYS)}; data keys are "
-                               f"{', '.join(DATA_KEYS)}")
+                raise R1KError(
+                    f"{where}: unknown data key '{dk}'{_suggest(dk, DATA_KEYS)}; data keys are {', '.join(DATA_KEYS)}"
+                )
             key_dest = DATA_KEYS[dk]
         elif key in R1K_KEYS:
             key_dest = key
@@ -418,8 +495,9 @@ def load_recipe(stage: str, config: str | None, sets: list[tuple[str, Any]]) -> 
             early = _EARLY.get(key)
             if early is not None:
                 tp, nullable = early
-                typed = check_value(key, value, _Known(key, tp, None if nullable else 0),
-                                    tp | None if nullable else tp, where)
+                typed = check_value(
+                    key, value, _Known(key, tp, None if nullable else 0), tp | None if nullable else tp, where
+                )
                 if key == "model_name_or_path":
                     rec.model = typed
                 elif key == "output_dir":
@@ -460,9 +538,11 @@ def resolve_keys(rec: Recipe) -> Recipe:
             dest = ALIASES[key]
         else:
             src = "--set" if where == "--set" else "recipe"
-            raise R1KError(f"{where}: unknown {src} key '{key}'{_suggest(key, known)}; keys are TRL "
-                           f"{cls.__name__} / ModelConfig fields, model_name_or_path, max_prompt_length, "
-                           "effective_batch_size, data.{path,mode,ratio,trace_format,direction_tags,seed}")
+            raise R1KError(
+                f"{where}: unknown {src} key '{key}'{_suggest(key, known)}; keys are TRL "
+                f"{cls.__name__} / ModelConfig fields, model_name_or_path, max_prompt_length, "
+                "effective_batch_size, data.{path,mode,ratio,trace_format,direction_tags,seed}"
+            )
         action = actions[dest]
         values[dest] = check_value(key, value, action, _hint(action, parser), where)
         if dest not in r1k_keys and dest != "model_name_or_path":

@@ -42,15 +42,21 @@ def check_model_path(spec: str | None, flag: str = "--model") -> str:
         if not p.is_dir():
             raise R1KError(f"{flag} {spec}: is a file, expected a model folder (config.json + weights + tokenizer)")
         if not (p / "config.json").is_file():
-            hint = " (a LoRA adapter folder? pass the run's output folder, which holds the merged model)" \
-                if (p / "adapter_config.json").is_file() else ""
+            hint = (
+                " (a LoRA adapter folder? pass the run's output folder, which holds the merged model)"
+                if (p / "adapter_config.json").is_file()
+                else ""
+            )
             raise R1KError(f"{flag} {spec}: not a model folder, no config.json{hint}")
         if not any((p / f).is_file() for f in TOKENIZER_FILES):
-            raise R1KError(f"{flag} {spec}: model folder has no tokenizer (tokenizer.json / tokenizer_config.json); "
-                           "save one there with tokenizer.save_pretrained(...)")
+            raise R1KError(
+                f"{flag} {spec}: model folder has no tokenizer (tokenizer.json / tokenizer_config.json); "
+                "save one there with tokenizer.save_pretrained(...)"
+            )
         return str(p.resolve())
-    looks_local = spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").replace("/", "", 1) \
-        or not _HUB_ID.match(spec)
+    looks_local = (
+        spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").replace("/", "", 1) or not _HUB_ID.match(spec)
+    )
     if looks_local:
         raise R1KError(f"{flag} {spec}: model folder not found (check the path)")
     return spec
@@ -73,12 +79,16 @@ def check_output_dir(out: str | None, *, resume: bool, overwrite: bool) -> tuple
         # an interrupted fresh run left its checkpoints in the hidden staging folder: resume there
         ckpt = find_checkpoint(p) or find_checkpoint(staging_dir(p))
         if ckpt is None:
-            raise R1KError(f"--resume: no checkpoint-* folder in {out} to resume from (checkpoints are written every "
-                           "save_steps; run without --resume to start fresh)")
+            raise R1KError(
+                f"--resume: no checkpoint-* folder in {out} to resume from (checkpoints are written every "
+                "save_steps; run without --resume to start fresh)"
+            )
         return p, ckpt
     if p.is_dir() and any(p.iterdir()) and not overwrite:
-        raise R1KError(f"--output-dir {out}: folder is not empty; pass --overwrite to train into it anyway "
-                       "(its old checkpoints and manifest are removed) or --resume to continue its last checkpoint")
+        raise R1KError(
+            f"--output-dir {out}: folder is not empty; pass --overwrite to train into it anyway "
+            "(its old checkpoints and manifest are removed) or --resume to continue its last checkpoint"
+        )
     if not p.parent.exists():
         raise R1KError(f"--output-dir {out}: parent folder {p.parent} does not exist (mkdir -p {p.parent})")
     return p, None
@@ -144,10 +154,13 @@ def precision_check(rec: Recipe) -> None:
     if dtype not in HALF_DTYPES or rec.model_args.get("use_peft") or _uses_deepspeed(rec):
         return
     lr = rec.trainer_args.get("learning_rate")
-    print(f"warning: dtype={dtype} loads half-precision weights that a plain optimizer updates in place, so an "
-          f"update below ~1/256 of a weight is lost (learning_rate {lr if lr is not None else 'default'}); "
-          "use dtype: float32 with bf16: true (bf16 compute, fp32 master weights) or DeepSpeed ZeRO",
-          file=sys.stderr, flush=True)
+    print(
+        f"warning: dtype={dtype} loads half-precision weights that a plain optimizer updates in place, so an "
+        f"update below ~1/256 of a weight is lost (learning_rate {lr if lr is not None else 'default'}); "
+        "use dtype: float32 with bf16: true (bf16 compute, fp32 master weights) or DeepSpeed ZeRO",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def resolve_batch(rec: Recipe) -> None:
@@ -167,19 +180,24 @@ def resolve_batch(rec: Recipe) -> None:
     per = int(ta.get("per_device_train_batch_size", flds["per_device_train_batch_size"].default))
     # an accumulation given at the same level as the batch (or above: --set over the recipe) is checked
     pinned = "gradient_accumulation_steps" in rec.explicit and (
-        "gradient_accumulation_steps" in rec.from_set or "effective_batch_size" not in rec.from_set)
+        "gradient_accumulation_steps" in rec.from_set or "effective_batch_size" not in rec.from_set
+    )
     if pinned:
         accum = int(ta["gradient_accumulation_steps"])
         if per * accum * world != eff:
-            raise R1KError(f"effective_batch_size {eff}: per_device_train_batch_size {per} x "
-                           f"gradient_accumulation_steps {accum} x {world} process(es) = {per * accum * world}; "
-                           "leave gradient_accumulation_steps unset (it is derived) or set effective_batch_size=null")
+            raise R1KError(
+                f"effective_batch_size {eff}: per_device_train_batch_size {per} x "
+                f"gradient_accumulation_steps {accum} x {world} process(es) = {per * accum * world}; "
+                "leave gradient_accumulation_steps unset (it is derived) or set effective_batch_size=null"
+            )
         return
     if eff % (per * world):
         ok = [n for n in range(1, eff // per + 1) if (eff // per) % n == 0] if eff % per == 0 else []
-        raise R1KError(f"effective_batch_size {eff} is not divisible by per_device_train_batch_size {per} x "
-                       f"{world} process(es); launch with --num_processes in {ok or 'none'} "
-                       "or --set effective_batch_size=N")
+        raise R1KError(
+            f"effective_batch_size {eff} is not divisible by per_device_train_batch_size {per} x "
+            f"{world} process(es); launch with --num_processes in {ok or 'none'} "
+            "or --set effective_batch_size=N"
+        )
     ta["gradient_accumulation_steps"] = eff // (per * world)
 
 
@@ -191,8 +209,10 @@ def device_policy(rec: Recipe) -> str:
         import importlib.util
 
         if dev != "cuda" or importlib.util.find_spec("flash_attn") is None:
-            note(f"attn_implementation=flash_attention_2 needs CUDA and the flash-attn package; using sdpa "
-                 f"({'no GPU' if dev != 'cuda' else 'flash-attn not installed'})")
+            note(
+                f"attn_implementation=flash_attention_2 needs CUDA and the flash-attn package; using sdpa "
+                f"({'no GPU' if dev != 'cuda' else 'flash-attn not installed'})"
+            )
             ma["attn_implementation"] = "sdpa"
     if dev == "cpu":
         changed = [k for k in ("bf16", "fp16", "gradient_checkpointing", "activation_checkpointing") if ta.get(k)]
@@ -247,8 +267,9 @@ def check_report_to(report_to) -> None:
         if name in ("none", "all"):
             continue
         if name not in INTEGRATION_TO_CALLBACK:
-            raise R1KError(f"report_to {name!r} is not a known logger; use none, "
-                           f"{', '.join(sorted(INTEGRATION_TO_CALLBACK))}")
+            raise R1KError(
+                f"report_to {name!r} is not a known logger; use none, {', '.join(sorted(INTEGRATION_TO_CALLBACK))}"
+            )
         if name not in available:
             pkg = {"comet_ml": "comet-ml"}.get(name, name)
             raise R1KError(f"report_to {name}: the {name} package is not installed (pip install {pkg})")
@@ -292,8 +313,9 @@ def load_tokenizer(path: str, cfg, revision: str | None = None):
     from transformers import AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=cfg.trust_remote_code,
-                                            **({"revision": revision} if revision else {}))
+        tok = AutoTokenizer.from_pretrained(
+            path, trust_remote_code=cfg.trust_remote_code, **({"revision": revision} if revision else {})
+        )
     except Exception as e:  # noqa: BLE001 - any load failure is a bad --model for the user
         msg = " ".join(str(e).split())
         raise R1KError(f"--model {path}: cannot load its tokenizer ({type(e).__name__}: {msg[:300]})") from None
@@ -339,8 +361,9 @@ def json_safe(obj: Any) -> Any:
 
 def versions() -> dict:
     """The package versions a run manifest records."""
-    return package_versions("r1k-plugins", "trl", "transformers", "torch", "peft", "accelerate", "datasets",
-                            python=True)
+    return package_versions(
+        "r1k-plugins", "trl", "transformers", "torch", "peft", "accelerate", "datasets", python=True
+    )
 
 
 def read_parent(model_dir: str) -> RunManifest | None:
@@ -380,8 +403,15 @@ def merge_lora(base_path: str, adapter_dir: Path, out: Path, init_kwargs: dict, 
 
 
 # ---- the run -------------------------------------------------------------------------------------
-def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: bool, overwrite: bool,
-        argv: list[str] | None = None) -> RunManifest | None:
+def run(
+    rec: Recipe,
+    *,
+    data_path: str | None,
+    output_dir: str | None,
+    resume: bool,
+    overwrite: bool,
+    argv: list[str] | None = None,
+) -> RunManifest | None:
     """Train one run; returns its manifest (None on the non-main processes of a multi-process run)."""
     t0 = time.time()
     stage = rec.stage
@@ -390,8 +420,9 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     out, ckpt = check_output_dir(output_dir or rec.output_dir, resume=resume, overwrite=overwrite)
     data_path = data_path or rec.data.get("path")
     if not data_path:
-        raise R1KError("no training data: pass --data FILE or set data.path in the recipe "
-                       "(r1k records, or SFT/DPO JSONL)")
+        raise R1KError(
+            "no training data: pass --data FILE or set data.path in the recipe (r1k records, or SFT/DPO JSONL)"
+        )
     from r1k_plugins.training.data import load_data
 
     opts = dict(rec.data)
@@ -414,16 +445,20 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     tokenizer = load_tokenizer(model_spec, cfg, mik.get("revision"))
     needs_template = data.conversational and not getattr(cfg, "chat_template_path", None)
     if needs_template and not tokenizer.chat_template:
-        raise R1KError(f"--model {model_spec}: its tokenizer has no chat template, which conversational data needs; "
-                       "set chat_template_path in the recipe or use a model with one (r1k-train tiny-model has one)")
+        raise R1KError(
+            f"--model {model_spec}: its tokenizer has no chat template, which conversational data needs; "
+            "set chat_template_path in the recipe or use a model with one (r1k-train tiny-model has one)"
+        )
     if rec.max_prompt_length:
         from r1k_plugins.training.data import truncate_prompts
 
         n_cut = truncate_prompts(data.rows, tokenizer, rec.max_prompt_length)
         data.counts["prompts_truncated"] = n_cut
         if n_cut and _is_main():
-            note(f"max_prompt_length {rec.max_prompt_length}: {n_cut} of {len(data.rows)} prompt(s) cut to "
-                 f"{rec.max_prompt_length} tokens (question end removed, as the paper's DPO code did)")
+            note(
+                f"max_prompt_length {rec.max_prompt_length}: {n_cut} of {len(data.rows)} prompt(s) cut to "
+                f"{rec.max_prompt_length} tokens (question end removed, as the paper's DPO code did)"
+            )
     peft_cfg = peft_config(rec)
     parent = read_parent(model_spec) if Path(model_spec).is_dir() else None
 
@@ -453,23 +488,33 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
         if stage == "sft":
             from trl import SFTTrainer
 
-            trainer = SFTTrainer(model=model, args=cfg, train_dataset=dataset, processing_class=tokenizer,
-                                 peft_config=peft_cfg)
+            trainer = SFTTrainer(
+                model=model, args=cfg, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_cfg
+            )
         else:
             from trl import DPOTrainer
 
-            trainer = DPOTrainer(model=model, ref_model=ref_model, args=cfg, train_dataset=dataset,
-                                 processing_class=tokenizer, peft_config=peft_cfg)
+            trainer = DPOTrainer(
+                model=model,
+                ref_model=ref_model,
+                args=cfg,
+                train_dataset=dataset,
+                processing_class=tokenizer,
+                peft_config=peft_cfg,
+            )
     except (ValueError, TypeError, KeyError) as e:
         msg = " ".join(str(e).split())
-        raise R1KError(f"cannot set up the {stage} trainer with these settings ({type(e).__name__}: "
-                       f"{msg[:300]}); fix the recipe or --set values") from None
+        raise R1KError(
+            f"cannot set up the {stage} trainer with these settings ({type(e).__name__}: "
+            f"{msg[:300]}); fix the recipe or --set values"
+        ) from None
     if stage == "dpo" and cfg.precompute_ref_log_probs and ref_model is not None:
         # the reference log-probs are columns of the dataset now: free the reference model
         assert isinstance(trainer, DPOTrainer)
         prepared, trainer.ref_model = trainer.ref_model, None
-        trainer.accelerator._models = [m for m in trainer.accelerator._models
-                                       if m is not prepared and m is not ref_model]
+        trainer.accelerator._models = [
+            m for m in trainer.accelerator._models if m is not prepared and m is not ref_model
+        ]
         del prepared, ref_model
         _free_memory()
 
@@ -496,40 +541,47 @@ def run(rec: Recipe, *, data_path: str | None, output_dir: str | None, resume: b
     final.update(json_safe(result.metrics))
     final["global_step"] = trainer.state.global_step
 
-    checkpoints = [{"name": c.name, "step": st.get("global_step", step), "epoch": st.get("epoch")}
-                   for step, c, st in list_checkpoints(work)]
+    checkpoints = [
+        {"name": c.name, "step": st.get("global_step", step), "epoch": st.get("epoch")}
+        for step, c, st in list_checkpoints(work)
+    ]
     final["epoch"] = trainer.state.epoch
 
-    manifest = new_manifest(**json_safe({
-        "base_model": model_spec,
-        "stage": stage,
-        "data_mode": data.data_mode,
-        "data_file": data.path,
-        "data_sha256": data.sha256,
-        "data_kind": data.kind,
-        "data_options": json_safe({**{k: v for k, v in opts.items() if k != "path"},
-                                   "max_prompt_length": rec.max_prompt_length}),
-        "effective_batch_size": rec.effective_batch_size,
-        "num_processes": state.num_processes,
-        "distributed_type": str(trainer.accelerator.distributed_type).rsplit(".", 1)[-1],
-        "record_counts": data.counts,
-        "config": json_safe(cfg.to_dict()),
-        "model_config": json_safe(rec.model_args),
-        "peft": json_safe(peft_cfg.to_dict()) if peft_cfg is not None else None,
-        "adapter_dir": str((out / ADAPTER_DIR).resolve()) if peft_cfg is not None else None,
-        "versions": versions(),
-        "device": device,
-        "wall_time_s": round(time.time() - t0, 3),
-        "final_metrics": final,
-        "checkpoints": checkpoints,  # step and epoch of every kept checkpoint-N (r1k probe direction --run)
-        "parent": parent.to_dict() if parent is not None else None,
-        "output_dir": str(out.resolve()),
-        "seed": cfg.seed,
-        "resumed_from": ckpt.name if ckpt else None,
-        "recipe": rec.source,
-        "command": argv,
-        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }))
+    manifest = new_manifest(
+        **json_safe(
+            {
+                "base_model": model_spec,
+                "stage": stage,
+                "data_mode": data.data_mode,
+                "data_file": data.path,
+                "data_sha256": data.sha256,
+                "data_kind": data.kind,
+                "data_options": json_safe(
+                    {**{k: v for k, v in opts.items() if k != "path"}, "max_prompt_length": rec.max_prompt_length}
+                ),
+                "effective_batch_size": rec.effective_batch_size,
+                "num_processes": state.num_processes,
+                "distributed_type": str(trainer.accelerator.distributed_type).rsplit(".", 1)[-1],
+                "record_counts": data.counts,
+                "config": json_safe(cfg.to_dict()),
+                "model_config": json_safe(rec.model_args),
+                "peft": json_safe(peft_cfg.to_dict()) if peft_cfg is not None else None,
+                "adapter_dir": str((out / ADAPTER_DIR).resolve()) if peft_cfg is not None else None,
+                "versions": versions(),
+                "device": device,
+                "wall_time_s": round(time.time() - t0, 3),
+                "final_metrics": final,
+                "checkpoints": checkpoints,  # step and epoch of every kept checkpoint-N (r1k probe direction --run)
+                "parent": parent.to_dict() if parent is not None else None,
+                "output_dir": str(out.resolve()),
+                "seed": cfg.seed,
+                "resumed_from": ckpt.name if ckpt else None,
+                "recipe": rec.source,
+                "command": argv,
+                "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+    )
     manifest.write(work / RUN_MANIFEST)
     if work != out:
         promote(work, out, overwrite=overwrite)

@@ -44,8 +44,14 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 
-DEFAULT_ARCH = dict(hidden_size=128, intermediate_size=384, num_hidden_layers=4, num_attention_heads=4,
-                    num_key_value_heads=4, max_position_embeddings=32768)
+DEFAULT_ARCH = dict(
+    hidden_size=128,
+    intermediate_size=384,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    num_key_value_heads=4,
+    max_position_embeddings=32768,
+)
 DEFAULT_VOCAB = 1536
 
 
@@ -76,22 +82,33 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = DEFAULT_VOCAB):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Digits(individual_digits=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(list(texts), trainer=trainer)
     return tok
 
 
-def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: int = DEFAULT_VOCAB,
-                     seed: int = 0, arch: dict | None = None) -> dict:
+def build_tiny_model(
+    out_dir: str | os.PathLike,
+    records=None,
+    *,
+    vocab_size: int = DEFAULT_VOCAB,
+    seed: int = 0,
+    arch: dict | None = None,
+) -> dict:
     """Write a tiny Llama + tokenizer + generation config to ``out_dir``; return a summary dict."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -103,7 +120,11 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
         records = train + test
     tok = train_tokenizer(corpus_from_records(records), vocab_size)
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=IM_END, pad_token=PAD, unk_token=None, bos_token=None,
+        tokenizer_object=tok,
+        eos_token=IM_END,
+        pad_token=PAD,
+        unk_token=None,
+        bos_token=None,
         additional_special_tokens=[IM_START, THINK_OPEN, THINK_CLOSE],
         model_max_length=(arch or DEFAULT_ARCH).get("max_position_embeddings", 32768),
         clean_up_tokenization_spaces=False,
@@ -112,9 +133,14 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
 
     a = dict(DEFAULT_ARCH, **(arch or {}))
     config = LlamaConfig(
-        vocab_size=len(tokenizer), **a, rms_norm_eps=1e-5, tie_word_embeddings=True,
+        vocab_size=len(tokenizer),
+        **a,
+        rms_norm_eps=1e-5,
+        tie_word_embeddings=True,
         rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
-        bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
         dtype="float32",
     )
     torch.manual_seed(seed)
@@ -124,12 +150,20 @@ def build_tiny_model(out_dir: str | os.PathLike, records=None, *, vocab_size: in
     # for an hour on a CPU. transformers lets it take precedence over lm-eval's max_length; Inspect's
     # max_tokens (max_new_tokens) still overrides it. Trained tiny models stop after ~60-100 tokens.
     model.generation_config = GenerationConfig(
-        eos_token_id=[tokenizer.eos_token_id, tokenizer.pad_token_id], pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=None, do_sample=False, max_new_tokens=256,
+        eos_token_id=[tokenizer.eos_token_id, tokenizer.pad_token_id],
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+        do_sample=False,
+        max_new_tokens=256,
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    return {"out": str(out), "vocab_size": len(tokenizer), "parameters": sum(p.numel() for p in model.parameters()),
-            "arch": a, "records": len(records)}
+    return {
+        "out": str(out),
+        "vocab_size": len(tokenizer),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "arch": a,
+        "records": len(records),
+    }

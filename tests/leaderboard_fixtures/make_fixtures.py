@@ -35,12 +35,12 @@ MODELS = {
     "mixed-dpo": ("dpo", "mixed", "mixed-sft"),
 }
 
-_UTILS = '''
+_UTILS = """
 def process_direction(doc, results):
     lls = [r[0] for r in results]
     margin = lls[0] - lls[1]
     return {"acc": float(margin > 0), "margin": margin}
-'''
+"""
 
 
 def hit(model_path: str, question: str, skill: float) -> bool:
@@ -99,7 +99,9 @@ target_delimiter: ""
 """
     (tdir / "utils.py").write_text(_UTILS, encoding="utf-8")
     (tdir / "lbfix_direction.yaml").write_text(
-        "task: r1k_direction\n" + common + """process_results: !function utils.process_direction
+        "task: r1k_direction\n"
+        + common
+        + """process_results: !function utils.process_direction
 metric_list:
   - metric: acc
     aggregation: mean
@@ -109,14 +111,21 @@ metric_list:
     higher_is_better: true
 metadata:
   version: 1.0
-""", encoding="utf-8")
-    (tdir / "lbfix_mc.yaml").write_text("task: lbfix_mc\n" + common + """metric_list:
+""",
+        encoding="utf-8",
+    )
+    (tdir / "lbfix_mc.yaml").write_text(
+        "task: lbfix_mc\n"
+        + common
+        + """metric_list:
   - metric: acc
     aggregation: mean
     higher_is_better: true
 metadata:
   version: 1.0
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return tdir
 
 
@@ -132,6 +141,7 @@ def _lm_setup(task_dir: Path):
     from lm_eval.tasks import TaskManager
 
     try:
+
         @register_model(LM_MODEL)
         class FixtureLM(LM):  # noqa: F841 - registered by the decorator
             """Deterministic stand-in: prefers ' yes' on an item with probability `skill`."""
@@ -166,17 +176,29 @@ def _lm_setup(task_dir: Path):
     return tm
 
 
-def run_lmeval(task_dir: Path, model_dir: Path, skill: float, output_path: Path, log_samples: bool = True,
-               tasks: tuple[str, ...] = ("r1k_direction", "lbfix_mc")) -> Path:
+def run_lmeval(
+    task_dir: Path,
+    model_dir: Path,
+    skill: float,
+    output_path: Path,
+    log_samples: bool = True,
+    tasks: tuple[str, ...] = ("r1k_direction", "lbfix_mc"),
+) -> Path:
     """One lm-eval run, saved like ``lm_eval --output_path OUT [--log_samples]``; returns the results file."""
     import lm_eval
     from lm_eval.loggers import EvaluationTracker
 
     tm = _lm_setup(task_dir)
     tracker = EvaluationTracker(output_path=str(output_path))
-    res = lm_eval.simple_evaluate(model=LM_MODEL, model_args=f"pretrained={model_dir},skill={skill}",
-                                  tasks=list(tasks), task_manager=tm, log_samples=log_samples,
-                                  evaluation_tracker=tracker, verbosity="ERROR")
+    res = lm_eval.simple_evaluate(
+        model=LM_MODEL,
+        model_args=f"pretrained={model_dir},skill={skill}",
+        tasks=list(tasks),
+        task_manager=tm,
+        log_samples=log_samples,
+        evaluation_tracker=tracker,
+        verbosity="ERROR",
+    )
     samples = res.pop("samples", None)
     tracker.save_results_aggregated(results=res, samples=samples if log_samples else None)
     if log_samples:
@@ -193,8 +215,11 @@ def _inspect_tasks():
 
     @task(name="r1k_direction")
     def direction_task():
-        return Task(dataset=[Sample(id=f"q{i}", input=f"Question {i}?", target="yes") for i in range(N_ITEMS)],
-                    solver=generate(), scorer=includes())
+        return Task(
+            dataset=[Sample(id=f"q{i}", input=f"Question {i}?", target="yes") for i in range(N_ITEMS)],
+            solver=generate(),
+            scorer=includes(),
+        )
 
     @solver
     def fail_on_q3():
@@ -202,12 +227,16 @@ def _inspect_tasks():
             if state.sample_id == "q3":
                 raise RuntimeError("simulated crash on q3")
             return await generate(state)
+
         return solve
 
     @task(name="lbfix_broken")
     def broken_task():
-        return Task(dataset=[Sample(id=f"q{i}", input=f"Question {i}?", target="yes") for i in range(5)],
-                    solver=fail_on_q3(), scorer=includes())
+        return Task(
+            dataset=[Sample(id=f"q{i}", input=f"Question {i}?", target="yes") for i in range(5)],
+            solver=fail_on_q3(),
+            scorer=includes(),
+        )
 
     return direction_task, broken_task
 
@@ -224,14 +253,21 @@ def _mock_args(model_dir: Path | str, skill: float) -> dict:
     return {"model_path": str(model_dir), "custom_outputs": respond}
 
 
-def run_inspect(model_dir: Path | str, skill: float, log_dir: Path, log_format: str = "eval",
-                broken: bool = False) -> Path:
+def run_inspect(
+    model_dir: Path | str, skill: float, log_dir: Path, log_format: str = "eval", broken: bool = False
+) -> Path:
     from inspect_ai import eval as inspect_eval
 
     direction_task, broken_task = _inspect_tasks()
-    logs = inspect_eval(broken_task() if broken else direction_task(), model="mockllm/model",
-                        model_args=_mock_args(model_dir, skill), log_dir=str(log_dir), log_format=log_format,
-                        display="none", fail_on_error=True if broken else None)
+    logs = inspect_eval(
+        broken_task() if broken else direction_task(),
+        model="mockllm/model",
+        model_args=_mock_args(model_dir, skill),
+        log_dir=str(log_dir),
+        log_format=log_format,
+        display="none",
+        fail_on_error=True if broken else None,
+    )
     return Path(logs[0].location)
 
 

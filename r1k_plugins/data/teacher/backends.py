@@ -34,8 +34,10 @@ from r1k_plugins.core.errors import R1KError
 if TYPE_CHECKING:
     import aiohttp
 
-SPEC_HELP = ("openai:MODEL@BASE_URL (an OpenAI-compatible server), vllm:MODEL_OR_PATH (vLLM offline engine), "
-             "hf:PATH (transformers, local folder)")
+SPEC_HELP = (
+    "openai:MODEL@BASE_URL (an OpenAI-compatible server), vllm:MODEL_OR_PATH (vLLM offline engine), "
+    "hf:PATH (transformers, local folder)"
+)
 
 
 class Retryable(Exception):
@@ -65,8 +67,12 @@ class Completion:
     completion_tokens: int = 0
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens}
+        return {
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+        }
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,9 @@ class Spec:
     @property
     def label(self) -> str:
         opts = "&".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.options)
-        return (f"{self.kind}:{self.model}" + (f"@{self.base_url}" if self.base_url else "")
-                + (f"?{opts}" if opts else ""))
+        return (
+            f"{self.kind}:{self.model}" + (f"@{self.base_url}" if self.base_url else "") + (f"?{opts}" if opts else "")
+        )
 
 
 HF_OPTIONS = ("device", "dtype", "trust_remote_code")
@@ -129,20 +136,30 @@ def parse_spec(spec: str, option: str = "--teacher") -> Spec:
         for scheme in ("@http://", "@https://"):
             i = rest.find(scheme)
             if i > 0:
-                return Spec("openai", rest[:i], rest[i + 1:].rstrip("/"))
-        raise R1KError(f"{option} {spec!r}: an openai spec needs the server, e.g. "
-                       f"openai:Qwen/Qwen2.5-72B-Instruct@http://localhost:8000/v1")
+                return Spec("openai", rest[:i], rest[i + 1 :].rstrip("/"))
+        raise R1KError(
+            f"{option} {spec!r}: an openai spec needs the server, e.g. "
+            f"openai:Qwen/Qwen2.5-72B-Instruct@http://localhost:8000/v1"
+        )
     model, _, query = rest.partition("?")
     if not model.strip():
         raise R1KError(f"{option} {spec!r}: no model before '?'; use {SPEC_HELP}")
     return Spec(kind, model.strip(), options=_parse_options(spec, query, kind, option))
 
 
-def make_backend(spec: Spec, gen: GenParams, *, api_key_env: str = "OPENAI_API_KEY", timeout: float = 600.0,
-                 max_connections: int = 32, option: str = "--teacher"):
+def make_backend(
+    spec: Spec,
+    gen: GenParams,
+    *,
+    api_key_env: str = "OPENAI_API_KEY",
+    timeout: float = 600.0,
+    max_connections: int = 32,
+    option: str = "--teacher",
+):
     if spec.kind == "openai":
-        return OpenAIBackend(spec, gen, api_key_env=api_key_env, timeout=timeout,
-                             max_connections=max_connections, option=option)
+        return OpenAIBackend(
+            spec, gen, api_key_env=api_key_env, timeout=timeout, max_connections=max_connections, option=option
+        )
     if spec.kind == "hf":
         return HFBackend(spec, gen, batch_size=max_connections, option=option)
     return VLLMBackend(spec, gen, option=option)
@@ -180,8 +197,16 @@ class OpenAIBackend:
 
     batched = False
 
-    def __init__(self, spec: Spec, gen: GenParams, *, api_key_env: str, timeout: float, max_connections: int,
-                 option: str = "--teacher"):
+    def __init__(
+        self,
+        spec: Spec,
+        gen: GenParams,
+        *,
+        api_key_env: str,
+        timeout: float,
+        max_connections: int,
+        option: str = "--teacher",
+    ):
         self.spec, self.gen, self.api_key_env, self.timeout = spec, gen, api_key_env, timeout
         self.max_connections, self.option = max_connections, option
         self.url = f"{spec.base_url}/chat/completions"
@@ -199,10 +224,12 @@ class OpenAIBackend:
         self._session = aiohttp.ClientSession(
             # a server that takes no connection within CONNECT_TIMEOUT (a firewalled host) is unreachable,
             # whatever --timeout allows a long generation
-            headers=headers, timeout=aiohttp.ClientTimeout(total=self.timeout,
-                                                           sock_connect=min(CONNECT_TIMEOUT, self.timeout / 2)),
-            connector=aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
-                                           ssl=self.url.startswith("https:")))  # verified TLS on https
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=min(CONNECT_TIMEOUT, self.timeout / 2)),
+            connector=aiohttp.TCPConnector(
+                limit=self.max_connections, limit_per_host=self.max_connections, ssl=self.url.startswith("https:")
+            ),
+        )  # verified TLS on https
 
     async def close(self):
         if self._session is not None:
@@ -225,29 +252,36 @@ class OpenAIBackend:
                 headers = r.headers
         except aiohttp.ConnectionTimeoutError:
             if not self._reached:
-                raise R1KError(f"teacher endpoint {self.spec.base_url} unreachable (no connection within "
-                               f"{min(CONNECT_TIMEOUT, self.timeout / 2):g} s); check the host and port in "
-                               f"{self.option} / --teacher-url") from None
+                raise R1KError(
+                    f"teacher endpoint {self.spec.base_url} unreachable (no connection within "
+                    f"{min(CONNECT_TIMEOUT, self.timeout / 2):g} s); check the host and port in "
+                    f"{self.option} / --teacher-url"
+                ) from None
             raise Retryable("connect timeout") from None
         except asyncio.TimeoutError:
             raise Retryable("timeout") from None
         except aiohttp.ClientConnectorError as e:
             if not self._reached:
-                raise R1KError(f"teacher endpoint {self.spec.base_url} unreachable ({type(e).__name__}); "
-                               f"start the server or fix {self.option} / --teacher-url") from None
+                raise R1KError(
+                    f"teacher endpoint {self.spec.base_url} unreachable ({type(e).__name__}); "
+                    f"start the server or fix {self.option} / --teacher-url"
+                ) from None
             raise Retryable("connection refused") from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError,
-                ConnectionError):
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError, ConnectionError):
             raise Retryable("dropped connection") from None
         except aiohttp.ClientError as e:
             raise Retryable(f"client error ({type(e).__name__})") from None
         self._reached = True
         if status in (401, 403):
-            raise R1KError(f"teacher endpoint {self.spec.base_url} refused the key (HTTP {status}); "
-                           f"set {self.api_key_env} in the environment (or --api-key-env NAME)")
+            raise R1KError(
+                f"teacher endpoint {self.spec.base_url} refused the key (HTTP {status}); "
+                f"set {self.api_key_env} in the environment (or --api-key-env NAME)"
+            )
         if status == 404:
-            raise R1KError(f"{self.url} answered HTTP 404; check the model name {self.spec.model!r} "
-                           f"and the base URL in {self.option}")
+            raise R1KError(
+                f"{self.url} answered HTTP 404; check the model name {self.spec.model!r} "
+                f"and the base URL in {self.option}"
+            )
         if status in _RETRY_STATUS or status >= 500:
             raise Retryable(f"HTTP {status}", retry_after_seconds(headers), self._detail(body))
         if status >= 400:
@@ -276,7 +310,7 @@ def error_detail(body: bytes | str, limit: int = 200) -> str | None:
         if msg is not None:
             text = msg if isinstance(msg, str) else json.dumps(msg)
     text = " ".join(re.sub(r"<[^>]*>", " ", text).split())
-    return (text[:limit - 3] + "...") if len(text) > limit else (text or None)
+    return (text[: limit - 3] + "...") if len(text) > limit else (text or None)
 
 
 def parse_chat_completion(body: bytes, detail=error_detail) -> Completion:
@@ -307,8 +341,11 @@ def parse_chat_completion(body: bytes, detail=error_detail) -> Completion:
     if content is None:
         raise Retryable("null content")
     if isinstance(content, list):
-        texts = [p if isinstance(p, str) else p.get("text") for p in content
-                 if isinstance(p, str) or (isinstance(p, dict) and p.get("type") == "text")]
+        texts = [
+            p if isinstance(p, str) else p.get("text")
+            for p in content
+            if isinstance(p, str) or (isinstance(p, dict) and p.get("type") == "text")
+        ]
         if not texts or not all(isinstance(t, str) for t in texts):
             raise Retryable("content has no text part")
         content = "".join(str(t) for t in texts)  # all str, checked above
@@ -320,8 +357,12 @@ def parse_chat_completion(body: bytes, detail=error_detail) -> Completion:
     if not isinstance(usage, dict):
         usage = {}
     pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    return Completion(content, finish if isinstance(finish, str) else None,
-                      pt if isinstance(pt, int) else 0, ct if isinstance(ct, int) else 0)
+    return Completion(
+        content,
+        finish if isinstance(finish, str) else None,
+        pt if isinstance(pt, int) else 0,
+        ct if isinstance(ct, int) else 0,
+    )
 
 
 # ------------------------------------------------------------------ local: transformers
@@ -338,15 +379,16 @@ class HFBackend:
         self.spec, self.gen, self.batch_size = spec, gen, max(1, batch_size)
         path = Path(spec.model).expanduser()
         if not (path / "config.json").is_file():
-            raise R1KError(f"{option} hf:{spec.model}: not a local model folder (no config.json); "
-                           f"give the folder of a transformers model")
+            raise R1KError(
+                f"{option} hf:{spec.model}: not a local model folder (no config.json); "
+                f"give the folder of a transformers model"
+            )
         self.path, self.option = path, option
         opts = dict(spec.options)
         self.device: Any = opts.get("device")  # 'cpu', 'cuda', 'cuda:1' or a cuda index: as torch takes it
         dtype = opts.get("dtype", "auto")
         if dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise R1KError(f"{option} {spec.label}: dtype {dtype!r} unknown; use auto, float32, bfloat16 "
-                           f"or float16")
+            raise R1KError(f"{option} {spec.label}: dtype {dtype!r} unknown; use auto, float32, bfloat16 or float16")
         self.dtype = str(dtype)
         self.trust_remote_code = opts.get("trust_remote_code") is True
         # loaded on first use by _load(): a transformers model and tokenizer
@@ -362,15 +404,18 @@ class HFBackend:
             try:
                 torch.empty(0, device=device)
             except (RuntimeError, AssertionError) as e:
-                raise R1KError(f"{self.option} {self.spec.label}: device {device!r} is not usable here "
-                               f"({str(e).splitlines()[0][:120]}); use device=cpu") from None
+                raise R1KError(
+                    f"{self.option} {self.spec.label}: device {device!r} is not usable here "
+                    f"({str(e).splitlines()[0][:120]}); use device=cpu"
+                ) from None
             self._tok = AutoTokenizer.from_pretrained(self.path, trust_remote_code=self.trust_remote_code)
             self._tok.padding_side = "left"
             if self._tok.pad_token is None:
                 self._tok.pad_token = self._tok.eos_token
             dtype = self.dtype if self.dtype == "auto" else getattr(torch, self.dtype)
-            self._model = AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype,
-                                                               trust_remote_code=self.trust_remote_code)
+            self._model = AutoModelForCausalLM.from_pretrained(
+                self.path, dtype=dtype, trust_remote_code=self.trust_remote_code
+            )
             self._model.to(device).eval()
 
     def _render(self, messages: list[dict]) -> str:
@@ -384,7 +429,7 @@ class HFBackend:
         self._load()
         out: list[Completion] = []
         for i in range(0, len(batch), self.batch_size):
-            texts = [self._render(m) for m in batch[i:i + self.batch_size]]
+            texts = [self._render(m) for m in batch[i : i + self.batch_size]]
             enc = self._tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self._model.device)
             kw = dict(max_new_tokens=self.gen.max_tokens, pad_token_id=self._tok.pad_token_id)
             if self.gen.temperature > 0:
@@ -395,16 +440,21 @@ class HFBackend:
                 kw.update(do_sample=False)
             with torch.no_grad():
                 gen = self._model.generate(**enc, **kw)
-            new = gen[:, enc["input_ids"].shape[1]:]
+            new = gen[:, enc["input_ids"].shape[1] :]
             eos = self._model.generation_config.eos_token_id
             eos = set(eos if isinstance(eos, list) else [eos]) - {None}
             for row, mask in zip(new.tolist(), enc["attention_mask"].tolist()):
                 n = next((k for k, t in enumerate(row) if t in eos), None)
                 ids = row if n is None else row[:n]
                 ids = [t for t in ids if t != self._tok.pad_token_id] if n is None else ids
-                out.append(Completion(self._tok.decode(ids, skip_special_tokens=False),
-                                      "length" if n is None and len(row) >= self.gen.max_tokens else "stop",
-                                      int(sum(mask)), len(ids)))
+                out.append(
+                    Completion(
+                        self._tok.decode(ids, skip_special_tokens=False),
+                        "length" if n is None and len(row) >= self.gen.max_tokens else "stop",
+                        int(sum(mask)),
+                        len(ids),
+                    )
+                )
         return out
 
 
@@ -418,8 +468,10 @@ class VLLMBackend:
         try:
             import vllm  # noqa: F401
         except ImportError:
-            raise R1KError(f"{option} vllm:{spec.model} needs vLLM: pip install 'r1k-plugins[vllm]' on a GPU "
-                           f"machine (or serve the model and use openai:MODEL@URL)") from None
+            raise R1KError(
+                f"{option} vllm:{spec.model} needs vLLM: pip install 'r1k-plugins[vllm]' on a GPU "
+                f"machine (or serve the model and use openai:MODEL@URL)"
+            ) from None
         self.spec, self.gen, self.option = spec, gen, option
         self._llm: Any = None  # a vllm.LLM, started on first use
         self.batch_size = 1 << 30
@@ -432,11 +484,17 @@ class VLLMBackend:
                 self._llm = LLM(model=self.spec.model, **dict(self.spec.options))
             except Exception as e:  # unknown model, bad engine option, out of GPU memory: one line, not a trace
                 first = (str(e).strip().splitlines() or [""])[0][:200]
-                raise R1KError(f"{self.option} {self.spec.label}: vLLM could not start the engine "
-                               f"({type(e).__name__}: {first}); check the model name or path and the engine "
-                               f"options after '?'") from None
-        sp = SamplingParams(temperature=self.gen.temperature, max_tokens=self.gen.max_tokens,
-                            top_p=self.gen.top_p or 1.0, seed=self.gen.seed)
+                raise R1KError(
+                    f"{self.option} {self.spec.label}: vLLM could not start the engine "
+                    f"({type(e).__name__}: {first}); check the model name or path and the engine "
+                    f"options after '?'"
+                ) from None
+        sp = SamplingParams(
+            temperature=self.gen.temperature,
+            max_tokens=self.gen.max_tokens,
+            top_p=self.gen.top_p or 1.0,
+            seed=self.gen.seed,
+        )
         outs = self._llm.chat(batch, sp, use_tqdm=False)
         res = []
         for o in outs:

@@ -61,11 +61,17 @@ class RunStats:
             self.examples[reason] = detail
 
     def to_dict(self) -> dict:
-        return {"requests": self.requests, "cache_hits": self.cache_hits, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "retries": sum(self.retries.values()),
-                "retries_by_reason": dict(sorted(self.retries.items())),
-                "failures_by_reason": dict(sorted(self.failures.items())),
-                "server_said": dict(sorted(self.examples.items())), "elapsed_s": round(self.elapsed_s, 3)}
+        return {
+            "requests": self.requests,
+            "cache_hits": self.cache_hits,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "retries": sum(self.retries.values()),
+            "retries_by_reason": dict(sorted(self.retries.items())),
+            "failures_by_reason": dict(sorted(self.failures.items())),
+            "server_said": dict(sorted(self.examples.items())),
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
 
 
 def cache_key(*, prompt_version: str, teacher: str, params: dict, messages: list[dict], shared: int = 0) -> str:
@@ -131,7 +137,7 @@ class ResponseCache:
 
 
 def backoff(attempt: int) -> float:
-    return min(INITIAL_DELAY * 2 ** attempt, MAX_DELAY) * (0.75 + 0.25 * random.random())
+    return min(INITIAL_DELAY * 2**attempt, MAX_DELAY) * (0.75 + 0.25 * random.random())
 
 
 def _check(comp: Completion) -> None:
@@ -141,10 +147,20 @@ def _check(comp: Completion) -> None:
         raise BadReply("empty content")
 
 
-def run_jobs(backend, jobs: list[Job], accept: Callable[[Job, Completion], object], *,
-             on_success: Callable[[Job, object, bool], None], on_failure: Callable[[Job, str], None],
-             cache: ResponseCache, stats: RunStats, max_connections: int = 32, max_retries: int = 5,
-             progress: bool = True, desc: str = "teacher") -> None:
+def run_jobs(
+    backend,
+    jobs: list[Job],
+    accept: Callable[[Job, Completion], object],
+    *,
+    on_success: Callable[[Job, object, bool], None],
+    on_failure: Callable[[Job, str], None],
+    cache: ResponseCache,
+    stats: RunStats,
+    max_connections: int = 32,
+    max_retries: int = 5,
+    progress: bool = True,
+    desc: str = "teacher",
+) -> None:
     """Send every job; call ``on_success(job, value, from_cache)`` or ``on_failure(job, reason)`` exactly once per job.
 
     An :class:`~r1k_plugins.core.errors.R1KError` from the backend (unreachable endpoint, refused key)
@@ -153,8 +169,7 @@ def run_jobs(backend, jobs: list[Job], accept: Callable[[Job, Completion], objec
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    bar = tqdm(total=len(jobs), desc=desc, unit="item", disable=not progress, dynamic_ncols=True,
-               mininterval=0.5)
+    bar = tqdm(total=len(jobs), desc=desc, unit="item", disable=not progress, dynamic_ncols=True, mininterval=0.5)
     try:
         todo = []
         for job in jobs:  # cache hits first: no request at all
@@ -174,8 +189,11 @@ def run_jobs(backend, jobs: list[Job], accept: Callable[[Job, Completion], objec
             if getattr(backend, "batched", False):
                 _run_batched(backend, todo, accept, on_success, on_failure, cache, stats, max_retries, bar)
             else:
-                asyncio.run(_run_async(backend, todo, accept, on_success, on_failure, cache, stats,
-                                       max_connections, max_retries, bar))
+                asyncio.run(
+                    _run_async(
+                        backend, todo, accept, on_success, on_failure, cache, stats, max_connections, max_retries, bar
+                    )
+                )
     finally:
         bar.close()
         stats.elapsed_s = time.perf_counter() - t0
@@ -252,7 +270,7 @@ def _run_batched(backend, jobs, accept, on_success, on_failure, cache, stats, ma
         step = getattr(backend, "batch_size", 8)
         still = []
         for i in range(0, len(pending), step):
-            chunk = pending[i:i + step]
+            chunk = pending[i : i + step]
             comps = backend.complete_batch([j.messages for j in chunk])
             stats.requests += len(chunk)
             for job, comp in zip(chunk, comps):

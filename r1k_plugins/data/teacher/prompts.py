@@ -37,20 +37,20 @@ Reply with exactly one JSON object and nothing else:
 _EXEMPLARS_V1 = [
     {
         "question": "A baker makes 12 trays of cookies with 18 cookies on each tray. She sells all but 40 "
-                    "cookies. How many cookies does she sell?",
+        "cookies. How many cookies does she sell?",
         "answer": "176",
         "reply": {
             "reverse_question": "A baker makes some trays of cookies with 18 cookies on each tray. She sells "
-                                "all but 40 cookies, and she sells 176 cookies. How many trays of cookies "
-                                "did she make?",
+            "all but 40 cookies, and she sells 176 cookies. How many trays of cookies "
+            "did she make?",
             "reverse_answer": "12",
             "reasoning": "Let t be the number of trays. The baker makes 18t cookies.\n"
-                         "She keeps 40 cookies and sells the rest, so she sells 18t - 40 cookies.\n"
-                         "We are told she sells 176 cookies, so 18t - 40 = 176.\n"
-                         "Adding 40 to both sides gives 18t = 216.\n"
-                         "Dividing by 18 gives t = 12.\n"
-                         "Check: 12 trays of 18 make 216 cookies; 216 - 40 = 176, as stated.\n"
-                         "So the baker made \\boxed{12} trays.",
+            "She keeps 40 cookies and sells the rest, so she sells 18t - 40 cookies.\n"
+            "We are told she sells 176 cookies, so 18t - 40 = 176.\n"
+            "Adding 40 to both sides gives 18t = 216.\n"
+            "Dividing by 18 gives t = 12.\n"
+            "Check: 12 trays of 18 make 216 cookies; 216 - 40 = 176, as stated.\n"
+            "So the baker made \\boxed{12} trays.",
         },
     },
     {
@@ -58,14 +58,14 @@ _EXEMPLARS_V1 = [
         "answer": "2",
         "reply": {
             "reverse_question": "The remainder when $2^{n}$ is divided by $7$ is $2$, where $n$ is a positive "
-                                "integer with $8 \\le n \\le 12$. Find $n$.",
+            "integer with $8 \\le n \\le 12$. Find $n$.",
             "reverse_answer": "10",
             "reasoning": "Powers of 2 modulo 7 repeat with period 3: $2^1 \\equiv 2$, $2^2 \\equiv 4$, "
-                         "$2^3 \\equiv 1 \\pmod 7$.\n"
-                         "So $2^n \\equiv 2 \\pmod 7$ exactly when $n \\equiv 1 \\pmod 3$.\n"
-                         "Among $8, 9, 10, 11, 12$ the only value with $n \\equiv 1 \\pmod 3$ is $10$.\n"
-                         "Check: $2^{10} = 1024 = 7 \\cdot 146 + 2$, so the remainder is 2.\n"
-                         "Therefore $n = \\boxed{10}$.",
+            "$2^3 \\equiv 1 \\pmod 7$.\n"
+            "So $2^n \\equiv 2 \\pmod 7$ exactly when $n \\equiv 1 \\pmod 3$.\n"
+            "Among $8, 9, 10, 11, 12$ the only value with $n \\equiv 1 \\pmod 3$ is $10$.\n"
+            "Check: $2^{10} = 1024 = 7 \\cdot 146 + 2$, so the remainder is 2.\n"
+            "Therefore $n = \\boxed{10}$.",
         },
     },
     {
@@ -73,13 +73,13 @@ _EXEMPLARS_V1 = [
         "answer": "50",
         "reply": {
             "reverse_question": "A rectangle has a width of 5 cm and an area of 50 square cm. What is its "
-                                "perimeter in cm?",
+            "perimeter in cm?",
             "reverse_answer": "30",
             "reasoning": "The area is width times length, so 5 * L = 50 and the length is L = 10 cm.\n"
-                         "The perimeter is 2 * (length + width) = 2 * (10 + 5).\n"
-                         "That is 2 * 15 = 30 cm.\n"
-                         "Check: a 10 cm by 5 cm rectangle has area 50, as stated.\n"
-                         "So the perimeter is \\boxed{30} cm.",
+            "The perimeter is 2 * (length + width) = 2 * (10 + 5).\n"
+            "That is 2 * 15 = 30 cm.\n"
+            "Check: a 10 cm by 5 cm rectangle has area 50, as stated.\n"
+            "So the perimeter is \\boxed{30} cm.",
         },
     },
 ]
