@@ -110,3 +110,16 @@ def test_editable_install_resolves_to_the_source_tasks_folder(tmp_path):
     )
     out = p.stdout.split("\n")
     assert os.path.samefile(out[0], ROOT / "tasks") and out[1] == "True True", p.stdout + p.stderr
+
+
+def test_the_inspect_entry_point_registers_every_task():
+    """Loading the ``inspect_ai`` entry point (what ``inspect eval r1k_plugins/<task>`` and
+    ``inspect_ai.eval(["r1k_plugins/<task>"])`` do) registers the five tasks and the scorer."""
+    from importlib.metadata import entry_points
+
+    from inspect_ai._util.registry import registry_lookup
+
+    (ep,) = [e for e in entry_points(group="inspect_ai") if e.name == "r1k_plugins"]
+    ep.load()
+    for name in ("r1k_forward", "r1k_reverse", "r1k_aime24", "r1k_math500", "r1k_gpqa_diamond"):
+        assert registry_lookup("task", f"r1k_plugins/{name}") is not None, name
