@@ -491,7 +491,8 @@ def _families_panel(ax, probe: dict) -> bool:
     rows = family_rows(probe)
     if not any(r["stat"] in FAMILY_STATS for r in rows):
         return False
-    arms = [r["arm"] for r in rows]  # one chain drawn: the plain DPO when there are several
+    # one chain drawn: among the chains whose families were scored, the plain DPO when there are several
+    arms = [r["arm"] for r in rows if r["stat"] in FAMILY_STATS]
     arm = next((a for a in arms if a.endswith("-> DPO")), arms[0])
     rows = [r for r in rows if r["arm"] == arm]
     ax_r = None
