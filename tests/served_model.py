@@ -14,7 +14,8 @@ and ``/v1/models``. The requested model name picks how the generated text comes 
     tiny-inline-cut content = "<think>\\n" + generated (no closing tag), finish_reason "length"
     tiny-empty      content null, no reasoning (a broken endpoint)
 
-The envelope is fixed; what is inside it is the model's real, sampled or greedy, generation.
+The envelope is fixed; what is inside it is the model's real, sampled or greedy, generation (the
+thinking opens with a fixed "Let me think.", so it is never blank).
 """
 
 from __future__ import annotations
@@ -48,16 +49,19 @@ def main(model_dir: str, port: int) -> None:
 
     def shape(name: str, gen: str) -> tuple[dict, str]:
         ans = "Answer: \\boxed{7}"
+        # the thinking: the model's own output after a fixed opening, so it is never blank (a random
+        # tiny model may emit only newlines, and blank reasoning is rightly treated as none)
+        think = f"Let me think.{gen}"
         if name == "tiny-reasoning":
-            return {"content": ans, "reasoning_content": gen}, "stop"
+            return {"content": ans, "reasoning_content": think}, "stop"
         if name == "tiny-inline":
-            return {"content": f"<think>\n{gen}\n</think>\n{ans}"}, "stop"
+            return {"content": f"<think>\n{think}\n</think>\n{ans}"}, "stop"
         if name == "tiny-s1":
-            return {"content": f"<|im_start|>think\n{gen}\n<|im_start|>answer\n{ans}"}, "stop"
+            return {"content": f"<|im_start|>think\n{think}\n<|im_start|>answer\n{ans}"}, "stop"
         if name == "tiny-cut":
-            return {"content": "", "reasoning_content": gen}, "length"
+            return {"content": "", "reasoning_content": think}, "length"
         if name == "tiny-inline-cut":
-            return {"content": f"<think>\n{gen}"}, "length"
+            return {"content": f"<think>\n{think}"}, "length"
         if name == "tiny-empty":
             return {"content": None}, "stop"
         return {"content": gen}, "stop"
